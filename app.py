@@ -1,0 +1,203 @@
+"""Klyph's Chalice app: HTTP routes, the S3 upload trigger and the pipeline's task functions.
+
+Only wiring lives here; each handler parses, calls a service and maps the result.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from typing import Any, Callable
+
+from chalice import Chalice, Response
+
+from chalicelib import models
+from chalicelib.domain.multipart import parse_multipart
+from chalicelib.errors import BadRequest, KlyphError
+from chalicelib.services import auth, jobs, pipeline, projects, videos, wiring
+
+app = Chalice(app_name="klyph")
+app.api.binary_types.append("multipart/form-data")
+app.log.setLevel(logging.INFO)
+
+JSON_TYPES = ["application/json", "application/x-www-form-urlencoded", "text/plain"]
+CHALICE_ERROR_CODES = {400: "bad_request", 401: "unauthorized", 403: "unauthorized", 404: "not_found",
+                       405: "bad_request", 413: "bad_request", 415: "bad_request"}
+
+
+def error_response(status: int, code: str, message: str) -> Response:
+    return Response(status_code=status, body={"error": code, "message": message})
+
+
+@app.middleware("http")
+def uniform_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Every error leaves as {"error", "message"}: Chalice's own bodies and crashes included."""
+    try:
+        response = get_response(event)
+    except Exception:
+        app.log.exception("unhandled error")
+        return error_response(500, "server_error", "unexpected failure; safe to retry with backoff")
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
+        status = response.status_code
+        if status >= 500:
+            return error_response(500, "server_error", "unexpected failure; safe to retry with backoff")
+        return error_response(status, CHALICE_ERROR_CODES.get(status, "bad_request"), str(body.get("Message")))
+    return response
+
+
+def api(authenticated: bool = True):
+    """Run a view with the caller's account id, turning KlyphErrors into their status and body."""
+
+    def wrap(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def handler(*args: Any) -> Response:
+            try:
+                if authenticated:
+                    caller = auth.authenticate(app.current_request.headers)
+                    result = view(caller, *args)
+                else:
+                    result = view(*args)
+            except KlyphError as err:
+                return error_response(err.status, err.code, err.message)
+            if isinstance(result, Response):
+                return result
+            return Response(status_code=200, body=result)
+
+        return handler
+
+    return wrap
+
+
+def json_body() -> Any:
+    raw = app.current_request.raw_body
+    if not raw:
+        raise BadRequest("request body is empty: send a JSON object")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("request body is not valid JSON") from None
+
+
+def query_param(name: str) -> str:
+    value = (app.current_request.query_params or {}).get(name)
+    if not value:
+        raise BadRequest(f"{name}: query parameter is required")
+    return value
+
+
+@app.route("/dev/create-project", methods=["POST"], content_types=JSON_TYPES)
+@api()
+def create_project(caller: str) -> dict:
+    return projects.create_project(caller, models.parse(models.CreateProject, json_body()))
+
+
+@app.route("/dev/upload-video", methods=["POST"], content_types=["multipart/form-data"])
+@api()
+def upload_video(caller: str) -> dict:
+    request = app.current_request
+    form = parse_multipart(request.headers.get("content-type", ""), request.raw_body or b"")
+    if "file" not in form.files:
+        raise BadRequest("file: a file field is required (curl -F 'file=@video.mp4')")
+    filename, data = form.files["file"]
+    fields = models.parse(models.UploadForm, form.fields)
+    return videos.upload_multipart(caller, fields, filename, data)
+
+
+@app.route("/dev/create-upload", methods=["POST"], content_types=JSON_TYPES)
+@api()
+def create_upload(caller: str) -> dict:
+    return videos.create_upload(caller, models.parse(models.CreateUpload, json_body()))
+
+
+@app.route("/dev/process-video-submit", methods=["POST"], content_types=JSON_TYPES)
+@api()
+def process_video_submit(caller: str) -> dict:
+    return jobs.submit(caller, models.parse(models.SubmitJob, json_body()))
+
+
+@app.route("/dev/process-video-result", methods=["GET"])
+@api()
+def process_video_result(caller: str) -> Response:
+    status, body = jobs.result(caller, query_param("callId"))
+    return Response(status_code=status, body=body)
+
+
+@app.route("/dev/list-clips", methods=["GET"])
+@api()
+def list_clips(caller: str) -> dict:
+    return jobs.list_clips(caller, query_param("videoId"))
+
+
+@app.route("/dev/video-summary", methods=["GET"])
+@api()
+def video_summary(caller: str) -> dict:
+    return jobs.summary(caller, query_param("videoId"))
+
+
+@app.route("/health", methods=["GET"])
+@api(authenticated=False)
+def health() -> Response:
+    try:
+        wiring.records().table.ping()
+        wiring.blobs().ping()
+    except Exception:
+        app.log.exception("health check failed")
+        return error_response(503, "server_error", "a backing store does not answer")
+    return Response(status_code=200, body={"status": "ok"})
+
+
+# S3 ObjectCreated on the media bucket (wired in infra/ and by the local stack).
+@app.lambda_function(name="upload_trigger")
+def upload_trigger(event: dict, context: Any) -> dict:
+    results = []
+    for record in event.get("Records", []):
+        s3 = record.get("s3", {})
+        try:
+            results.append(videos.handle_uploaded_object(s3["bucket"]["name"], s3["object"]["key"]))
+        except Exception:
+            # S3 does not retry a failed notification usefully; log with the key and go on.
+            app.log.exception("upload trigger failed for %s", s3.get("object", {}).get("key"))
+            results.append({"error": s3.get("object", {}).get("key")})
+    return {"results": results}
+
+
+# Pipeline tasks: the state machine's Task states call these by name.
+@app.lambda_function(name="pipeline_prepare")
+def pipeline_prepare(event: dict, context: Any) -> dict:
+    return pipeline.prepare(event)
+
+
+@app.lambda_function(name="pipeline_transcribe_start")
+def pipeline_transcribe_start(event: dict, context: Any) -> dict:
+    return pipeline.transcribe_start(event)
+
+
+@app.lambda_function(name="pipeline_transcribe_check")
+def pipeline_transcribe_check(event: dict, context: Any) -> dict:
+    return pipeline.transcribe_check(event)
+
+
+@app.lambda_function(name="pipeline_select")
+def pipeline_select(event: dict, context: Any) -> dict:
+    return pipeline.select(event)
+
+
+@app.lambda_function(name="pipeline_render")
+def pipeline_render(event: dict, context: Any) -> dict:
+    return pipeline.render(event)
+
+
+@app.lambda_function(name="pipeline_clip_failed")
+def pipeline_clip_failed(event: dict, context: Any) -> dict:
+    return pipeline.clip_failed(event)
+
+
+@app.lambda_function(name="pipeline_finalize")
+def pipeline_finalize(event: dict, context: Any) -> dict:
+    return pipeline.finalize(event)
+
+
+@app.lambda_function(name="pipeline_failed")
+def pipeline_failed(event: dict, context: Any) -> dict:
+    return pipeline.failed(event)

@@ -1,0 +1,119 @@
+"""Klyph's records on the single DynamoDB table: one method per thing the services need.
+
+Key layout is in ``adapters/dynamo.py``. Ownership checks live in the services;
+this layer only knows keys.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.adapters.dynamo import ConditionFailed, Table
+from chalicelib.domain.slug import numbered
+
+# Statuses from which a video may start a new job. A video whose upload failed
+# has no usable source and is not listed; one whose processing failed keeps its
+# source and may be resubmitted.
+SUBMITTABLE_STATUSES = ("uploaded", "ready", "failed")
+
+
+class Records:
+    def __init__(self, table: Table):
+        self.table = table
+
+    # accounts and API keys
+    def put_account(self, account_id: str, attrs: dict[str, Any]) -> None:
+        self.table.put(f"ACCOUNT#{account_id}", "ACCOUNT", {"id": account_id, **attrs})
+
+    def get_account(self, account_id: str) -> dict[str, Any] | None:
+        return self.table.get(f"ACCOUNT#{account_id}", "ACCOUNT")
+
+    def put_api_key(self, key_hash: str, attrs: dict[str, Any]) -> None:
+        self.table.put(f"KEY#{key_hash}", "KEY", attrs)
+
+    def get_api_key(self, key_hash: str) -> dict[str, Any] | None:
+        return self.table.get(f"KEY#{key_hash}", "KEY")
+
+    # projects
+    def claim_slug(self, account_id: str, base: str, project_id: str) -> str:
+        """Reserve a slug unique in the account, race-free.
+
+        An atomic counter per base slug hands each request its own number, so
+        concurrent creates never fight over one candidate; the conditional put
+        still guards against a slug taken by a different base (a project named
+        "Talk 2" owns "talk-2").
+        """
+        pk = f"ACCOUNT#{account_id}"
+        while True:
+            seq = self.table.update(pk, f"SLUGSEQ#{base}", add={"n": 1}, must_exist=False)["n"]
+            slug = numbered(base, int(seq))
+            try:
+                self.table.put_new(pk, f"SLUG#{slug}", {"projectId": project_id})
+                return slug
+            except ConditionFailed:
+                continue
+
+    def put_project(self, project: dict[str, Any]) -> None:
+        self.table.put_new(f"ACCOUNT#{project['accountId']}", f"PROJECT#{project['id']}", project)
+
+    def get_project(self, account_id: str, project_id: str) -> dict[str, Any] | None:
+        return self.table.get(f"ACCOUNT#{account_id}", f"PROJECT#{project_id}")
+
+    # videos
+    def put_video(self, video: dict[str, Any]) -> None:
+        self.table.put_new(f"VIDEO#{video['id']}", "VIDEO", video)
+
+    def get_video(self, video_id: str) -> dict[str, Any] | None:
+        return self.table.get(f"VIDEO#{video_id}", "VIDEO")
+
+    def update_video(self, video_id: str, **fields: Any) -> dict[str, Any]:
+        remove = [k for k, v in fields.items() if v is None]
+        set_ = {k: v for k, v in fields.items() if v is not None}
+        return self.table.update(f"VIDEO#{video_id}", "VIDEO", set=set_, remove=remove)
+
+    def update_video_if(self, video_id: str, status_in: tuple[str, ...], **fields: Any) -> dict[str, Any]:
+        """Update only while the video is in one of ``status_in``; ConditionFailed otherwise."""
+        values = {f":st{i}": s for i, s in enumerate(status_in)}
+        return self.table.update(
+            f"VIDEO#{video_id}",
+            "VIDEO",
+            set=fields,
+            condition=f"#status IN ({', '.join(values)})",
+            condition_values=values,
+        )
+
+    def start_job_on_video(self, video_id: str, call_id: str, now: str) -> dict[str, Any]:
+        """Mark the video processing for ``call_id``; ConditionFailed if it cannot start."""
+        values = {f":st{i}": s for i, s in enumerate(SUBMITTABLE_STATUSES)}
+        return self.table.update(
+            f"VIDEO#{video_id}",
+            "VIDEO",
+            set={"status": "processing", "currentCallId": call_id, "updatedAt": now},
+            remove=["error"],
+            # A failed upload never got media facts; only processed failures may retry.
+            condition=f"#status IN ({', '.join(values)}) AND attribute_exists(#media)",
+            condition_values=values,
+        )
+
+    # calls
+    def put_call(self, call: dict[str, Any]) -> None:
+        self.table.put_new(f"CALL#{call['id']}", "CALL", call)
+
+    def get_call(self, call_id: str) -> dict[str, Any] | None:
+        return self.table.get(f"CALL#{call_id}", "CALL")
+
+    def update_call(self, call_id: str, *, add: dict[str, int] | None = None, **fields: Any) -> dict[str, Any]:
+        return self.table.update(f"CALL#{call_id}", "CALL", set=fields, add=add)
+
+    # clips
+    def put_clip(self, clip: dict[str, Any]) -> None:
+        self.table.put(f"VIDEO#{clip['videoId']}", _clip_sk(clip["callId"], clip["index"]), clip)
+
+    def update_clip(self, video_id: str, call_id: str, index: int, **fields: Any) -> dict[str, Any]:
+        return self.table.update(f"VIDEO#{video_id}", _clip_sk(call_id, index), set=fields)
+
+    def list_clips(self, video_id: str, call_id: str) -> list[dict[str, Any]]:
+        return self.table.query(f"VIDEO#{video_id}", f"CLIP#{call_id}#")
+
+
+def _clip_sk(call_id: str, index: int) -> str:
+    return f"CLIP#{call_id}#{index:03d}"

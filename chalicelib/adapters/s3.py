@@ -1,0 +1,73 @@
+"""S3 adapter: the media bucket (sources, audio, transcripts, clips) and presigned URLs.
+
+Key layout, all under the workspace's prefix so one account's objects never mix
+with another's: ``accounts/<acc>/videos/<vid>/source``,
+``.../work/<callId>/audio.wav``, ``.../work/<callId>/transcript.json``,
+``.../clips/<callId>/<nn>.mp4``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+
+def video_prefix(account_id: str, video_id: str) -> str:
+    return f"accounts/{account_id}/videos/{video_id}"
+
+
+def source_key(account_id: str, video_id: str) -> str:
+    return f"{video_prefix(account_id, video_id)}/source"
+
+
+def work_key(account_id: str, video_id: str, call_id: str, name: str) -> str:
+    return f"{video_prefix(account_id, video_id)}/work/{call_id}/{name}"
+
+
+def clip_key(account_id: str, video_id: str, call_id: str, index: int, ext: str = "mp4") -> str:
+    return f"{video_prefix(account_id, video_id)}/clips/{call_id}/{index:02d}.{ext}"
+
+
+class Blobs:
+    def __init__(self, client: Any, bucket: str):
+        self._client = client
+        self.bucket = bucket
+
+    def upload_file(self, path: str, key: str, content_type: str = "application/octet-stream") -> None:
+        self._client.upload_file(path, self.bucket, key, ExtraArgs={"ContentType": content_type})
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = "application/json") -> None:
+        self._client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+
+    def get_bytes(self, key: str) -> bytes:
+        return self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
+    def download_file(self, key: str, path: str) -> None:
+        self._client.download_file(self.bucket, key, path)
+
+    def head(self, key: str) -> dict[str, Any] | None:
+        try:
+            return self._client.head_object(Bucket=self.bucket, Key=key)
+        except self._client.exceptions.ClientError as err:
+            if err.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+
+    def presign_put(self, key: str, expires: int) -> str:
+        # No Content-Type is signed so a plain `curl -T file URL` works.
+        return self._client.generate_presigned_url(
+            "put_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires
+        )
+
+    def presign_get(self, key: str, expires: int, filename: str | None = None) -> str:
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if filename:
+            params["ResponseContentDisposition"] = f'inline; filename="{filename}"'
+        return self._client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
+
+    def create_bucket(self, region: str) -> None:
+        kwargs: dict[str, Any] = {"Bucket": self.bucket}
+        if region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        self._client.create_bucket(**kwargs)
+
+    def ping(self) -> None:
+        self._client.head_bucket(Bucket=self.bucket)

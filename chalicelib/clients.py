@@ -1,0 +1,50 @@
+"""The one place boto3 clients come from: created lazily, memoised per process.
+
+Lazy creation keeps the API function's cold start small and lets tests activate
+moto before any client exists (``reset()`` drops the memo between tests).
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from chalicelib.config import settings
+
+
+@lru_cache(maxsize=None)
+def client(service: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    cfg = settings()
+    return boto3.session.Session().client(
+        service,
+        region_name=cfg.region,
+        endpoint_url=cfg.endpoint_url,
+        # S3 presigned URLs must name the regional virtual host or the local endpoint;
+        # path style keeps them valid against the moto server too.
+        config=Config(s3={"addressing_style": "path"}, signature_version="s3v4")
+        if service == "s3"
+        else None,
+    )
+
+
+def dynamodb() -> Any:
+    return client("dynamodb")
+
+
+def s3() -> Any:
+    return client("s3")
+
+
+def stepfunctions() -> Any:
+    return client("stepfunctions")
+
+
+def transcribe() -> Any:
+    return client("transcribe")
+
+
+def reset() -> None:
+    client.cache_clear()
+    settings.cache_clear()

@@ -1,0 +1,67 @@
+"""All configuration, read from environment variables in this one place.
+
+Stages set these in ``.chalice/config.json``; ``infra/`` sets them on AWS and the
+local stack sets them for the embedded run.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def _float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+@dataclass(frozen=True)
+class Settings:
+    region: str
+    # Set only for the embedded stack (moto server); empty means real AWS endpoints.
+    endpoint_url: str | None
+    table_name: str
+    bucket: str
+    state_machine_arn: str
+    # "whisper" (local faster-whisper) or "aws" (Amazon Transcribe).
+    transcriber: str
+    whisper_model: str  # a path to a CTranslate2 model; empty = the bundled tiny.en
+    whisper_compute_type: str
+    whisper_threads: int
+    ffmpeg_binary: str  # empty = the binary shipped by imageio-ffmpeg
+    ffmpeg_timeout_seconds: int
+    max_upload_bytes: int
+    max_multipart_bytes: int
+    max_video_seconds: float
+    max_video_pixels: int
+    upload_url_seconds: int
+    preview_url_seconds: int
+    transcribe_poll_seconds: int
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return Settings(
+        region=os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1",
+        endpoint_url=os.environ.get("KLYPH_AWS_ENDPOINT_URL") or None,
+        table_name=os.environ.get("KLYPH_TABLE", "klyph"),
+        bucket=os.environ.get("KLYPH_BUCKET", "klyph-media"),
+        state_machine_arn=os.environ.get("KLYPH_STATE_MACHINE_ARN", ""),
+        transcriber=os.environ.get("KLYPH_TRANSCRIBER", "whisper"),
+        whisper_model=os.environ.get("KLYPH_WHISPER_MODEL", ""),
+        whisper_compute_type=os.environ.get("KLYPH_WHISPER_COMPUTE_TYPE", "int8"),
+        whisper_threads=_int("KLYPH_WHISPER_THREADS", os.cpu_count() or 2),
+        ffmpeg_binary=os.environ.get("KLYPH_FFMPEG", ""),
+        ffmpeg_timeout_seconds=_int("KLYPH_FFMPEG_TIMEOUT", 600),
+        max_upload_bytes=_int("KLYPH_MAX_UPLOAD_BYTES", 5 * 1024**3),
+        # API Gateway caps request bodies at 10 MB; bigger files use create-upload.
+        max_multipart_bytes=_int("KLYPH_MAX_MULTIPART_BYTES", 9 * 1024**2),
+        max_video_seconds=_float("KLYPH_MAX_VIDEO_SECONDS", 4 * 3600),
+        max_video_pixels=_int("KLYPH_MAX_VIDEO_PIXELS", 7680 * 4320),
+        upload_url_seconds=_int("KLYPH_UPLOAD_URL_SECONDS", 900),
+        preview_url_seconds=_int("KLYPH_PREVIEW_URL_SECONDS", 3600),
+        transcribe_poll_seconds=_int("KLYPH_TRANSCRIBE_POLL_SECONDS", 15),
+    )

@@ -1,0 +1,1 @@
+"""Pure domain code: ids, slugs, transcripts, clip selection, ffmpeg argument building."""

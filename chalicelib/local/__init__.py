@@ -1,0 +1,1 @@
+"""The embedded local stack: a moto server standing in for AWS, on one machine."""

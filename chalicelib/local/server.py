@@ -1,0 +1,53 @@
+"""Chalice's local HTTP server, mounted under ``/api`` as API Gateway's stage ``api`` is on AWS."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalice.config import Config
+from chalice.local import ChaliceRequestHandler, CustomLocalChalice, LocalChalice, LocalDevServer, LocalGatewayException
+
+PREFIX = "/api"
+
+
+class ApiPrefixHandler(ChaliceRequestHandler):
+    """Strip the stage prefix, and answer unknown paths with a JSON 404 as the API does."""
+
+    def _generic_handle(self) -> None:
+        if self.path == PREFIX or self.path.startswith(PREFIX + "/") or self.path.startswith(PREFIX + "?"):
+            self.path = self.path[len(PREFIX):] or "/"
+            super()._generic_handle()
+        else:
+            self._not_found()
+
+    # The base class binds do_GET & co. to its own _generic_handle; rebind to ours.
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+
+    def _send_error_response(self, error: LocalGatewayException) -> None:
+        # Chalice answers an unknown route with 403 "Missing Authentication Token" (API
+        # Gateway's wording); a developer is better served by a plain 404.
+        if error.CODE == 403:
+            self._not_found()
+        else:
+            super()._send_error_response(error)
+
+    def _not_found(self) -> None:
+        # Drain the body so keep-alive clients are not confused.
+        length = int(self.headers.get("content-length") or 0)
+        if length:
+            self.rfile.read(length)
+        body = json.dumps({"error": "not_found", "message": f"no route {self.command} {self.path}"})
+        self._send_http_response(404, {"Content-Type": "application/json"}, body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's name
+        pass
+
+
+def make_server(app: Any, host: str, port: int) -> LocalDevServer:
+    # As chalice.local.create_local_server does: a thread-local current_request, so
+    # concurrent requests on the threaded server never see each other's request.
+    if not isinstance(app, LocalChalice):
+        CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+        app.__class__ = CustomLocalChalice
+    config = Config.create(chalice_stage="local", app_name="klyph", lambda_timeout=30, lambda_memory_size=1024)
+    return LocalDevServer(app, config, host, port, handler_cls=ApiPrefixHandler)

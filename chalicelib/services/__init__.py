@@ -1,0 +1,1 @@
+"""Use cases: what the Chalice handlers and pipeline tasks call."""

@@ -1,0 +1,78 @@
+"""A small per-process cache of source videos downloaded from S3.
+
+Prepare and every render of a job read the same source. On Lambda each warm
+container keeps its copy; in the local stack all tasks share one process, so one
+download serves the whole job. Entries in use are never evicted.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
+from chalicelib.services import wiring
+
+MAX_CACHED = 2
+
+
+class _Entry:
+    def __init__(self, path: str):
+        self.path = path
+        self.users = 0
+        self.ready = threading.Event()
+        self.failed = False
+
+
+_lock = threading.Lock()
+_entries: dict[str, _Entry] = {}
+_root = os.path.join(tempfile.gettempdir(), "klyph-sources")
+
+
+@contextmanager
+def local_source(key: str) -> Iterator[str]:
+    """Yield a local path holding the S3 object ``key``, downloading it at most once."""
+    with _lock:
+        entry = _entries.get(key)
+        owner = entry is None or entry.failed
+        if owner:
+            os.makedirs(_root, exist_ok=True)
+            entry = _Entry(os.path.join(_root, hashlib.sha256(key.encode()).hexdigest()[:32]))
+            _entries[key] = entry
+        entry.users += 1
+    try:
+        if owner:
+            try:
+                wiring.blobs().download_file(key, entry.path)
+            except BaseException:
+                entry.failed = True
+                raise
+            finally:
+                entry.ready.set()
+        else:
+            entry.ready.wait()
+            if entry.failed:
+                raise RuntimeError(f"download of {key} failed")
+        yield entry.path
+    finally:
+        with _lock:
+            entry.users -= 1
+            _evict()
+
+
+def _evict() -> None:
+    idle = [k for k, e in _entries.items() if e.users == 0]
+    while len(_entries) > MAX_CACHED and idle:
+        key = idle.pop(0)
+        entry = _entries.pop(key)
+        if os.path.exists(entry.path):
+            os.remove(entry.path)
+
+
+def clear() -> None:
+    with _lock:
+        _entries.clear()
+        shutil.rmtree(_root, ignore_errors=True)

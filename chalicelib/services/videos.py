@@ -1,0 +1,154 @@
+"""Videos: multipart upload, presigned upload + S3 trigger, and the read views of videos and clips."""
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from typing import Any
+from urllib.parse import unquote_plus
+
+from chalicelib.adapters.records import Records
+from chalicelib.adapters.s3 import source_key
+from chalicelib.config import settings
+from chalicelib.domain.clock import now_iso
+from chalicelib.domain.filenames import clean_title, title_from_filename
+from chalicelib.domain.ids import looks_like_id, new_id
+from chalicelib.errors import BadRequest, MediaError, NotFound
+from chalicelib.models import CreateUpload, UploadForm
+from chalicelib.services import wiring
+from chalicelib.services.projects import own_project
+
+log = logging.getLogger(__name__)
+
+
+def _probe(path: str):
+    from chalicelib.adapters.ffmpeg import Ffmpeg
+
+    return Ffmpeg().probe(path)
+
+
+def own_video(caller: str, video_id: str) -> dict[str, Any]:
+    video = wiring.records().get_video(video_id) if looks_like_id(video_id) else None
+    if not video or video["accountId"] != caller:
+        raise NotFound(f"video {video_id} not found")
+    return video
+
+
+def video_view(video: dict[str, Any]) -> dict[str, Any]:
+    media = video.get("media") or {}
+    view = {
+        "id": video["id"],
+        "title": video["title"],
+        "status": video["status"],
+        "accountId": video["accountId"],
+        "projectId": video["projectId"],
+        "filename": video.get("filename"),
+        "createdAt": video["createdAt"],
+        "updatedAt": video.get("updatedAt"),
+        "durationSeconds": media.get("durationSeconds"),
+        "width": media.get("width"),
+        "height": media.get("height"),
+        "fps": media.get("fps"),
+        "hasAudio": media.get("hasAudio"),
+        "container": media.get("container"),
+        "sizeBytes": media.get("sizeBytes"),
+        "currentCallId": video.get("currentCallId"),
+    }
+    if video.get("error"):
+        view["error"] = video["error"]
+    return view
+
+
+def upload_multipart(caller: str, form: UploadForm, filename: str, data: bytes) -> dict[str, Any]:
+    """Probe first, then store, then record: a rejected file leaves nothing behind."""
+    own_project(caller, form.account_id, form.project_id)
+    if not data:
+        raise MediaError("empty_file", "file: the uploaded file is empty")
+    limit = settings().max_multipart_bytes
+    if len(data) > limit:
+        raise BadRequest(
+            f"file: {len(data)} bytes is over the {limit} byte limit for multipart upload; "
+            "use POST /api/dev/create-upload for large files"
+        )
+    video_id = new_id("video")
+    key = source_key(form.account_id, video_id)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "source")
+        with open(path, "wb") as fh:
+            fh.write(data)
+        info = _probe(path)
+        wiring.blobs().upload_file(path, key)
+    now = now_iso()
+    video = {
+        "id": video_id,
+        "accountId": form.account_id,
+        "projectId": form.project_id,
+        "title": clean_title(form.title) if form.title else title_from_filename(filename or ""),
+        "filename": clean_title(filename or "")[:255],
+        "status": "uploaded",
+        "sourceKey": key,
+        "media": info.to_dict(),
+        "createdAt": now,
+        "updatedAt": now,
+    }
+    wiring.records().put_video(video)
+    return video_view(video)
+
+
+def create_upload(caller: str, req: CreateUpload) -> dict[str, Any]:
+    own_project(caller, req.accountId, req.projectId)
+    cfg = settings()
+    if req.sizeBytes > cfg.max_upload_bytes:
+        raise BadRequest(f"sizeBytes: {req.sizeBytes} is over the upload limit of {cfg.max_upload_bytes} bytes")
+    video_id = new_id("video")
+    key = source_key(req.accountId, video_id)
+    now = now_iso()
+    video = {
+        "id": video_id,
+        "accountId": req.accountId,
+        "projectId": req.projectId,
+        "title": clean_title(req.title) if req.title else title_from_filename(req.filename),
+        "filename": clean_title(req.filename)[:255],
+        "status": "uploading",
+        "sourceKey": key,
+        "declaredSizeBytes": req.sizeBytes,
+        "createdAt": now,
+        "updatedAt": now,
+    }
+    wiring.records().put_video(video)
+    return {
+        "videoId": video_id,
+        "uploadUrl": wiring.blobs().presign_put(key, cfg.upload_url_seconds),
+        "method": "PUT",
+        "headers": {},
+        "expiresAt": now_iso(cfg.upload_url_seconds),
+        "video": video_view(video),
+    }
+
+
+def handle_uploaded_object(bucket: str, raw_key: str) -> dict[str, Any]:
+    """S3 ObjectCreated: probe the new source and mark its video uploaded, or failed with a reason."""
+    key = unquote_plus(raw_key)  # S3 events URL-encode keys
+    parts = key.split("/")
+    if len(parts) != 5 or parts[0] != "accounts" or parts[2] != "videos" or parts[4] != "source":
+        return {"ignored": key}
+    records: Records = wiring.records()
+    video = records.get_video(parts[3])
+    if not video or video["accountId"] != parts[1] or video["status"] != "uploading":
+        return {"ignored": key}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "source")
+        try:
+            wiring.blobs().download_file(key, path)
+            info = _probe(path)
+        except MediaError as err:
+            log.info("upload rejected", extra={"videoId": video["id"], "reason": err.reason})
+            records.update_video(
+                video["id"],
+                status="failed",
+                error={"code": err.reason, "message": err.message},
+                updatedAt=now_iso(),
+            )
+            return {"videoId": video["id"], "status": "failed", "reason": err.reason}
+    records.update_video(video["id"], status="uploaded", media=info.to_dict(), updatedAt=now_iso())
+    return {"videoId": video["id"], "status": "uploaded"}
