@@ -1,0 +1,327 @@
+"""Media rules without side effects: reading ffmpeg's probe output, upload limits, clip
+geometry, and the ffmpeg argument lists the ffmpeg adapter runs.
+
+Uploads are untrusted, so every argument list that opens an input carries the same hardening
+(``INPUT_HARDENING``); nothing here runs a process.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.errors import MediaError
+
+ASPECT_RATIOS: dict[str, tuple[int, int]] = {"9:16": (9, 16), "1:1": (1, 1), "16:9": (16, 9)}
+TARGET_SIZES: dict[str, tuple[int, int]] = {"9:16": (1080, 1920), "1:1": (1080, 1080), "16:9": (1920, 1080)}
+
+# ffmpeg demuxer names as printed on the "Input #0" line.
+_MOV_DEMUXER = "mov,mp4,m4a,3gp,3g2,mj2"
+_MATROSKA_DEMUXER = "matroska,webm"
+_DEMUXER_BY_CONTAINER = {"mp4": _MOV_DEMUXER, "mov": _MOV_DEMUXER, "mkv": _MATROSKA_DEMUXER, "webm": _MATROSKA_DEMUXER}
+_WEBM_VIDEO_CODECS = {"vp8", "vp9", "av1"}
+_WEBM_AUDIO_CODECS = {"opus", "vorbis"}
+
+# Playlist and concat demuxers (hls, concat, ...) open further files or URLs named inside the
+# upload, so inputs may only be read by the two demuxers of the containers we accept.
+# Verified with the shipped ffmpeg 9.0.2: `-format_whitelist` given as an input option makes an
+# HLS playlist (x.m3u8) and an ffconcat list fail with "Format not on whitelist", while mp4,
+# mov, mkv and webm still open. (An HLS playlist named x.mp4 is not even detected as HLS by
+# ffmpeg 9, which refuses HLS under a non-standard extension; it fails as invalid data.)
+# `file:` before each path keeps a name like "x:y.mp4" from selecting a protocol and a name
+# starting with "-" from reading as an option.
+INPUT_HARDENING: tuple[str, ...] = (
+    "-protocol_whitelist", "file",
+    "-format_whitelist", f"{_MOV_DEMUXER},{_MATROSKA_DEMUXER}",
+)
+_GLOBAL = ("-hide_banner", "-nostdin")
+_QUIET = ("-loglevel", "error", "-nostats")
+
+# Bound for `-fs` on renders: far above what crf 23 needs even at 1080x1920, so hitting it means
+# a runaway encode rather than a big clip; the slack covers headers on very short clips.
+_MAX_RENDER_BITS_PER_SECOND = 50_000_000
+_RENDER_SLACK_BYTES = 16 * 1024**2
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    container: str  # "mp4" | "mov" | "mkv" | "webm"
+    format_name: str
+    duration_seconds: float
+    width: int | None
+    height: int | None
+    fps: float | None
+    has_video: bool
+    has_audio: bool
+    video_codec: str | None
+    audio_codec: str | None
+    size_bytes: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "container": self.container,
+            "durationSeconds": self.duration_seconds,
+            "width": self.width,
+            "height": self.height,
+            "fps": self.fps,
+            "hasAudio": self.has_audio,
+            "hasVideo": self.has_video,
+            "videoCodec": self.video_codec,
+            "audioCodec": self.audio_codec,
+            "sizeBytes": self.size_bytes,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MediaInfo:
+        return cls(
+            container=data["container"],
+            format_name=_DEMUXER_BY_CONTAINER[data["container"]],
+            duration_seconds=float(data["durationSeconds"]),
+            width=data.get("width"),
+            height=data.get("height"),
+            fps=data.get("fps"),
+            has_video=bool(data["hasVideo"]),
+            has_audio=bool(data["hasAudio"]),
+            video_codec=data.get("videoCodec"),
+            audio_codec=data.get("audioCodec"),
+            size_bytes=int(data["sizeBytes"]),
+        )
+
+
+_ACCEPTED = "Upload an MP4, MOV, MKV or WebM video."
+_INPUT_RE = re.compile(r"^Input #0, (.+?), from '", re.M)
+_DURATION_RE = re.compile(r"^\s+Duration: (?:(\d+):(\d\d):(\d\d(?:\.\d+)?)|N/A)", re.M)
+_STREAM_RE = re.compile(r"^\s+Stream #0:\d+\S*: (Video|Audio): (\w+)(.*)$", re.M)
+# Guarded so the codec tag "(avc1 / 0x31637661)" never reads as a size.
+_SIZE_RE = re.compile(r"(?:^|[\s,])([1-9]\d{0,5})x([1-9]\d{0,5})(?=[\s,\[]|$)")
+_FPS_RE = re.compile(r"([\d.]+)(k?) (fps|tbr)\b")
+_ROTATION_RE = re.compile(r"display ?matrix: rotation of (-?[\d.]+) degrees", re.I)
+
+
+def parse_probe(ffmpeg_stderr: str, size_bytes: int) -> MediaInfo:
+    """Read ``ffmpeg -hide_banner -i FILE`` stderr; raise MediaError for anything we won't render."""
+    if size_bytes == 0:
+        raise MediaError("empty_file", "The file is empty (0 bytes). " + _ACCEPTED)
+    if "Format not on whitelist" in ffmpeg_stderr:
+        raise MediaError("unsupported_container", "This file format is not supported. " + _ACCEPTED)
+    match = _INPUT_RE.search(ffmpeg_stderr)
+    if match is None:
+        # ffmpeg guessed mov from nothing but the extension ("low score"): the bytes are not a
+        # video at all, whereas a real mp4 without its moov atom was cut short.
+        if "moov atom not found" in ffmpeg_stderr and "misdetection possible" not in ffmpeg_stderr:
+            raise MediaError(
+                "corrupt", "The video file is incomplete or damaged (its index is missing); upload it again."
+            )
+        raise MediaError("not_a_video", "The file is not a video ffmpeg can read. " + _ACCEPTED)
+    format_name = match.group(1)
+    if format_name not in (_MOV_DEMUXER, _MATROSKA_DEMUXER):
+        raise MediaError("unsupported_container", f"The {format_name} format is not supported. " + _ACCEPTED)
+    body = ffmpeg_stderr[match.end():]
+
+    video, audio = _first_streams(body)
+    if video is None:
+        raise MediaError("no_video_stream", "The file has no video stream (audio only?). " + _ACCEPTED)
+    video_codec, video_line, video_block = video
+    size = _SIZE_RE.search(video_line)
+    if size is None:
+        raise MediaError("corrupt", "The video frame size could not be read; the file may be damaged.")
+    width, height = int(size.group(1)), int(size.group(2))
+    rotation = _ROTATION_RE.search(video_block)
+    # ffmpeg rotates phone videos upright when decoding, so the size we render from is the rotated one.
+    if rotation and round(float(rotation.group(1))) % 180 == 90:
+        width, height = height, width
+
+    duration = _DURATION_RE.search(body)
+    if duration is None or duration.group(1) is None:
+        raise MediaError(
+            "unknown_duration", "The video's duration cannot be determined; re-export it and upload again."
+        )
+    seconds = int(duration.group(1)) * 3600 + int(duration.group(2)) * 60 + float(duration.group(3))
+    if seconds <= 0:
+        raise MediaError("unknown_duration", "The video's duration is zero or unknown; re-export it and upload again.")
+
+    audio_codec = audio[0] if audio else None
+    return MediaInfo(
+        container=_container(format_name, body, video_codec, audio_codec),
+        format_name=format_name,
+        duration_seconds=round(seconds, 3),
+        width=width,
+        height=height,
+        fps=_fps(video_line),
+        has_video=True,
+        has_audio=audio is not None,
+        video_codec=video_codec,
+        audio_codec=audio_codec,
+        size_bytes=size_bytes,
+    )
+
+
+def _first_streams(body: str) -> tuple[tuple[str, str, str] | None, tuple[str, str, str] | None]:
+    """(codec, stream line, stream block incl. side data) of the first real video and audio streams."""
+    video = audio = None
+    matches = list(_STREAM_RE.finditer(body))
+    for i, m in enumerate(matches):
+        block = body[m.start(): matches[i + 1].start() if i + 1 < len(matches) else len(body)]
+        kind, codec, rest = m.groups()
+        # Cover art in an mp4/mkv is a one-frame "video" stream; it is not footage.
+        if kind == "Video" and video is None and "(attached pic)" not in rest:
+            video = (codec, rest, block)
+        elif kind == "Audio" and audio is None:
+            audio = (codec, rest, block)
+    return video, audio
+
+
+def _container(format_name: str, body: str, video_codec: str, audio_codec: str | None) -> str:
+    if format_name == _MOV_DEMUXER:
+        # One demuxer serves mp4 and QuickTime; QuickTime files declare the major brand "qt  ".
+        brand = re.search(r"^\s+major_brand\s*: (\S+)", body, re.M)
+        return "mov" if brand and brand.group(1) == "qt" else "mp4"
+    # `ffmpeg -i` does not print the EBML DocType; WebM allows only VP8/VP9/AV1 with Opus/Vorbis,
+    # so such codecs read as webm and anything else as mkv.
+    webm = video_codec in _WEBM_VIDEO_CODECS and audio_codec in _WEBM_AUDIO_CODECS | {None}
+    return "webm" if webm else "mkv"
+
+
+def _fps(video_line: str) -> float | None:
+    # Prefer "fps" (average rate) over "tbr" (a timebase guess); "1k" means 1000.
+    found = {unit: float(value) * (1000 if k else 1) for value, k, unit in _FPS_RE.findall(video_line)}
+    return found.get("fps", found.get("tbr"))
+
+
+def check_limits(info: MediaInfo, *, max_seconds: float, max_pixels: int, max_bytes: int) -> None:
+    if info.duration_seconds > max_seconds:
+        raise MediaError(
+            "too_long",
+            f"The video is {_clock(info.duration_seconds)} long; the limit is {_clock(max_seconds)}.",
+        )
+    if info.width and info.height and info.width * info.height > max_pixels:
+        raise MediaError(
+            "too_large_dimensions",
+            f"The video is {info.width}x{info.height} ({info.width * info.height:,} pixels); "
+            f"the limit is {max_pixels:,} pixels per frame.",
+        )
+    if info.size_bytes > max_bytes:
+        raise MediaError(
+            "too_large_file", f"The file is {_bytes(info.size_bytes)}; the limit is {_bytes(max_bytes)}."
+        )
+
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+
+
+def _bytes(n: int) -> str:
+    value, unit = float(n), "bytes"
+    for bigger in ("KB", "MB", "GB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, bigger
+    return f"{n} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+
+
+def _floor_even(n: float) -> int:
+    # yuv420p halves chroma resolution, so sizes and offsets stay even.
+    return int(n) // 2 * 2
+
+
+def _side(n: float) -> int:
+    # At least 2 so a tiny source still yields a frame.
+    return max(2, _floor_even(n))
+
+
+def _ratio(aspect: str) -> tuple[int, int]:
+    try:
+        return ASPECT_RATIOS[aspect]
+    except KeyError:
+        raise MediaError("unsupported_aspect", f"aspect must be one of {', '.join(ASPECT_RATIOS)}, not {aspect!r}.")
+
+
+def crop_box(src_w: int, src_h: int, aspect: str, center_x: float | None = None) -> tuple[int, int, int, int]:
+    """(w, h, x, y) of the largest even-sized crop of ``aspect`` inside the source.
+
+    The limiting side keeps its full (even) length and the other is floored to even, so the
+    ratio is exact up to one or two pixels. ``center_x`` (0..1) moves the crop horizontally,
+    clamped so it stays inside the frame; the crop is otherwise centred.
+    """
+    rw, rh = _ratio(aspect)
+    if src_w * rh >= src_h * rw:
+        h = _side(src_h)
+        w = _side(h * rw // rh)
+    else:
+        w = _side(src_w)
+        h = _side(w * rh // rw)
+    cx = 0.5 if center_x is None else center_x
+    x = _floor_even(min(max(cx * src_w - w / 2, 0), max(src_w - w, 0)))
+    y = _floor_even(max(src_h - h, 0) / 2)
+    return w, h, x, y
+
+
+def output_size(src_w: int, src_h: int, aspect: str) -> tuple[int, int]:
+    """The platform size for ``aspect`` (e.g. 1080x1920), or the crop itself when the source
+    cannot fill it: clips are cut from the source and never scaled up (1280x720 -> 9:16 is 404x720)."""
+    tw, th = TARGET_SIZES[aspect]
+    w, h, _, _ = crop_box(src_w, src_h, aspect)
+    return (tw, th) if w >= tw and h >= th else (w, h)
+
+
+def max_render_bytes(seconds: float) -> int:
+    return int(seconds * _MAX_RENDER_BITS_PER_SECOND / 8) + _RENDER_SLACK_BYTES
+
+
+def _input(path: str) -> list[str]:
+    return [*INPUT_HARDENING, "-i", f"file:{path}"]
+
+
+def probe_args(path: str) -> list[str]:
+    return [*_GLOBAL, *_input(path)]
+
+
+def extract_audio_args(src: str, dst_wav: str) -> list[str]:
+    """Mono 16 kHz 16-bit WAV for speech recognition; only the first audio stream is decoded."""
+    return [
+        *_GLOBAL, *_QUIET, "-y", *_input(src),
+        "-map", "0:a:0", "-vn", "-sn", "-dn",
+        "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le",
+        "-f", "wav", f"file:{dst_wav}",
+    ]
+
+
+def render_args(
+    src: str,
+    dst: str,
+    *,
+    start: float,
+    end: float,
+    aspect: str,
+    width: int,
+    height: int,
+    preset: str = "veryfast",
+    crf: int = 23,
+    center_x: float | None = None,
+) -> list[str]:
+    """Cut [start, end) from ``src`` (whose upright size is ``width`` x ``height``), crop it to
+    ``aspect`` and scale it to ``output_size``, as H.264/AAC mp4 with the index up front."""
+    if not 0 <= start < end:
+        raise MediaError("invalid_range", f"A clip needs 0 <= start < end; got start={start}, end={end}.")
+    duration = end - start
+    cw, ch, cx, cy = crop_box(width, height, aspect, center_x)
+    ow, oh = output_size(width, height, aspect)
+    return [
+        *_GLOBAL, *_QUIET, "-y",
+        # Before -i, -ss seeks to the nearest keyframe and then decodes and drops frames up to
+        # `start`, so it is frame accurate when re-encoding and much faster than an output seek.
+        "-ss", f"{start:.3f}", "-t", f"{duration:.3f}",
+        *_input(src),
+        # "?" keeps a source without audio from failing: the clip then simply has no audio.
+        "-map", "0:v:0", "-map", "0:a:0?",
+        "-vf", f"crop={cw}:{ch}:{cx}:{cy},scale={ow}:{oh},setsar=1",
+        "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
+        # Mono stays mono, stereo stays stereo, surround is downmixed to stereo.
+        "-af", "aformat=channel_layouts=mono|stereo", "-c:a", "aac", "-b:a", "128k", "-ar", "48000",
+        # Source metadata can carry a phone's GPS position; clips are published.
+        "-map_metadata", "-1", "-map_chapters", "-1",
+        "-movflags", "+faststart",
+        "-fs", str(max_render_bytes(duration)),
+        "-f", "mp4", f"file:{dst}",
+    ]
