@@ -1,0 +1,101 @@
+"""Real faster-whisper with the bundled tiny.en model on the committed speech fixture, offline."""
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"  # before huggingface_hub is imported: a guard against downloads
+
+import socket
+import subprocess
+import time
+import wave
+from pathlib import Path
+
+import imageio_ffmpeg
+import pytest
+
+from chalicelib.adapters import whisper
+from chalicelib.adapters.audio import SILENCE_DBFS, loudness_profile
+from chalicelib.adapters.whisper import WhisperTranscriber
+from chalicelib.domain.selection import select_clips
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def wav(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("audio") / "speech_short.wav"
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-i", str(FIXTURES / "speech_short.ogg"),
+         "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le", str(out)],
+        check=True,
+    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def transcript(wav):
+    def no_network(*args, **kwargs):
+        raise AssertionError(f"network access attempted: {args}")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(socket.socket, "connect", no_network)
+        began = time.perf_counter()
+        result = WhisperTranscriber(threads=os.cpu_count() or 2).transcribe(wav)
+        print(f"\nwhisper tiny.en: {result.duration:.1f} s of speech in {time.perf_counter() - began:.2f} s (incl. model load)")
+    return result
+
+
+def test_words_are_timed_and_recognisable(transcript):
+    words = transcript.words
+    assert transcript.language == "en" and 45 < transcript.duration < 50
+    assert len(words) > 90
+    assert all(0 <= w.start <= w.end <= transcript.duration + 0.01 for w in words)
+    assert all(a.start <= b.start for a, b in zip(words, words[1:]))
+    text = " ".join(w.text for w in words).lower()
+    expected = ["tomatoes", "vine", "shipping", "electric", "commute", "battery", "minutes", "sweating"]
+    assert sum(word in text for word in expected) >= 6, text
+    assert len(transcript.segments) >= 8
+
+
+def test_model_is_loaded_once_per_process(transcript):
+    key = ("", "int8", os.cpu_count() or 2)
+    assert WhisperTranscriber(threads=key[2])._model() is whisper._MODELS[key]
+
+
+def test_selection_on_a_real_transcript(transcript):
+    clips = select_clips(transcript, duration=transcript.duration, max_clips=2, min_duration=10, max_duration=25,
+                         instructions="electric bikes for commuting")
+    assert len(clips) == 2
+    top = max(clips, key=lambda c: c.score)
+    assert top.start > 20  # the bike half of the recording starts at about 22 s
+    for c in clips:
+        assert 10 - 1e-3 <= c.end - c.start <= 25 + 1e-3
+        for w in transcript.words:
+            assert not (w.start < c.start < w.end) and not (w.start < c.end < w.end)
+
+
+def test_tone_and_noise_give_no_words(tmp_path):
+    music = tmp_path / "music.wav"
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=20",
+         "-f", "lavfi", "-i", "anoisesrc=duration=20:color=pink:amplitude=0.2", "-filter_complex", "[0][1]amix=inputs=2",
+         "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le", str(music)],
+        check=True,
+    )
+    result = WhisperTranscriber(threads=os.cpu_count() or 2).transcribe(music)
+    assert result.words == [] and result.duration == pytest.approx(20, abs=0.1)
+    clips = select_clips(result, duration=result.duration, max_clips=1, min_duration=10, max_duration=20,
+                         energy=loudness_profile(music))
+    assert clips[0].title.startswith("Highlight at ") and clips[0].score > 0
+
+
+def test_loudness_profile_of_speech_and_silence(wav, tmp_path):
+    levels = loudness_profile(wav)
+    assert len(levels) == 48  # 47.3 s in 1 s windows, the last one partial
+    assert sum(level > -40 for level in levels) > 40
+    silent = tmp_path / "silence.wav"
+    with wave.open(str(silent), "wb") as out:
+        out.setnchannels(2)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(b"\0" * 4 * 8000 * 3)
+    assert loudness_profile(silent, window_seconds=0.5) == [SILENCE_DBFS] * 6
