@@ -199,7 +199,8 @@ def render(item: State) -> State:
 def clip_failed(item: State) -> State:
     clip = item["clip"]
     error = failure_from_catch(item.get("error"))
-    log.warning("clip render failed", extra={"callId": item["callId"], "clip": clip["index"], **error})
+    log.warning("clip render failed: %s", error["message"],
+                extra={"callId": item["callId"], "clipIndex": clip["index"], "errorCode": error["code"]})
     records = wiring.records()
     records.update_clip(item["videoId"], item["callId"], clip["index"], status="failed", error=error)
     records.update_call(item["callId"], add={"clipsDone": 1})

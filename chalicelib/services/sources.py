@@ -29,7 +29,8 @@ class _Entry:
 
 _lock = threading.Lock()
 _entries: dict[str, _Entry] = {}
-_root = os.path.join(tempfile.gettempdir(), "klyph-sources")
+# Per process: two processes on one machine (tests, a second local stack) must not share files.
+_root = os.path.join(tempfile.gettempdir(), f"klyph-sources-{os.getpid()}")
 
 
 @contextmanager
@@ -37,7 +38,8 @@ def local_source(key: str) -> Iterator[str]:
     """Yield a local path holding the S3 object ``key``, downloading it at most once."""
     with _lock:
         entry = _entries.get(key)
-        owner = entry is None or entry.failed
+        stale = entry is not None and entry.ready.is_set() and not os.path.exists(entry.path)
+        owner = entry is None or entry.failed or stale
         if owner:
             os.makedirs(_root, exist_ok=True)
             entry = _Entry(os.path.join(_root, hashlib.sha256(key.encode()).hexdigest()[:32]))

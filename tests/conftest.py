@@ -1,0 +1,142 @@
+"""Shared fixtures: a fresh moto AWS per test with the real state machine, functions and app."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+# Tests never reach AWS or a model hub.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "HF_HUB_OFFLINE": "1",
+        "KLYPH_TABLE": "klyph-test",
+        "KLYPH_BUCKET": "klyph-test-media",
+        "KLYPH_WHISPER_THREADS": "2",
+    }
+)
+os.environ.pop("KLYPH_AWS_ENDPOINT_URL", None)
+os.environ.pop("AWS_PROFILE", None)
+
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    """moto with Step Functions executing for real and Lambda dispatching to app.py's handlers."""
+    from moto import mock_aws
+
+    from chalicelib.local import stack
+    from chalicelib.services import sources, wiring
+
+    monkeypatch.setenv("KLYPH_STATE_MACHINE_ARN", stack.state_machine_arn("us-east-1"))
+    wiring.reset()
+    sources.clear()
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        from app import app
+
+        stack.install_lambda_dispatch(app)
+        stack.provision(app, render_concurrency=2, retry_interval_seconds=1)
+        yield app
+    wiring.reset()
+    sources.clear()
+
+
+@pytest.fixture
+def workspace(aws):
+    from chalicelib.services import auth
+
+    return auth.create_workspace(name="test")
+
+
+@pytest.fixture
+def client(aws):
+    from chalice.test import Client
+
+    with Client(aws) as c:
+        yield c
+
+
+class Api:
+    """Route calls as a user makes them: JSON in, status and JSON out."""
+
+    def __init__(self, client, api_key: str):
+        self.client = client
+        self.key = api_key
+
+    def headers(self, extra=None):
+        return {"Authorization": f"Bearer {self.key}", "Content-Type": "application/json", **(extra or {})}
+
+    def post(self, path, body, headers=None):
+        raw = body if isinstance(body, (str, bytes)) else json.dumps(body)
+        resp = self.client.http.post(path, headers=self.headers(headers), body=raw)
+        return resp.status_code, json.loads(resp.body or b"null")
+
+    def get(self, path, headers=None):
+        resp = self.client.http.get(path, headers=self.headers(headers))
+        return resp.status_code, json.loads(resp.body or b"null")
+
+    def upload(self, account_id, project_id, filename, data, content_type="video/mp4", extra_fields=None):
+        boundary = "klyphtestboundary"
+        fields = {"account_id": account_id, "project_id": project_id, **(extra_fields or {})}
+        parts = []
+        for k, v in fields.items():
+            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode())
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+            f"Content-Type: {content_type}\r\n\r\n".encode()
+            + data
+            + b"\r\n"
+        )
+        body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+        resp = self.client.http.post(
+            "/dev/upload-video",
+            headers={"Authorization": f"Bearer {self.key}", "Content-Type": f"multipart/form-data; boundary={boundary}"},
+            body=body,
+        )
+        return resp.status_code, json.loads(resp.body or b"null")
+
+    def wait_for_result(self, call_id, timeout=240):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            status, body = self.get(f"/dev/process-video-result?callId={call_id}")
+            if status != 202:
+                return status, body
+            time.sleep(0.25)
+        raise AssertionError(f"call {call_id} still running after {timeout}s: {body}")
+
+
+@pytest.fixture
+def api(client, workspace):
+    account_id, key = workspace
+    a = Api(client, key)
+    a.account_id = account_id
+    return a
+
+
+@pytest.fixture
+def project(api):
+    status, body = api.post("/dev/create-project", {"name": "Test Project", "accountId": api.account_id})
+    assert status == 200, body
+    return body
+
+
+@pytest.fixture(scope="session")
+def speech_video(tmp_path_factory):
+    """~48 s of real speech (espeak-ng) over a moving test pattern, 640x360 mp4."""
+    from media_fixtures import make_video
+
+    path = tmp_path_factory.mktemp("media") / "speech.mp4"
+    make_video(path, seconds=60, width=640, height=360, audio=FIXTURES / "speech_short.ogg")
+    return path

@@ -1,0 +1,195 @@
+"""The real state machine under moto's interpreter, with the real task functions, ffmpeg and Whisper."""
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from chalicelib import clients
+from chalicelib.adapters.ffmpeg import Ffmpeg
+from chalicelib.domain.transcript import Transcript
+from chalicelib.errors import MediaError, PipelineError, TransientError
+from chalicelib.services import wiring
+
+
+def upload(api, project, path, name="talk.mp4"):
+    status, video = api.upload(api.account_id, project["id"], name, path.read_bytes())
+    assert status == 200, video
+    return video
+
+
+def run_job(api, video_id, **options):
+    status, body = api.post("/dev/process-video-submit", {"videoId": video_id, **options})
+    assert status == 200, body
+    return api.wait_for_result(body["callId"])
+
+
+def clip_files(video_id, call_id, tmp_path):
+    """Download each ready clip as a user would get it and probe it."""
+    out = []
+    for clip in wiring.records().list_clips(video_id, call_id):
+        if clip["status"] != "ready":
+            continue
+        path = tmp_path / f"{clip['index']}.mp4"
+        clients.s3().download_file(wiring.blobs().bucket, clip["key"], str(path))
+        out.append((clip, Ffmpeg().probe(str(path))))
+    return out
+
+
+def transcript_of(call_id, video):
+    key = f"accounts/{video['accountId']}/videos/{video['id']}/work/{call_id}/transcript.json"
+    return Transcript.from_dict(json.loads(wiring.blobs().get_bytes(key)))
+
+
+def test_speech_video_becomes_clips_within_bounds_on_word_gaps(api, project, speech_video, tmp_path):
+    video = upload(api, project, speech_video)
+    status, result = run_job(api, video["id"], maxClips=3, minDuration=5, maxDuration=15, aspectRatio="9:16")
+
+    assert status == 200 and result["status"] == "succeeded", result
+    clips = result["clips"]
+    assert 1 <= len(clips) <= 3
+    starts = [c["start_seconds"] for c in clips]
+    assert starts == sorted(starts), "clips come back in timeline order"
+    for a, b in zip(clips, clips[1:]):
+        assert a["end_seconds"] <= b["start_seconds"], "clips never overlap"
+    assert all(c["status"] == "ready" and c["preview_url"] and c["title"] for c in clips)
+
+    words = transcript_of(result["callId"], video).words
+    assert len(words) > 50, "Whisper transcribed the speech"
+    for clip, probed in clip_files(video["id"], result["callId"], tmp_path):
+        assert 5 - 0.2 <= probed.duration_seconds <= 15 + 0.2
+        assert (probed.width, probed.height) == (202, 360)  # 9:16 cropped from 640x360, never upscaled
+        assert probed.has_audio and probed.video_codec == "h264" and probed.audio_codec == "aac"
+        for edge in (clip["start"], clip["end"]):
+            inside = [w for w in words if w.start + 0.02 < edge < w.end - 0.02]
+            assert not inside, f"clip edge {edge} cuts the word {inside[0].text!r}"
+
+    status, summary = api.get(f"/dev/video-summary?videoId={video['id']}")
+    assert summary["video"]["status"] == "ready"
+    assert summary["counts"] == {"total": len(clips), "ready": len(clips), "draft": 0, "failed": 0}
+    status, listed = api.get(f"/dev/list-clips?videoId={video['id']}")
+    assert [c["id"] for c in listed["clips"]] == [c["id"] for c in clips]
+
+
+@pytest.mark.parametrize("aspect,size", [("1:1", (360, 360)), ("16:9", (640, 360))])
+def test_other_aspect_ratios_render_at_the_largest_size_the_source_fills(api, project, speech_video, tmp_path, aspect, size):
+    video = upload(api, project, speech_video)
+    status, result = run_job(api, video["id"], maxClips=1, minDuration=5, maxDuration=12, aspectRatio=aspect)
+    assert result["status"] == "succeeded", result
+    [(clip, probed)] = clip_files(video["id"], result["callId"], tmp_path)
+    assert (probed.width, probed.height) == size
+
+
+def test_one_failing_clip_is_marked_failed_and_the_others_finish(api, project, speech_video, monkeypatch):
+    real_render = Ffmpeg.render_clip
+    calls = {"n": 0}
+    lock = threading.Lock()
+
+    def render_one_broken(self, *args, **kwargs):
+        with lock:
+            calls["n"] += 1
+            broken = calls["n"] == 2
+        if broken:
+            raise MediaError("ffmpeg_failed", "ffmpeg failed: Invalid data found when processing input")
+        return real_render(self, *args, **kwargs)
+
+    monkeypatch.setattr(Ffmpeg, "render_clip", render_one_broken)
+    video = upload(api, project, speech_video)
+    status, result = run_job(api, video["id"], maxClips=3, minDuration=5, maxDuration=12)
+
+    assert result["status"] == "succeeded", result
+    by_status = [c["status"] for c in result["clips"]]
+    assert by_status.count("failed") == 1 and by_status.count("ready") == len(by_status) - 1
+    failed = next(c for c in result["clips"] if c["status"] == "failed")
+    assert failed["preview_url"] is None and failed["error"]["code"] == "ffmpeg_failed"
+    status, summary = api.get(f"/dev/video-summary?videoId={video['id']}")
+    assert summary["counts"]["failed"] == 1 and summary["counts"]["ready"] == len(by_status) - 1
+
+
+def test_a_transient_render_error_is_retried_and_the_job_succeeds(api, project, speech_video, monkeypatch):
+    real_render = Ffmpeg.render_clip
+    failures = {"left": 1}
+
+    def flaky(self, *args, **kwargs):
+        if failures["left"]:
+            failures["left"] -= 1
+            raise TransientError("S3 connection reset")
+        return real_render(self, *args, **kwargs)
+
+    monkeypatch.setattr(Ffmpeg, "render_clip", flaky)
+    video = upload(api, project, speech_video)
+    status, result = run_job(api, video["id"], maxClips=1, minDuration=5, maxDuration=12)
+    assert result["status"] == "succeeded"
+    assert [c["status"] for c in result["clips"]] == ["ready"]
+    assert failures["left"] == 0
+
+
+def test_failed_transcription_fails_the_job_keeps_the_source_and_allows_resubmit(api, project, speech_video, monkeypatch):
+    from chalicelib.adapters import whisper
+
+    def broken(self, wav_path):
+        raise PipelineError("transcription_failed", "transcription failed: the audio could not be decoded")
+
+    monkeypatch.setattr(whisper.WhisperTranscriber, "transcribe", broken)
+    video = upload(api, project, speech_video)
+    status, result = run_job(api, video["id"], maxClips=1, minDuration=5, maxDuration=12)
+
+    assert status == 200 and result["status"] == "failed"
+    assert result["error"] == {"code": "transcription_failed", "message": "transcription failed: the audio could not be decoded"}
+    status, summary = api.get(f"/dev/video-summary?videoId={video['id']}")
+    assert summary["video"]["status"] == "failed"
+    assert wiring.blobs().head(f"accounts/{api.account_id}/videos/{video['id']}/source"), "the upload is kept"
+
+    monkeypatch.undo()
+    status, result = run_job(api, video["id"], maxClips=1, minDuration=5, maxDuration=12)
+    assert result["status"] == "succeeded", "the same video can be resubmitted"
+
+
+def test_an_unexpected_crash_reports_a_generic_message_not_internals(api, project, speech_video, monkeypatch):
+    from chalicelib.services import pipeline
+
+    def crash(state):
+        raise KeyError("secret-internal-detail")
+
+    monkeypatch.setattr(pipeline, "select", crash)
+    video = upload(api, project, speech_video)
+    status, result = run_job(api, video["id"])
+    assert result["status"] == "failed" and result["error"]["code"] == "internal_error"
+    assert "secret-internal-detail" not in json.dumps(result)
+
+
+def test_video_without_audio_still_gets_clips(api, project, tmp_path):
+    from media_fixtures import make_video
+
+    path = make_video(tmp_path / "silent.mp4", seconds=24, width=320, height=180, audio=None)
+    video = upload(api, project, path)
+    assert video["hasAudio"] is False
+    status, result = run_job(api, video["id"], maxClips=2, minDuration=5, maxDuration=8, aspectRatio="1:1")
+    assert result["status"] == "succeeded", result
+    assert result["clips"] and all(c["status"] == "ready" for c in result["clips"])
+
+
+def test_submitting_a_running_video_joins_the_running_job(api, project, speech_video):
+    video = upload(api, project, speech_video)
+    first = api.post("/dev/process-video-submit", {"videoId": video["id"], "maxClips": 1, "minDuration": 5, "maxDuration": 10})[1]
+    second = api.post("/dev/process-video-submit", {"videoId": video["id"]})[1]
+    assert second["callId"] == first["callId"] and second.get("alreadyRunning") is True
+    status, result = api.wait_for_result(first["callId"])
+    assert result["status"] == "succeeded"
+
+
+def test_poll_reports_stage_and_progress_while_running(api, project, speech_video):
+    video = upload(api, project, speech_video)
+    call_id = api.post("/dev/process-video-submit", {"videoId": video["id"], "maxClips": 3, "minDuration": 5, "maxDuration": 12})[1]["callId"]
+    seen = set()
+    while True:
+        status, body = api.get(f"/dev/process-video-result?callId={call_id}")
+        if status == 200:
+            break
+        assert status == 202 and body["status"] == "running"
+        seen.add(body["stage"])
+        if body["stage"] == "rendering":
+            assert 0 <= body["progress"]["clipsDone"] <= body["progress"]["clipsTotal"]
+    assert body["status"] == "succeeded"
+    assert seen & {"queued", "preparing", "transcribing", "selecting", "rendering", "finalizing"}
