@@ -75,8 +75,8 @@ def json_body() -> Any:
         raise BadRequest("request body is empty: send a JSON object")
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("request body is not valid JSON") from None
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise BadRequest("request body is not valid JSON (or nested too deeply)") from None
 
 
 def query_param(name: str) -> str:

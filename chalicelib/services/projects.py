@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.domain.clock import now_iso
+from chalicelib.domain.filenames import clean_title
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.slug import slugify
 from chalicelib.errors import NotFound
@@ -21,10 +22,10 @@ def create_project(caller: str, req: CreateProject) -> dict[str, Any]:
     require_same_account(caller, req.accountId)
     records = wiring.records()
     project_id = new_id("project")
-    slug = records.claim_slug(req.accountId, slugify(req.name), project_id)
+    slug = records.claim_slug(req.accountId, slugify(clean_title(req.name)), project_id)
     project = {
         "id": project_id,
-        "name": req.name,
+        "name": clean_title(req.name),
         "slug": slug,
         "accountId": req.accountId,
         "createdAt": now_iso(),

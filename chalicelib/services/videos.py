@@ -134,7 +134,9 @@ def handle_uploaded_object(bucket: str, raw_key: str) -> dict[str, Any]:
         return {"ignored": key}
     records: Records = wiring.records()
     video = records.get_video(parts[3])
-    if not video or video["accountId"] != parts[1] or video["status"] != "uploading":
+    # A failed upload may be corrected by a second PUT to the same URL while it is valid.
+    awaiting_source = video and (video["status"] == "uploading" or (video["status"] == "failed" and not video.get("media")))
+    if not video or video["accountId"] != parts[1] or not awaiting_source:
         return {"ignored": key}
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "source")
