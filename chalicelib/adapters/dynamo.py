@@ -152,6 +152,19 @@ class Table:
             raise ConditionFailed(f"{pk}/{sk} condition failed") from None
         return _strip_keys(deserialize(resp["Attributes"]))
 
+    def update_expression(
+        self, pk: str, sk: str, expression: str, *, names: dict[str, str], values: dict[str, Any]
+    ) -> None:
+        """An UpdateItem with a hand-written expression, for what ``update`` cannot say."""
+        self._client.update_item(
+            TableName=self.name,
+            Key=serialize({"pk": pk, "sk": sk}),
+            UpdateExpression=expression,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=serialize(values),
+            ConditionExpression="attribute_exists(pk)",
+        )
+
     def query(self, pk: str, sk_prefix: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {

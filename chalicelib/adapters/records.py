@@ -101,6 +101,19 @@ class Records:
     def get_call(self, call_id: str) -> dict[str, Any] | None:
         return self.table.get(f"CALL#{call_id}", "CALL")
 
+    def mark_stage(self, call_id: str, stage: str, now: str) -> None:
+        """Set the current stage and remember when it first began (the poll route shows both).
+
+        Every clip render marks "rendering"; ``if_not_exists`` keeps the first start.
+        """
+        self.table.update_expression(
+            f"CALL#{call_id}",
+            "CALL",
+            "SET #stage = :stage, #updated = :now, #stages.#name = if_not_exists(#stages.#name, :now)",
+            names={"#stage": "stage", "#updated": "updatedAt", "#stages": "stages", "#name": stage},
+            values={":stage": stage, ":now": now},
+        )
+
     def update_call(self, call_id: str, *, add: dict[str, int] | None = None, **fields: Any) -> dict[str, Any]:
         return self.table.update(f"CALL#{call_id}", "CALL", set=fields, add=add)
 

@@ -82,4 +82,7 @@ Ctrl-C stops everything.
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    # Executions still running in moto's worker threads must not keep the process alive.
+    os._exit(code)

@@ -44,6 +44,7 @@ def submit(caller: str, req: SubmitJob) -> dict[str, Any]:
             "options": options,
             "status": "running",
             "stage": "queued",
+            "stages": {"queued": now},
             "createdAt": now,
             "updatedAt": now,
         }
@@ -104,6 +105,7 @@ def result(caller: str, call_id: str) -> tuple[int, dict[str, Any]]:
         body["error"] = call.get("error") or {"code": "internal_error", "message": "the job failed"}
     body["createdAt"] = call["createdAt"]
     body["finishedAt"] = call.get("finishedAt")
+    body["stages"] = call.get("stages", {})
     return 200, body
 
 

@@ -36,7 +36,7 @@ def _ffmpeg():
 
 
 def _stage(state: State, stage: str) -> None:
-    wiring.records().update_call(state["callId"], stage=stage, updatedAt=now_iso())
+    wiring.records().mark_stage(state["callId"], stage, now_iso())
 
 
 def _store_json(key: str, doc: Any) -> None:
