@@ -1,0 +1,114 @@
+"""The real local stack as a user runs it (`make run`), driven over HTTP with the seed's flow."""
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+import requests
+
+from chalicelib.local.client import KlyphClient, LocalStackProcess
+
+FIXTURES = __import__("pathlib").Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def free_port_pair() -> int:
+    """A port p with p+1 free too (the API and its AWS stand-in)."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        with socket.socket() as s2:
+            try:
+                s2.bind(("127.0.0.1", port + 1))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError("no free port pair")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    log = tmp_path_factory.mktemp("stack") / "local-stack.log"
+    proc = LocalStackProcess(free_port_pair(), log_path=log).start()
+    yield proc
+    started = time.time()
+    code = proc.stop()
+    assert code == 0, f"Ctrl-C should stop the stack cleanly, got {code}; log: {log.read_text()[-2000:]}"
+    assert time.time() - started < 15
+
+
+def test_seed_flow_over_http(stack, speech_video, tmp_path):
+    client = stack.client()
+    assert requests.get(f"{stack.base_url}/health", timeout=5).json() == {"status": "ok"}
+
+    project = client.create_project("Fall Interviews", stack.account_id)
+    assert project["id"].startswith("proj_") and project["slug"] == "fall-interviews"
+    assert client.create_project("Fall Interviews", stack.account_id)["slug"] == "fall-interviews-2"
+
+    by_form = client.upload_video(speech_video, stack.account_id, project["id"])
+    assert by_form["status"] == "uploaded" and by_form["container"] == "mp4"
+    by_put = client.upload_large(speech_video, stack.account_id, project["id"])
+    assert by_put["status"] == "uploaded", by_put
+
+    call_id = client.submit(by_put["id"], maxClips=2, minDuration=5, maxDuration=12, aspectRatio="1:1")
+    stages = []
+    result = client.wait(call_id, timeout=300, interval=0.2, on_progress=lambda body: stages.append(body["stage"]))
+    assert result["status"] == "succeeded", result
+    assert stages, "the poll answered 202 with a stage while the job ran"
+
+    clips = client.list_clips(by_put["id"])
+    assert [c["id"] for c in clips] == [c["id"] for c in result["clips"]]
+    for clip in clips:
+        assert set(clip) >= {"id", "title", "start_seconds", "end_seconds", "aspect_ratio", "status", "preview_url"}
+        assert clip["aspect_ratio"] == "1:1" and clip["status"] == "ready"
+        download = requests.get(clip["preview_url"], timeout=30)
+        assert download.status_code == 200 and download.content[4:8] == b"ftyp", "a playable mp4 from the signed URL"
+        assert "X-Amz-Expires=3600" in clip["preview_url"]
+
+    summary = client.video_summary(by_put["id"])
+    assert summary["video"]["status"] == "ready"
+    assert summary["counts"] == {"total": len(clips), "ready": len(clips), "draft": 0, "failed": 0}
+
+
+def test_errors_over_http_are_json_with_a_message(stack):
+    base = stack.base_url
+    auth = {"Authorization": f"Bearer {stack.api_key}"}
+    cases = [
+        (requests.post(f"{base}/dev/create-project", json={"name": "x"}), 401, "unauthorized"),
+        (requests.post(f"{base}/dev/create-project", data="{nope", headers=auth), 400, "bad_request"),
+        (requests.post(f"{base}/dev/process-video-submit", json={"videoId": "vid_missing"}, headers=auth), 404, "not_found"),
+        (requests.get(f"{base}/dev/process-video-result", params={"callId": "call_missing"}, headers=auth), 404, "not_found"),
+        (requests.get(f"{base}/dev/no-such-route", headers=auth), 404, "not_found"),
+        (requests.get(f"http://127.0.0.1:{stack.port}/elsewhere"), 404, "not_found"),
+    ]
+    for resp, status, code in cases:
+        body = resp.json()
+        assert (resp.status_code, body["error"]) == (status, code), body
+        assert body["message"] and stack.api_key not in resp.text
+
+
+def test_other_workspace_sees_nothing(stack):
+    """A second key, for another workspace, made the way an operator does (make api-key)."""
+    import os
+    import subprocess
+    import sys
+
+    from chalicelib.local.client import ROOT
+
+    out = subprocess.run(
+        [sys.executable, "-m", "chalicelib.cli", "api-key", "--port", str(stack.port)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, env={**os.environ},
+    )
+    assert out.returncode == 0, out.stderr
+    other_key = out.stdout.split("API key:")[1].split()[0]
+    mine = stack.client()
+    project = mine.create_project("Private", stack.account_id)
+    theirs = KlyphClient(stack.base_url, other_key)
+    resp = theirs.session.post(f"{stack.base_url}/dev/create-project", json={"name": "x", "accountId": stack.account_id})
+    assert resp.status_code == 404
+    resp = theirs.session.post(
+        f"{stack.base_url}/dev/create-upload",
+        json={"accountId": stack.account_id, "projectId": project["id"], "filename": "a.mp4", "sizeBytes": 10},
+    )
+    assert resp.status_code == 404
