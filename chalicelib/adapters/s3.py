@@ -1,9 +1,12 @@
 """S3 adapter: the media bucket (sources, audio, transcripts, clips) and presigned URLs.
 
-Key layout, all under the workspace's prefix so one account's objects never mix
-with another's: ``accounts/<acc>/videos/<vid>/source``,
-``.../work/<callId>/audio.wav``, ``.../work/<callId>/transcript.json``,
-``.../clips/<callId>/<nn>.mp4``.
+Key layout, every key naming its workspace so one account's objects never mix
+with another's:
+- ``accounts/<acc>/videos/<vid>/source`` and ``.../clips/<callId>/<nn>.mp4``: what
+  users uploaded and what we rendered, kept;
+- ``work/<acc>/<vid>/<callId>/...`` (audio, loudness, transcripts): intermediates
+  under one top-level prefix so a lifecycle rule can expire them, and so they never
+  fire the upload trigger (which listens on ``accounts/``).
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ def source_key(account_id: str, video_id: str) -> str:
 
 
 def work_key(account_id: str, video_id: str, call_id: str, name: str) -> str:
-    return f"{video_prefix(account_id, video_id)}/work/{call_id}/{name}"
+    return f"work/{account_id}/{video_id}/{call_id}/{name}"
 
 
 def clip_key(account_id: str, video_id: str, call_id: str, index: int, ext: str = "mp4") -> str:

@@ -40,7 +40,9 @@ def clip_files(video_id, call_id, tmp_path):
 
 
 def transcript_of(call_id, video):
-    key = f"accounts/{video['accountId']}/videos/{video['id']}/work/{call_id}/transcript.json"
+    from chalicelib.adapters.s3 import work_key
+
+    key = work_key(video["accountId"], video["id"], call_id, "transcript.json")
     return Transcript.from_dict(json.loads(wiring.blobs().get_bytes(key)))
 
 
