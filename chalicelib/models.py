@@ -49,6 +49,8 @@ class SubmitJob(_Request):
     maxDuration: Seconds = 60
     aspectRatio: AspectRatio = "9:16"
     customInstructions: Annotated[str, Field(max_length=MAX_INSTRUCTIONS_CHARS)] | None = None
+    captions: Annotated[bool, Field(strict=True)] = True
+    reframe: Literal["auto", "center"] = "auto"
 
     @model_validator(mode="after")
     def _durations_ordered(self) -> "SubmitJob":

@@ -131,7 +131,12 @@ def clip_views(video_id: str, call_id: str) -> list[dict[str, Any]]:
     expires = settings().preview_url_seconds
     views = []
     for clip in wiring.records().list_clips(video_id, call_id):
-        ready = clip["status"] == "ready" and clip.get("key")
+
+        def signed(key_field: str, suffix: str, clip: dict[str, Any] = clip) -> str | None:
+            # Only a ready clip hands out links; a failed one may have partial files.
+            key = clip.get(key_field) if clip["status"] == "ready" else None
+            return blobs.presign_get(key, expires, f"{clip['id']}.{suffix}") if key else None
+
         view = {
             "id": clip["id"],
             "title": clip["title"],
@@ -139,9 +144,13 @@ def clip_views(video_id: str, call_id: str) -> list[dict[str, Any]]:
             "end_seconds": clip["end"],
             "aspect_ratio": clip["aspectRatio"],
             "status": clip["status"],
-            "preview_url": blobs.presign_get(clip["key"], expires, f"{clip['id']}.mp4") if ready else None,
+            "preview_url": signed("key", "mp4"),
             "score": clip.get("score"),
             "reason": clip.get("reason"),
+            "description": clip.get("description"),
+            "thumbnail_url": signed("thumbnailKey", "jpg"),
+            "captions_srt_url": signed("captionsSrtKey", "srt"),
+            "captions_vtt_url": signed("captionsVttKey", "vtt"),
             "duration_seconds": clip.get("durationSeconds"),
             "width": clip.get("width"),
             "height": clip.get("height"),
