@@ -14,7 +14,7 @@ from chalice import Chalice, Response
 from chalicelib import models
 from chalicelib.domain.multipart import parse_multipart
 from chalicelib.errors import BadRequest, KlyphError
-from chalicelib.services import auth, jobs, pipeline, projects, videos, wiring
+from chalicelib.services import auth, idempotency, jobs, pipeline, projects, videos, wiring
 
 app = Chalice(app_name="klyph")
 app.api.binary_types.append("multipart/form-data")
@@ -46,27 +46,44 @@ def uniform_errors(event: Any, get_response: Callable[[Any], Response]) -> Respo
     return response
 
 
-def api(authenticated: bool = True):
-    """Run a view with the caller's account id, turning KlyphErrors into their status and body."""
+def api(authenticated: bool = True, idempotent: bool = False):
+    """Run a view with the caller's account id, turning KlyphErrors into their status and body.
+
+    ``idempotent`` routes honour an ``Idempotency-Key`` header (see services/idempotency.py).
+    """
 
     def wrap(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def handler(*args: Any) -> Response:
+            request = app.current_request
             try:
-                if authenticated:
-                    caller = auth.authenticate(app.current_request.headers)
-                    result = view(caller, *args)
-                else:
-                    result = view(*args)
+                if not authenticated:
+                    return _as_response(view(*args))
+                caller = auth.authenticate(request.headers)
+                key = idempotency.key_from_headers(request.headers) if idempotent else None
+                if key is None:
+                    return _as_response(view(caller, *args))
+
+
+                def run_view() -> tuple[int, Any]:
+                    response = _as_response(view(caller, *args))
+                    return response.status_code, response.body
+
+                status, body, replayed = idempotency.run_once(
+                    caller, view.__name__, key, request.raw_body or b"", run_view
+                )
+                return Response(status_code=status, body=body,
+                                headers={"Idempotent-Replayed": "true"} if replayed else {})
             except KlyphError as err:
                 return error_response(err.status, err.code, err.message)
-            if isinstance(result, Response):
-                return result
-            return Response(status_code=200, body=result)
 
         return handler
 
     return wrap
+
+
+def _as_response(result: Any) -> Response:
+    return result if isinstance(result, Response) else Response(status_code=200, body=result)
 
 
 def json_body() -> Any:
@@ -87,13 +104,13 @@ def query_param(name: str) -> str:
 
 
 @app.route("/dev/create-project", methods=["POST"], content_types=JSON_TYPES)
-@api()
+@api(idempotent=True)
 def create_project(caller: str) -> dict:
     return projects.create_project(caller, models.parse(models.CreateProject, json_body()))
 
 
 @app.route("/dev/upload-video", methods=["POST"], content_types=["multipart/form-data"])
-@api()
+@api(idempotent=True)
 def upload_video(caller: str) -> dict:
     request = app.current_request
     form = parse_multipart(request.headers.get("content-type", ""), request.raw_body or b"")
@@ -105,13 +122,13 @@ def upload_video(caller: str) -> dict:
 
 
 @app.route("/dev/create-upload", methods=["POST"], content_types=JSON_TYPES)
-@api()
+@api(idempotent=True)
 def create_upload(caller: str) -> dict:
     return videos.create_upload(caller, models.parse(models.CreateUpload, json_body()))
 
 
 @app.route("/dev/process-video-submit", methods=["POST"], content_types=JSON_TYPES)
-@api()
+@api(idempotent=True)
 def process_video_submit(caller: str) -> dict:
     return jobs.submit(caller, models.parse(models.SubmitJob, json_body()))
 

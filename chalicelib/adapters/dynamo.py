@@ -87,6 +87,9 @@ class Table:
     def put(self, pk: str, sk: str, attrs: dict[str, Any]) -> None:
         self._client.put_item(TableName=self.name, Item=serialize({"pk": pk, "sk": sk, **attrs}))
 
+    def delete(self, pk: str, sk: str) -> None:
+        self._client.delete_item(TableName=self.name, Key=serialize({"pk": pk, "sk": sk}))
+
     def update(
         self,
         pk: str,

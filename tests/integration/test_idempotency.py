@@ -1,0 +1,57 @@
+"""Idempotency-Key: a retried create or submit returns the first answer instead of doing it twice."""
+from __future__ import annotations
+
+
+def test_a_retried_create_project_returns_the_same_project(api):
+    body = {"name": "Retry Me", "accountId": api.account_id}
+    first = api.post("/dev/create-project", body, headers={"Idempotency-Key": "k-1"})
+    again = api.post("/dev/create-project", body, headers={"Idempotency-Key": "k-1"})
+    assert first[0] == again[0] == 200
+    assert again[1] == first[1] and first[1]["slug"] == "retry-me"
+    # Without the key, or with another one, it is a new project.
+    assert api.post("/dev/create-project", body, headers={"Idempotency-Key": "k-2"})[1]["slug"] == "retry-me-2"
+    assert api.post("/dev/create-project", body)[1]["slug"] == "retry-me-3"
+
+
+def test_the_same_key_with_a_different_body_is_a_bad_request(api):
+    api.post("/dev/create-project", {"name": "A", "accountId": api.account_id}, headers={"Idempotency-Key": "k"})
+    status, body = api.post("/dev/create-project", {"name": "B", "accountId": api.account_id}, headers={"Idempotency-Key": "k"})
+    assert status == 400 and body["error"] == "bad_request" and "Idempotency-Key" in body["message"]
+
+
+def test_keys_are_per_account(api, aws):
+    from chalicelib.services import auth
+    from conftest import Api
+
+    other_account, other_key = auth.create_workspace(name="other")
+    other = Api(api.client, other_key)
+    mine = api.post("/dev/create-project", {"name": "Same", "accountId": api.account_id}, headers={"Idempotency-Key": "shared"})
+    theirs = other.post("/dev/create-project", {"name": "Same", "accountId": other_account}, headers={"Idempotency-Key": "shared"})
+    assert mine[0] == theirs[0] == 200 and mine[1]["id"] != theirs[1]["id"]
+
+
+def test_a_retried_submit_starts_one_job(api, project, tmp_path):
+    from media_fixtures import make_video
+
+    path = make_video(tmp_path / "v.mp4", seconds=8, width=320, height=180, audio=None)
+    status, video = api.upload(api.account_id, project["id"], "v.mp4", path.read_bytes())
+    assert status == 200
+    body = {"videoId": video["id"], "maxClips": 1, "minDuration": 5, "maxDuration": 6}
+    first = api.post("/dev/process-video-submit", body, headers={"Idempotency-Key": "submit-1"})
+    again = api.post("/dev/process-video-submit", body, headers={"Idempotency-Key": "submit-1"})
+    assert first == again and first[0] == 200
+    status, result = api.wait_for_result(first[1]["callId"])
+    assert result["status"] == "succeeded"
+
+
+def test_a_rejected_request_is_replayed_as_the_same_rejection(api):
+    body = {"name": "X", "accountId": "acc_someoneelse"}
+    first = api.post("/dev/create-project", body, headers={"Idempotency-Key": "nope"})
+    again = api.post("/dev/create-project", body, headers={"Idempotency-Key": "nope"})
+    assert first == again and first[0] == 404
+
+
+def test_a_bad_key_is_named(api):
+    status, body = api.post("/dev/create-project", {"name": "X", "accountId": api.account_id},
+                            headers={"Idempotency-Key": "x" * 300})
+    assert status == 400 and "Idempotency-Key" in body["message"]
