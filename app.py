@@ -22,7 +22,7 @@ app.log.setLevel(logging.INFO)
 
 JSON_TYPES = ["application/json", "application/x-www-form-urlencoded", "text/plain"]
 CHALICE_ERROR_CODES = {400: "bad_request", 401: "unauthorized", 403: "unauthorized", 404: "not_found",
-                       405: "bad_request", 413: "bad_request", 415: "bad_request"}
+                       405: "bad_request"}
 
 
 def error_response(status: int, code: str, message: str) -> Response:
@@ -42,6 +42,9 @@ def uniform_errors(event: Any, get_response: Callable[[Any], Response]) -> Respo
         status = response.status_code
         if status >= 500:
             return error_response(500, "server_error", "unexpected failure; safe to retry with backoff")
+        if status in (413, 415):
+            # Our contract answers bad input with 400; the message says what was wrong.
+            return error_response(400, "bad_request", f"Content-Type: {body.get('Message')}")
         return error_response(status, CHALICE_ERROR_CODES.get(status, "bad_request"), str(body.get("Message")))
     return response
 
@@ -162,6 +165,14 @@ def health() -> Response:
         app.log.exception("health check failed")
         return error_response(503, "server_error", "a backing store does not answer")
     return Response(status_code=200, body={"status": "ok"})
+
+
+@app.route("/openapi.json", methods=["GET"])
+@api(authenticated=False)
+def openapi_document() -> dict:
+    from chalicelib.openapi import document
+
+    return document()
 
 
 # S3 ObjectCreated on the media bucket (wired in infra/ and by the local stack).

@@ -20,8 +20,14 @@ class ApiPrefixHandler(ChaliceRequestHandler):
         else:
             self._not_found()
 
-    # The base class binds do_GET & co. to its own _generic_handle; rebind to ours.
+    # The base class binds do_GET & co. to its own _generic_handle; rebind to ours, and
+    # route any other method (TRACE, PROPFIND...) there too, so it gets a JSON 405, not an HTML 501.
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("do_"):
+            return self._generic_handle
+        raise AttributeError(name)
 
     def _send_error_response(self, error: LocalGatewayException) -> None:
         # Chalice answers an unknown route with 403 "Missing Authentication Token" (API

@@ -107,7 +107,7 @@ def test_a_wrong_method_answers_in_the_error_shape(api):
 
 def test_an_unsupported_content_type_answers_in_the_error_shape(api):
     result = api.post("/dev/create-project", "<name/>", headers={"Content-Type": "application/xml"})
-    assert_error(result, 415, "bad_request")
+    assert_error(result, 400, "bad_request", "Content-Type")
 
 
 # auth

@@ -1,0 +1,37 @@
+"""One real local stack (python -m chalicelib.local) for the end-to-end tests, stopped with Ctrl-C."""
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from chalicelib.local.client import LocalStackProcess
+
+
+def free_port_pair() -> int:
+    """A port p with p+1 free too (the API and its AWS stand-in)."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        with socket.socket() as s2:
+            try:
+                s2.bind(("127.0.0.1", port + 1))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError("no free port pair")
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    log = tmp_path_factory.mktemp("stack") / "local-stack.log"
+    proc = LocalStackProcess(free_port_pair(), log_path=log).start()
+    yield proc
+    started = time.time()
+    code = proc.stop()
+    assert code == 0, f"Ctrl-C should stop the stack cleanly, got {code}; log: {log.read_text()[-2000:]}"
+    assert time.time() - started < 15
+
+
