@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt tests/requirements.txt | cksum | cut -d' ' -f1)
 PORT ?= 8000
 
-.PHONY: install run test test-unit demo api-key clean
+.PHONY: install run test test-unit load demo api-key clean
 
 install: $(STAMP)
 
@@ -22,7 +22,11 @@ run: install
 	PORT=$(PORT) $(PY) -m chalicelib.local
 
 test: install
-	$(PY) -m pytest tests -q -p no:cacheprovider
+	$(PY) -m pytest tests -q -p no:cacheprovider --ignore=tests/load
+
+# Load on the real local stack: 200 concurrent creates, 20 jobs at once, latency while they run.
+load: install
+	$(PY) -m pytest tests/load -q -s -p no:cacheprovider -p no:logging
 
 test-unit: install
 	$(PY) -m pytest tests/unit -q -p no:cacheprovider

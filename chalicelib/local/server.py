@@ -5,7 +5,14 @@ import json
 from typing import Any
 
 from chalice.config import Config
-from chalice.local import ChaliceRequestHandler, CustomLocalChalice, LocalChalice, LocalDevServer, LocalGatewayException
+from chalice.local import (
+    ChaliceRequestHandler,
+    CustomLocalChalice,
+    LocalChalice,
+    LocalDevServer,
+    LocalGatewayException,
+    ThreadedHTTPServer,
+)
 
 PREFIX = "/api"
 
@@ -49,6 +56,12 @@ class ApiPrefixHandler(ChaliceRequestHandler):
         pass
 
 
+class BurstTolerantServer(ThreadedHTTPServer):
+    # socketserver's default listen backlog of 5 resets connections when a client opens
+    # a few dozen at once; the load test does, and so do browsers and SDK retries.
+    request_queue_size = 256
+
+
 def make_server(app: Any, host: str, port: int) -> LocalDevServer:
     # As chalice.local.create_local_server does: a thread-local current_request, so
     # concurrent requests on the threaded server never see each other's request.
@@ -56,4 +69,4 @@ def make_server(app: Any, host: str, port: int) -> LocalDevServer:
         CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
         app.__class__ = CustomLocalChalice
     config = Config.create(chalice_stage="local", app_name="klyph", lambda_timeout=30, lambda_memory_size=1024)
-    return LocalDevServer(app, config, host, port, handler_cls=ApiPrefixHandler)
+    return LocalDevServer(app, config, host, port, handler_cls=ApiPrefixHandler, server_cls=BurstTolerantServer)
