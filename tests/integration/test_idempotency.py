@@ -21,7 +21,7 @@ def test_the_same_key_with_a_different_body_is_a_bad_request(api):
 
 def test_keys_are_per_account(api, aws):
     from chalicelib.services import auth
-    from conftest import Api
+    from support import Api
 
     other_account, other_key = auth.create_workspace(name="other")
     other = Api(api.client, other_key)

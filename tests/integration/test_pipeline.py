@@ -12,7 +12,7 @@ from chalicelib.adapters.ffmpeg import Ffmpeg
 from chalicelib.domain.transcript import Transcript
 from chalicelib.errors import MediaError, PipelineError, TransientError
 from chalicelib.services import wiring
-from conftest import FIXTURES
+from support import FIXTURES
 
 
 def upload(api, project, path, name="talk.mp4"):

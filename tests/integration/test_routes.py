@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import Api
+from support import Api
 from media_fixtures import make_audio_only, make_video
 
 UNKNOWN_VIDEO = "vid_01J0000000000000000000000Z"
