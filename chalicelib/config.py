@@ -40,6 +40,9 @@ class Settings:
     upload_url_seconds: int
     preview_url_seconds: int
     transcribe_poll_seconds: int
+    # Clip selection: "local" (the ranker) or "bedrock" (an LLM choosing from its shortlist).
+    selector: str
+    bedrock_model_id: str
 
 
 @lru_cache(maxsize=1)
@@ -64,4 +67,6 @@ def settings() -> Settings:
         upload_url_seconds=_int("KLYPH_UPLOAD_URL_SECONDS", 900),
         preview_url_seconds=_int("KLYPH_PREVIEW_URL_SECONDS", 3600),
         transcribe_poll_seconds=_int("KLYPH_TRANSCRIBE_POLL_SECONDS", 15),
+        selector=os.environ.get("KLYPH_SELECTOR", "local"),
+        bedrock_model_id=os.environ.get("KLYPH_BEDROCK_MODEL_ID", "amazon.nova-lite-v1:0"),
     )
