@@ -1,19 +1,36 @@
-"""Runs the ffmpeg binary on local files: probe an upload, extract speech audio, render a clip.
+"""Runs the ffmpeg binary on local files: probe an upload, extract speech audio with its
+loudness profile, render a clip (captions, loudness, reframing), take its thumbnail.
 
 The argument lists and the reading of ffmpeg's output live in ``chalicelib.domain.media``; this
-module adds the process: binary choice, timeouts, and turning failures into MediaError with a
-short message (one stderr line, never the whole log).
+module adds the process: binary choice, timeouts, the shipped caption font, and turning
+failures into MediaError with a short message (one stderr line, never the whole log).
 """
 from __future__ import annotations
 
 import os
 import re
 import subprocess
+from pathlib import Path
 
+from chalicelib.adapters.audio import parse_levels
 from chalicelib.config import settings
 from chalicelib.domain import media
 from chalicelib.domain.media import MediaInfo
 from chalicelib.errors import MediaError
+
+_ASSETS = Path(__file__).resolve().parent.parent / "assets"
+# libass loads every font in this folder (the `ass` filter's fontsdir); captions need no
+# system font, which Lambda does not have.
+FONTS_DIR = str(_ASSETS / "fonts")
+# The static ffmpeg is built with fontconfig, which would look for /etc/fonts (absent on
+# Lambda: an error line on every run) or, on a workstation, scan and match the system's
+# fonts. This config knows no font at all, so renders look the same everywhere and come
+# only from FONTS_DIR.
+FONTCONFIG_FILE = str(_ASSETS / "fontconfig.conf")
+# A thumbnail above this is recompressed harder: it is a preview image, not a frame grab.
+MAX_THUMBNAIL_BYTES = 300 * 1024
+_THUMBNAIL_QUALITIES = (3, 5, 8, 12)
+_LOUDNESS_PASSES = 4
 
 # Lines ffmpeg prints after the real error while it shuts down; they never say what went wrong.
 _AFTERMATH = re.compile(
@@ -48,14 +65,66 @@ class Ffmpeg:
         )
         return info
 
-    def extract_audio(self, src: str, dst_wav: str) -> None:
-        result = self._run(media.extract_audio_args(src, dst_wav))
-        if result.returncode != 0:
-            if "matches no streams" in result.stderr:
-                raise MediaError(
-                    "no_audio_stream", "The video has no audio track, so there is no speech to transcribe."
-                )
-            raise self._failure(result.stderr, src, dst_wav)
+    def extract_audio(self, src: str, dst_wav: str) -> list[float]:
+        """Write the speech WAV and return its loudness profile (dBFS per second, floored at
+        -100), both from one decoding pass."""
+        levels_txt = dst_wav + ".levels.txt"
+        try:
+            result = self._run(media.extract_audio_args(src, dst_wav, levels_txt))
+            if result.returncode != 0:
+                if "matches no streams" in result.stderr:
+                    raise MediaError(
+                        "no_audio_stream", "The video has no audio track, so there is no speech to transcribe."
+                    )
+                raise self._failure(result.stderr, src, dst_wav)
+            try:
+                return parse_levels(Path(levels_txt).read_text())
+            except FileNotFoundError:  # no audio frame at all
+                return []
+        finally:
+            Path(levels_txt).unlink(missing_ok=True)
+
+    def measure_loudness(
+        self, path: str, *, start: float | None = None, end: float | None = None, audio_filter: str = media.DOWNMIX
+    ) -> float | None:
+        """Integrated loudness (LUFS, EBU R128) of the first audio stream of ``path`` (or of
+        its [start, end) range) after ``audio_filter``; None when there is no audio stream."""
+        result = self._run(media.loudness_args(path, start=start, end=end, audio_filter=audio_filter))
+        loudness = media.parse_loudness(result.stderr)
+        if loudness is None and result.returncode != 0 and "matches no streams" not in result.stderr:
+            raise self._failure(result.stderr, path)
+        return loudness
+
+    def loudness_filter(self, src: str, *, start: float, end: float) -> str:
+        """The audio chain that brings [start, end) of ``src`` to TARGET_LUFS.
+
+        The compressor and limiter make loudness a non-linear function of the gain, so the
+        gain is found by measuring the chain's output (audio only, a fraction of the video
+        encode) and correcting it by the secant method: two or three passes get within 0.3 LU.
+        """
+        source = self.measure_loudness(src, start=start, end=end)
+        if source is None or source <= media.SILENT_LUFS:
+            return media.DOWNMIX
+        gain = media.TARGET_LUFS - source
+        tried: list[tuple[float, float]] = []  # (gain, measured loudness)
+        for _ in range(_LOUDNESS_PASSES):
+            measured = self.measure_loudness(
+                src, start=start, end=end, audio_filter=media.speech_audio_filter(source, gain)
+            )
+            if measured is None:
+                break
+            tried.append((gain, measured))
+            error = media.TARGET_LUFS - measured
+            if abs(error) <= media.LOUDNESS_TOLERANCE_LU:
+                break
+            slope = 0.5  # measured: about 0.5 LU per dB of gain once the limiter works
+            if len(tried) > 1 and tried[-1][0] != tried[-2][0]:
+                slope = (tried[-1][1] - tried[-2][1]) / (tried[-1][0] - tried[-2][0])
+            gain = min(media.MAX_GAIN_DB, max(-media.MAX_GAIN_DB, gain + error / min(1.0, max(0.25, slope))))
+        if not tried:
+            return media.DOWNMIX
+        best_gain, _ = min(tried, key=lambda t: abs(media.TARGET_LUFS - t[1]))
+        return media.speech_audio_filter(source, best_gain)
 
     def render_clip(
         self,
@@ -68,8 +137,16 @@ class Ffmpeg:
         info: MediaInfo,
         preset: str = "veryfast",
         crf: int = 23,
+        captions: str | None = None,
+        crop_commands: str | None = None,
+        normalize_loudness: bool = True,
     ) -> MediaInfo:
-        """Render [start, end) of ``src`` to an mp4 at ``dst``; returns the probe of the clip."""
+        """Render [start, end) of ``src`` to an mp4 at ``dst``; returns the probe of the clip.
+
+        ``captions``: an ASS script (clip time, output size) burned in with the shipped font.
+        ``crop_commands``: a sendcmd script moving the crop (see ``media.video_filter``).
+        ``normalize_loudness``: bring the audio to -14 LUFS (it costs a few audio-only passes).
+        """
         if info.width is None or info.height is None:
             raise MediaError("no_video_stream", "The source has no video stream to cut a clip from.")
         if start >= info.duration_seconds:
@@ -77,8 +154,13 @@ class Ffmpeg:
                 "invalid_range",
                 f"The clip starts at {start:.2f} s but the video is only {info.duration_seconds:.2f} s long.",
             )
+        audio_filter = media.DOWNMIX
+        if normalize_loudness and info.has_audio and start < end:
+            audio_filter = self.loudness_filter(src, start=start, end=end)
         args = media.render_args(
-            src, dst, start=start, end=end, aspect=aspect, width=info.width, height=info.height, preset=preset, crf=crf
+            src, dst, start=start, end=end, aspect=aspect, width=info.width, height=info.height, preset=preset, crf=crf,
+            crop_commands=crop_commands, captions=captions, fonts_dir=FONTS_DIR if captions else None,
+            audio_filter=audio_filter,
         )
         result = self._run(args)
         if result.returncode != 0:
@@ -88,6 +170,21 @@ class Ffmpeg:
         if clip.size_bytes >= media.max_render_bytes(end - start):
             raise MediaError("output_too_large", "The rendered clip exceeded the output size bound and was cut short.")
         return clip
+
+    def thumbnail(self, clip: str, dst_jpg: str, *, duration: float) -> int:
+        """A JPEG of a representative frame about a third into a rendered clip, at the clip's
+        size and under MAX_THUMBNAIL_BYTES; returns its size in bytes."""
+        size = 0
+        for quality in _THUMBNAIL_QUALITIES:
+            result = self._run(media.thumbnail_args(clip, dst_jpg, at=duration / 3, quality=quality))
+            if result.returncode != 0:
+                raise self._failure(result.stderr, clip, dst_jpg)
+            size = os.stat(dst_jpg).st_size if os.path.exists(dst_jpg) else 0
+            if size == 0:
+                raise MediaError("ffmpeg_failed", "ffmpeg failed: no frame could be taken for the thumbnail.")
+            if size <= MAX_THUMBNAIL_BYTES:
+                break
+        return size
 
     def _probe(self, path: str) -> MediaInfo:
         size = os.stat(path).st_size
@@ -103,6 +200,7 @@ class Ffmpeg:
                 stdin=subprocess.DEVNULL,
                 capture_output=True,
                 text=True,
+                env={**os.environ, "FONTCONFIG_FILE": FONTCONFIG_FILE},
                 errors="replace",  # metadata in uploads need not be UTF-8
                 timeout=self.timeout_seconds,
             )

@@ -55,14 +55,13 @@ def prepare(state: State) -> State:
     with local_source(state["sourceKey"]) as source, tempfile.TemporaryDirectory() as tmp:
         info = ffmpeg.probe(source)
         if info.has_audio:
-            from chalicelib.adapters.audio import loudness_profile
-
             wav = os.path.join(tmp, "audio.wav")
-            ffmpeg.extract_audio(source, wav)
+            # One decoding pass gives the speech audio and its per-second loudness.
+            levels = ffmpeg.extract_audio(source, wav)
             audio_key = work_key(acc, vid, call, "audio.wav")
             loudness_key = work_key(acc, vid, call, "loudness.json")
             wiring.blobs().upload_file(wav, audio_key, "audio/wav")
-            _store_json(loudness_key, loudness_profile(wav))
+            _store_json(loudness_key, levels)
     wiring.records().update_video(vid, status="processing", media=info.to_dict(), updatedAt=now_iso())
     return {**state, "media": info.to_dict(), "audioKey": audio_key, "loudnessKey": loudness_key}
 
@@ -120,21 +119,39 @@ def transcribe_check(state: State) -> State:
 
 
 def select(state: State) -> State:
-    from chalicelib.domain.selection import select_clips
+    from chalicelib.domain.selection import instruction_topic, rank_clips, sentence_units
 
     _stage(state, "selecting")
     opts = state["options"]
+    cfg = settings()
+    instructions = opts.get("customInstructions")
     transcript = Transcript.from_dict(_load_json(state["transcription"]["key"]))
     energy = _load_json(state["loudnessKey"]) if state.get("loudnessKey") else None
-    choices = select_clips(
+    relevance = cohesion = None
+    if transcript.words:
+        try:
+            from chalicelib.adapters.embeddings import Embedder
+
+            signals = Embedder().analyse([s.text for s in sentence_units(transcript)], instruction_topic(instructions))
+            relevance, cohesion = signals.relevance, signals.cohesion
+        except Exception as exc:  # noqa: BLE001 - e.g. wordllama not installed: keyword matching still works
+            log.warning("sentence embeddings unavailable, matching instructions by keywords: %s", exc)
+    ranking = rank_clips(
         transcript,
         duration=state["media"]["durationSeconds"],
         max_clips=opts["maxClips"],
         min_duration=opts["minDuration"],
         max_duration=opts["maxDuration"],
-        instructions=opts.get("customInstructions"),
+        instructions=instructions,
         energy=energy,
+        relevance=relevance,
+        cohesion=cohesion,
     )
+    choices = ranking.choices
+    if cfg.selector == "bedrock":
+        from chalicelib.adapters.bedrock import BedrockSelector
+
+        choices = BedrockSelector(clients.client("bedrock-runtime"), cfg.bedrock_model_id).choose(ranking, instructions)
     if not choices:
         raise PipelineError(
             "no_clips",
@@ -156,6 +173,7 @@ def select(state: State) -> State:
                 "start": round(choice.start, 3),
                 "end": round(choice.end, 3),
                 "title": choice.title,
+                "description": choice.description,
                 "score": round(choice.score, 1),
                 "reason": choice.reason,
                 "aspectRatio": opts["aspectRatio"],
@@ -169,31 +187,68 @@ def select(state: State) -> State:
 
 
 def render(item: State) -> State:
+    from chalicelib.domain import captions
+    from chalicelib.domain.media import output_size
+
     clip = item["clip"]
     _stage(item, "rendering")
     aspect = item["options"]["aspectRatio"]
-    key = clip_key(item["accountId"], item["videoId"], item["callId"], clip["index"])
+    burn_captions = item["options"].get("captions", True)
+    acc, vid, call, index = item["accountId"], item["videoId"], item["callId"], clip["index"]
+    info = MediaInfo.from_dict(item["media"])
+    words = []
+    if item.get("transcriptKey"):
+        transcript = Transcript.from_dict(_load_json(item["transcriptKey"]))
+        words = captions.clip_words(transcript.words, clip["start"], clip["end"])
+    ffmpeg = _ffmpeg()
+    blobs = wiring.blobs()
+    fields: dict[str, Any] = {}
     with local_source(item["sourceKey"]) as source, tempfile.TemporaryDirectory() as tmp:
+        crop_commands = None
+        if item["options"].get("reframe", "auto") == "auto":
+            from chalicelib.services.reframe import plan_for_clip
+
+            crop_commands = plan_for_clip(source, clip["start"], clip["end"], aspect, item["media"], tmp)
+        ass = None
+        if words and burn_captions and info.width and info.height:
+            ass = os.path.join(tmp, "captions.ass")
+            with open(ass, "w", encoding="utf-8") as f:
+                f.write(captions.to_ass(words, *output_size(info.width, info.height, aspect)))
         out = os.path.join(tmp, "clip.mp4")
-        rendered = _ffmpeg().render_clip(
-            source, out, start=clip["start"], end=clip["end"], aspect=aspect, info=MediaInfo.from_dict(item["media"])
+        rendered = ffmpeg.render_clip(
+            source, out, start=clip["start"], end=clip["end"], aspect=aspect, info=info,
+            captions=ass, crop_commands=crop_commands,
         )
-        wiring.blobs().upload_file(out, key, "video/mp4")
+        thumb = os.path.join(tmp, "thumbnail.jpg")
+        ffmpeg.thumbnail(out, thumb, duration=rendered.duration_seconds)
+        key = clip_key(acc, vid, call, index)
+        blobs.upload_file(out, key, "video/mp4")
+        fields["thumbnailKey"] = clip_key(acc, vid, call, index, ext="jpg")
+        blobs.upload_file(thumb, fields["thumbnailKey"], "image/jpeg")
+    # Sidecars whether or not captions are burned in: platforms and players take them as
+    # closed captions, and they cost nothing.
+    if words:
+        fields["captionsSrtKey"] = clip_key(acc, vid, call, index, ext="srt")
+        fields["captionsVttKey"] = clip_key(acc, vid, call, index, ext="vtt")
+        blobs.put_bytes(fields["captionsSrtKey"], captions.to_srt(words).encode(), "application/x-subrip; charset=utf-8")
+        blobs.put_bytes(fields["captionsVttKey"], captions.to_vtt(words).encode(), "text/vtt; charset=utf-8")
     records = wiring.records()
     records.update_clip(
-        item["videoId"],
-        item["callId"],
-        clip["index"],
+        vid,
+        call,
+        index,
         status="ready",
         key=key,
         width=rendered.width,
         height=rendered.height,
         durationSeconds=round(rendered.duration_seconds, 3),
         sizeBytes=rendered.size_bytes,
+        captionsBurned=ass is not None,
         renderedAt=now_iso(),
+        **fields,
     )
-    records.update_call(item["callId"], add={"clipsDone": 1})
-    return {"index": clip["index"], "status": "ready"}
+    records.update_call(call, add={"clipsDone": 1})
+    return {"index": index, "status": "ready"}
 
 
 def clip_failed(item: State) -> State:

@@ -16,7 +16,9 @@ from typing import Iterator
 
 from chalicelib.services import wiring
 
-MAX_CACHED = 2
+# Lambda's /tmp (10 GB at most) holds one 5 GB source safely, not two; the local stack
+# serves several jobs from one process and keeps two.
+MAX_CACHED = 1 if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") else 2
 
 
 class _Entry:

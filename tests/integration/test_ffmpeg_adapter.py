@@ -172,3 +172,58 @@ def test_render_clip_reports_hitting_the_output_size_bound(ffmpeg, media, tmp_pa
     with pytest.raises(MediaError) as raised:
         ffmpeg.render_clip(src, str(tmp_path / "c.mp4"), start=0, end=5, aspect="16:9", info=ffmpeg.probe(src))
     assert raised.value.reason == "output_too_large"
+
+
+def test_extract_audio_measures_the_loudness_profile_in_the_same_pass(ffmpeg, media, tmp_path):
+    from chalicelib.adapters.audio import SILENCE_DBFS, loudness_profile
+
+    wav = tmp_path / "speech.wav"
+    levels = ffmpeg.extract_audio(str(media / "talk.mp4"), str(wav))
+    # The same figures as computed from the WAV itself, one per second, JSON-safe floats.
+    expected = loudness_profile(wav)
+    assert len(levels) == len(expected) == 6
+    assert all(isinstance(x, float) for x in levels)
+    assert levels == pytest.approx(expected, abs=0.05)
+    assert all(-30 < x < 0 for x in levels)  # a steady tone
+    assert not list(tmp_path.glob("*.levels.txt")), "the side file is cleaned up"
+
+    silent = make_video(tmp_path / "silent.mp4", seconds=2.5, width=160, height=90, audio="silence")
+    assert ffmpeg.extract_audio(str(silent), str(tmp_path / "s.wav")) == [SILENCE_DBFS] * 3
+
+
+def test_measure_loudness(ffmpeg, media, tmp_path):
+    tone = ffmpeg.measure_loudness(str(media / "talk.mp4"))
+    assert -25 < tone < -10
+    assert ffmpeg.measure_loudness(str(media / "portrait.mov")) is None
+    silent = make_video(tmp_path / "silent.mp4", seconds=2, width=160, height=90, audio="silence")
+    assert ffmpeg.measure_loudness(str(silent)) == -70.0
+
+
+def test_render_clip_reads_captions_and_crop_commands_from_awkward_paths(ffmpeg, media, tmp_path):
+    """Paths pass through two levels of filter-graph escaping; a folder named like this would
+    otherwise split the graph or the option list."""
+    from chalicelib.domain.captions import to_ass
+    from chalicelib.domain.transcript import Word
+
+    folder = tmp_path / "we,ird'[dir];x:y"
+    folder.mkdir()
+    captions = folder / "captions.ass"
+    captions.write_text(to_ass([Word("Hello", 0.1, 0.5, 1.0), Word("there.", 0.5, 0.9, 1.0)], 202, 360))
+    commands = folder / "crop.cmd"
+    commands.write_text("0.000 crop@reframe x 0;\n0.600 crop@reframe x 438;\n")
+    src = str(media / "talk.mp4")
+    clip = ffmpeg.render_clip(
+        src, str(tmp_path / "c.mp4"), start=0, end=1.2, aspect="9:16", info=ffmpeg.probe(src),
+        captions=str(captions), crop_commands=str(commands),
+    )
+    assert (clip.width, clip.height) == (202, 360)
+
+
+def test_a_missing_captions_file_is_a_short_media_error(ffmpeg, media, tmp_path):
+    src = str(media / "talk.mp4")
+    with pytest.raises(MediaError) as raised:
+        ffmpeg.render_clip(
+            src, str(tmp_path / "c.mp4"), start=0, end=1, aspect="9:16", info=ffmpeg.probe(src),
+            captions=str(tmp_path / "missing.ass"),
+        )
+    assert raised.value.reason == "ffmpeg_failed" and len(raised.value.message) < 350

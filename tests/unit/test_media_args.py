@@ -8,15 +8,22 @@ import pytest
 
 from chalicelib.domain.media import (
     ASPECT_RATIOS,
+    DOWNMIX,
     TARGET_SIZES,
     MediaInfo,
     check_limits,
     crop_box,
     extract_audio_args,
+    filter_path,
+    loudness_args,
     output_size,
+    parse_loudness,
     parse_probe,
     probe_args,
     render_args,
+    speech_audio_filter,
+    thumbnail_args,
+    video_filter,
 )
 from chalicelib.errors import MediaError
 
@@ -331,8 +338,10 @@ def _options_before_input(args: list[str]) -> list[str]:
         probe_args("/tmp/in.mp4"),
         extract_audio_args("/tmp/in.mp4", "/tmp/a.wav"),
         render_args("/tmp/in.mp4", "/tmp/out.mp4", start=1, end=2, aspect="9:16", width=1280, height=720),
+        loudness_args("/tmp/in.mp4", start=1, end=2),
+        thumbnail_args("/tmp/in.mp4", "/tmp/t.jpg", at=1.0),
     ],
-    ids=["probe", "extract_audio", "render"],
+    ids=["probe", "extract_audio", "render", "loudness", "thumbnail"],
 )
 def test_every_input_is_hardened(args):
     before = _options_before_input(args)
@@ -358,7 +367,7 @@ def test_render_args_seek_accurately_crop_scale_and_encode_for_the_web():
     for seq in (
         ["-map", "0:v:0"], ["-map", "0:a:0?"],
         ["-c:v", "libx264"], ["-preset", "veryfast"], ["-crf", "23"], ["-pix_fmt", "yuv420p"],
-        ["-c:a", "aac"], ["-b:a", "128k"], ["-ar", "48000"],
+        ["-c:a", "aac"], ["-b:a", "160k"], ["-ar", "48000"],
         ["-movflags", "+faststart"], ["-f", "mp4"],
     ):
         assert _has_sequence(args, seq), seq
@@ -380,3 +389,95 @@ def test_render_args_reject_bad_ranges(start, end):
     with pytest.raises(MediaError) as raised:
         render_args("i.mp4", "o.mp4", start=start, end=end, aspect="9:16", width=1280, height=720)
     assert raised.value.reason == "invalid_range"
+
+
+def test_extract_audio_args_measure_levels_per_second_in_the_same_pass():
+    args = extract_audio_args("/tmp/in.mp4", "/tmp/a.wav", "/tmp/levels.txt")
+    chain = args[args.index("-af") + 1]
+    assert chain == (
+        "aresample=16000,aformat=sample_fmts=s16:channel_layouts=mono,asetnsamples=n=16000:p=0,"
+        "astats=metadata=1:reset=1:measure_perchannel=none:measure_overall=RMS_level,"
+        "ametadata=mode=print:key=lavfi.astats.Overall.RMS_level:file=/tmp/levels.txt"
+    )
+    assert args[-1] == "file:/tmp/a.wav"
+
+
+@pytest.mark.parametrize(
+    "path, escaped",
+    [
+        ("/tmp/x/captions.ass", "/tmp/x/captions.ass"),
+        ("/tmp/a b/c.ass", "/tmp/a b/c.ass"),
+        ("C:/x.ass", "C\\\\:/x.ass"),
+        ("/t/a,b;c[d].ass", "/t/a\\,b\\;c\\[d\\].ass"),
+        ("/t/it's.ass", "/t/it\\\\\\'s.ass"),
+    ],
+)
+def test_filter_path_escapes_both_levels(path, escaped):
+    assert filter_path(path) == escaped
+
+
+def test_video_filter_static_crop_captions_and_moving_crop():
+    assert video_filter(3840, 2160, "9:16") == "crop=1214:2160:1312:0,scale=1080:1920,setsar=1"
+    assert video_filter(3840, 2160, "9:16", captions="/w/c.ass", fonts_dir="/app/fonts") == (
+        "crop=1214:2160:1312:0,scale=1080:1920,setsar=1,ass=filename=/w/c.ass:fontsdir=/app/fonts"
+    )
+    # The reframe hook: sendcmd drives a named crop, which starts centred.
+    assert video_filter(1920, 1080, "9:16", crop_commands="/w/crop.cmd") == (
+        "sendcmd=f=/w/crop.cmd,crop@reframe=w=606:h=1080:x=656:y=0,scale=606:1080,setsar=1"
+    )
+
+
+def test_render_args_carry_captions_crop_commands_and_audio_chain():
+    chain = speech_audio_filter(-30.0, 18.5)
+    args = render_args(
+        "/in.mp4", "/out.mp4", start=2, end=32, aspect="9:16", width=1920, height=1080,
+        crop_commands="/w/crop.cmd", captions="/w/c.ass", fonts_dir="/f", audio_filter=chain,
+    )
+    assert _has_sequence(args, ["-vf", video_filter(1920, 1080, "9:16", crop_commands="/w/crop.cmd", captions="/w/c.ass", fonts_dir="/f")])
+    assert _has_sequence(args, ["-af", chain])
+    assert render_args("i.mp4", "o.mp4", start=0, end=1, aspect="1:1", width=1280, height=720)[
+        render_args("i.mp4", "o.mp4", start=0, end=1, aspect="1:1", width=1280, height=720).index("-af") + 1
+    ] == DOWNMIX
+
+
+def test_speech_audio_filter_compresses_gains_and_limits():
+    assert speech_audio_filter() == DOWNMIX
+    chain = speech_audio_filter(-30.0, 18.5)
+    assert chain.startswith(DOWNMIX + ",acompressor=threshold=0.063096:ratio=2.5")  # -24 dBFS: 6 dB above the source
+    assert "volume=18.50dB" in chain
+    assert "alimiter=limit=0.7943:" in chain and "level=false" in chain and "latency=true" in chain
+
+
+def test_loudness_args_decode_only_the_clip_audio():
+    args = loudness_args("/in.mp4", start=12.5, end=42.25, audio_filter="volume=3dB")
+    before = _options_before_input(args)
+    assert _has_sequence(before, ["-ss", "12.500"]) and _has_sequence(before, ["-t", "29.750"])
+    assert _has_sequence(args, ["-vn"]) and _has_sequence(args, ["-af", "volume=3dB,ebur128"])
+    assert args[-3:] == ["-f", "null", "-"]
+    whole = loudness_args("/in.mp4")
+    assert "-ss" not in whole and "-t" not in whole
+
+
+EBUR128_SUMMARY = """[Parsed_ebur128_1 @ 0x7f5ea0001b80] Summary:
+
+  Integrated loudness:
+    I:         -14.2 LUFS
+    Threshold: -24.5 LUFS
+
+  Loudness range:
+    LRA:         1.8 LU
+"""
+
+
+def test_parse_loudness_reads_the_summary():
+    assert parse_loudness("[Parsed_ebur128_1 @ 0x1] t: 0.1 M: -120.7 S: -120.7 I: -70.0 LUFS\n" + EBUR128_SUMMARY) == -14.2
+    assert parse_loudness(EBUR128_SUMMARY.replace("-14.2", "-inf")) == -70.0
+    assert parse_loudness("Stream map '0:a:0' matches no streams.") is None
+
+
+def test_thumbnail_args_take_one_jpeg_frame_a_third_in():
+    args = thumbnail_args("/c.mp4", "/t.jpg", at=10.0, quality=5)
+    assert _has_sequence(_options_before_input(args), ["-ss", "10.000"])
+    for seq in (["-frames:v", "1"], ["-c:v", "mjpeg"], ["-q:v", "5"], ["-f", "image2"]):
+        assert _has_sequence(args, seq), seq
+    assert args[-1] == "file:/t.jpg"

@@ -1,0 +1,241 @@
+"""Caption generation, pure: which words a clip shows, how they are grouped, and the ASS, SRT
+and WebVTT text (content and timing) made from them."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from chalicelib.domain import captions
+from chalicelib.domain.captions import caption_groups, clip_words, cue_groups, layout, to_ass, to_srt, to_vtt
+from chalicelib.domain.transcript import Word, ends_sentence
+
+
+def _words(text: str, start: float = 0.0, step: float = 0.3, pauses: dict[int, float] | None = None) -> list[Word]:
+    """Words of ``text`` every ``step`` s (each lasting 80% of it); ``pauses`` adds silence before word i."""
+    out, t = [], start
+    for i, token in enumerate(text.split()):
+        t += (pauses or {}).get(i, 0.0)
+        out.append(Word(token, round(t, 3), round(t + 0.8 * step, 3), 0.9))
+        t += step
+    return out
+
+
+_FIRST = _words(
+    "Have you ever wondered why homegrown tomatoes taste so much better than the ones from the store? "
+    "The secret is time on the vine. Commercial tomatoes are picked green, so they survive shipping. "
+    "At home, you can wait until the fruit is deep red and slightly soft. Yes.",
+    start=1.0,
+)
+# After a 1.5 s pause (a paragraph break).
+SPEECH = _FIRST + _words(
+    "Now let's talk about something completely different: electric bikes for commuting.", start=_FIRST[-1].end + 1.5
+)
+
+
+# --- ASS parsing helpers (what libass reads) ---
+
+_DIALOGUE = re.compile(r"^Dialogue: 0,(\d+):(\d\d):(\d\d)\.(\d\d),(\d+):(\d\d):(\d\d)\.(\d\d),Word,,0,0,0,,(.*)$", re.M)
+_HIGHLIGHT = re.compile(r"\{\\1c&H00E0FF&\}(.*?)\{\\1c&HFFFFFF&\}")
+
+
+def _seconds(h, m, s, cs):
+    return int(h) * 3600 + int(m) * 60 + int(s) + int(cs) / 100
+
+
+def ass_events(script: str) -> list[tuple[float, float, str, str]]:
+    """(start, end, plain text, highlighted word) of each Dialogue line."""
+    out = []
+    for m in _DIALOGUE.finditer(script):
+        text = m.group(9)
+        highlighted = _HIGHLIGHT.search(text)
+        plain = re.sub(r"\{[^}]*\}", "", text)
+        out.append((_seconds(*m.group(1, 2, 3, 4)), _seconds(*m.group(5, 6, 7, 8)), plain, highlighted and highlighted.group(1)))
+    return out
+
+
+_CUE_TIME = r"(\d\d):(\d\d):(\d\d)[,.](\d{3})"
+
+
+def sidecar_cues(text: str) -> list[tuple[float, float, list[str]]]:
+    out = []
+    for block in text.strip().split("\n\n"):
+        lines = block.splitlines()
+        timing = next((i for i, line in enumerate(lines) if "-->" in line), None)
+        if timing is None:
+            continue
+        m = re.match(rf"^{_CUE_TIME} --> {_CUE_TIME}$", lines[timing])
+        assert m, lines[timing]
+        g = m.groups()
+        start = int(g[0]) * 3600 + int(g[1]) * 60 + int(g[2]) + int(g[3]) / 1000
+        end = int(g[4]) * 3600 + int(g[5]) * 60 + int(g[6]) + int(g[7]) / 1000
+        out.append((start, end, lines[timing + 1:]))
+    return out
+
+
+# --- clip words ---
+
+def test_clip_words_keeps_the_words_inside_and_shifts_them_to_clip_time():
+    words = [Word("a", 0.5, 0.9, 1), Word("b", 1.0, 1.4, 1), Word("cut", 1.9, 2.5, 1), Word("d", 2.2, 2.9, 1),
+             Word("late", 4.9, 5.6, 1)]
+    got = clip_words(words, 1.0, 5.0)
+    # "late" is mostly outside; "cut" is inside; times shifted and clamped to the clip length.
+    assert [(w.text, w.start, w.end) for w in got] == [("b", 0.0, 0.4), ("cut", 0.9, 1.5), ("d", 1.2, 1.9)]
+    assert clip_words(words, 10.0, 20.0) == []
+
+
+def test_clip_words_counts_a_word_cut_by_an_edge_when_most_of_it_is_inside():
+    got = clip_words([Word("edge", 9.8, 10.6, 1)], 10.0, 20.0)
+    assert [(w.text, w.start, w.end) for w in got] == [("edge", 0.0, 0.6)]
+    assert clip_words([Word("edge", 9.0, 10.2, 1)], 10.0, 20.0) == []
+
+
+# --- grouping ---
+
+def _sentence_of(word: Word) -> list[Word]:
+    i = SPEECH.index(word)
+    while i and not ends_sentence(SPEECH[i - 1].text):
+        i -= 1
+    j = i
+    while not ends_sentence(SPEECH[j].text):
+        j += 1
+    return SPEECH[i: j + 1]
+
+
+def test_groups_are_three_to_seven_words_and_never_cross_a_sentence_or_a_pause():
+    groups = caption_groups(SPEECH, max_chars=36)
+    assert [w for g in groups for w in g] == SPEECH, "every word once, in order"
+    for g in groups:
+        assert len(g) <= 7 and captions._chars(g) <= 36
+        assert not any(ends_sentence(w.text) for w in g[:-1]), [w.text for w in g]
+        assert all(b.start - a.end <= captions.GROUP_PAUSE_SECONDS for a, b in zip(g, g[1:]))
+        # Only a short sentence ("Yes.") stands alone; other groups have 3 words or more.
+        assert len(g) >= 3 or (ends_sentence(g[-1].text) and len(g) == len(_sentence_of(g[0])))
+    texts = [" ".join(w.text for w in g) for g in groups]
+    assert "Yes." in texts
+    assert not any(t.split()[-1] in {"the", "a", "to", "of", "and"} for t in texts), texts
+
+
+def test_groups_break_after_a_comma_rather_than_in_even_halves():
+    groups = caption_groups(_words("If you wait, the fruit gets sweeter and softer"), max_chars=36)
+    assert [" ".join(w.text for w in g) for g in groups] == ["If you wait,", "the fruit gets sweeter and softer"]
+
+
+def test_groups_respect_the_character_budget_of_narrow_frames():
+    words = _words("Internationalization considerations complicate straightforward implementations considerably.")
+    groups = caption_groups(words, max_chars=20)
+    assert all(len(g) == 1 or captions._chars(g) <= 20 for g in groups)
+
+
+def test_cues_are_sentences_that_fit_two_lines_and_seven_seconds():
+    groups = cue_groups(SPEECH)
+    assert [w for g in groups for w in g] == SPEECH
+    for g in groups:
+        assert captions._chars(g) <= 84 and g[-1].end - g[0].start <= 7.0
+        assert not any(ends_sentence(w.text) for w in g[:-1])
+    texts = [" ".join(w.text for w in g) for g in groups]
+    assert "The secret is time on the vine." in texts and "Yes." in texts
+
+
+# --- layout ---
+
+@pytest.mark.parametrize("size", [(1080, 1920), (1080, 1080), (1920, 1080), (202, 360), (404, 720)])
+def test_layout_scales_with_the_frame_and_stays_in_the_safe_area(size):
+    w, h = size
+    box = layout(w, h)
+    x0, y0, x1, y1 = box.safe_box
+    assert 0 <= x0 and x1 <= w and 0 <= y0 < y1 <= h
+    assert box.margin_bottom >= 0.1 * h
+    if h > w:  # portrait: above the bottom 20% of platform UI, clear of the button rail
+        assert y1 <= 0.8 * h and box.margin_x >= 0.1 * w
+        assert 0.035 * h <= box.font_size <= 0.05 * h
+    assert box.outline >= 0.08 * box.font_size
+    assert 12 <= box.line_chars <= 50
+
+
+def test_layout_for_a_phone_frame():
+    box = layout(1080, 1920)
+    assert (box.font_size, box.margin_x, box.margin_bottom) == (81, 130, 422)
+
+
+# --- ASS ---
+
+def test_ass_highlights_each_word_while_it_is_spoken():
+    script = to_ass(SPEECH, 1080, 1920)
+    assert "PlayResX: 1080" in script and "PlayResY: 1920" in script
+    assert "Style: Word,DejaVu Sans,81,&H00FFFFFF," in script and ",-1,0,0,0," in script  # bold
+    events = ass_events(script)
+    assert [e[3] for e in events] == [w.text for w in SPEECH], "one highlighted event per word, in order"
+    for (start, end, plain, word), w in zip(events, SPEECH):
+        assert abs(start - w.start) <= 0.01, (w, start)
+        assert end > start and w.text in plain.split()
+    for a, b in zip(events, events[1:]):
+        assert a[1] <= b[0] + 1e-9, "events never overlap"
+    # Within a group the text stays the same (no re-layout), only the highlight moves.
+    groups = caption_groups(SPEECH, max_chars=2 * layout(1080, 1920).line_chars)
+    i = 0
+    for g in groups:
+        texts = {events[i + k][2] for k in range(len(g))}
+        assert texts == {" ".join(w.text for w in g)}
+        # The group stays up through its words and a short hold, unless the next one starts.
+        assert events[i + len(g) - 1][1] >= g[-1].end - 0.01
+        i += len(g)
+
+
+def test_ass_shows_nothing_in_a_long_pause():
+    events = ass_events(to_ass(SPEECH, 1080, 1920))
+    pause_start = SPEECH[len(_FIRST) - 1].end
+    pause_end = SPEECH[len(_FIRST)].start
+    assert pause_end - pause_start >= 1.5
+    assert not [e for e in events if e[0] < pause_end - 0.01 and e[1] > pause_start + captions.HOLD_SECONDS + 0.01]
+
+
+def test_ass_escapes_override_characters_in_words():
+    script = to_ass([Word("{\\b1}bold", 0.0, 0.5, 1), Word("back\\Nslash", 0.5, 1.0, 1)], 1080, 1920)
+    body = script.split("[Events]")[1]
+    assert "\\b1" not in body and "\\N" not in body
+    assert "(/b1)bold" in body and "back/Nslash" in body
+
+
+def test_ass_shrinks_a_word_too_long_for_a_line():
+    long_word = "Pneumonoultramicroscopicsilicovolcanoconiosis"
+    script = to_ass([Word(long_word, 0.0, 1.0, 1)], 202, 360)
+    assert re.search(r"\{\\fs(\d+)\}", script)
+
+
+def test_no_words_give_empty_captions():
+    assert ass_events(to_ass([], 1080, 1920)) == []
+    assert to_srt([]) == ""
+    assert to_vtt([]) == "WEBVTT\n\n"
+
+
+# --- SRT / VTT ---
+
+@pytest.mark.parametrize("render", [to_srt, to_vtt])
+def test_sidecars_carry_every_word_at_its_time(render):
+    text = render(SPEECH)
+    cues = sidecar_cues(text)
+    assert " ".join(" ".join(lines) for _, _, lines in cues).split() == [w.text for w in SPEECH]
+    i = 0
+    for start, end, lines in cues:
+        n = len(" ".join(lines).split())
+        first, last = SPEECH[i], SPEECH[i + n - 1]
+        assert abs(start - first.start) <= 0.001 and last.end - 0.001 <= end <= last.end + 0.3 + 0.001
+        assert 1 <= len(lines) <= 2 and all(len(line) <= 42 for line in lines)
+        i += n
+    for a, b in zip(cues, cues[1:]):
+        assert a[1] <= b[0]
+
+
+def test_srt_and_vtt_formats():
+    words = [Word("Fish", 61.5, 61.9, 1), Word("&", 62.0, 62.1, 1), Word("<chips>.", 62.2, 62.8, 1)]
+    srt = to_srt(words)
+    assert srt == "1\n00:01:01,500 --> 00:01:03,100\nFish & <chips>.\n"
+    vtt = to_vtt(words)
+    assert vtt == "WEBVTT\n\n00:01:01.500 --> 00:01:03.100\nFish &amp; &lt;chips&gt;.\n\n"
+
+
+def test_long_cue_lines_are_balanced_and_do_not_end_on_weak_words():
+    words = _words("At home, you can wait until the fruit is deep red and slightly soft.")
+    [(start, end, lines)] = sidecar_cues(to_srt(words))
+    assert lines == ["At home, you can wait until the fruit", "is deep red and slightly soft."]
