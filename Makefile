@@ -6,8 +6,16 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt tests/requirements.txt | cksum | cut -d' ' -f1)
 PORT ?= 8000
+# AWS deployment (infra/): the CDK app's packages join the venv; layers are built once.
+INFRA_STAMP := $(VENV)/.infra-installed-$(shell cat infra/requirements.txt | cksum | cut -d' ' -f1)
+LAYERS := infra/build/ffmpeg-layer.zip infra/build/ml-layer.zip infra/build/tracing-layer.zip
+# STAGE: the deployed stage for synth/deploy (default prod); for api-key/revoke-key, any STAGE
+# other than local (aws, prod, ...) means the deployed table named by KLYPH_TABLE.
+DEPLOY_STAGE = $(or $(STAGE),prod)
+API_STAGE = $(if $(filter-out local,$(or $(STAGE),local)),aws,local)
+CDK_ENV := AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-$${AWS_REGION:-us-east-1}} JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=1
 
-.PHONY: install run test test-unit load demo api-key clean
+.PHONY: install run test test-unit test-infra load demo api-key revoke-key layer synth deploy clean bench
 
 install: $(STAMP)
 
@@ -21,15 +29,59 @@ $(STAMP): requirements.txt tests/requirements.txt
 run: install
 	PORT=$(PORT) $(PY) -m chalicelib.local
 
-test: install
+test: install infra-install layer
 	$(PY) -m pytest tests -q -p no:cacheprovider --ignore=tests/load
 
 # Load on the real local stack: 200 concurrent creates, 20 jobs at once, latency while they run.
 load: install
 	$(PY) -m pytest tests/load -q -s -p no:cacheprovider -p no:logging
 
+# Every stage of a 10-minute job against the bare tools (ffmpeg, faster-whisper) and MoviePy,
+# API latency and import time; writes BENCHMARKS.md. About 10 min on 2 cores. BENCH_ARGS=--help for options.
+bench: install
+	$(PY) -m chalicelib.local.bench $(BENCH_ARGS)
+
 test-unit: install
 	$(PY) -m pytest tests/unit -q -p no:cacheprovider
+
+# The synthesised template (one synth per run), cfn-lint, and the 250 MB Lambda size limit.
+test-infra: install infra-install layer
+	$(PY) -m pytest tests/infra -q -p no:cacheprovider
+
+infra-install: $(INFRA_STAMP)
+
+$(INFRA_STAMP): infra/requirements.txt $(STAMP)
+	$(PY) -m pip install --quiet -r infra/requirements.txt
+	rm -f $(VENV)/.infra-installed-*
+	touch $@
+
+# Lambda layers: ffmpeg (media functions), numpy + wordllama (pipeline_select), X-Ray SDK (traced functions).
+layer: $(LAYERS)
+
+infra/build/ffmpeg-layer.zip: infra/layers.py $(STAMP)
+	$(PY) infra/layers.py ffmpeg
+
+infra/build/ml-layer.zip: infra/layers.py infra/ml-layer-requirements.txt $(STAMP)
+	$(PY) infra/layers.py ml
+
+infra/build/tracing-layer.zip: infra/layers.py infra/tracing-layer-requirements.txt $(STAMP)
+	$(PY) infra/layers.py tracing
+
+# CloudFormation template and assets in infra/cdk.out/, offline (package index aside), no AWS account.
+synth: install infra-install layer
+	rm -rf infra/chalice.out infra/cdk.out
+	cd infra && $(CDK_ENV) STAGE=$(DEPLOY_STAGE) ../$(PY) cdk_app.py
+	@echo "template: infra/cdk.out/$(DEPLOY_STAGE).template.json"
+
+# Deploy with the CDK CLI from npm (installed into infra/node_modules). Needs AWS credentials
+# and a bootstrapped account/region (npx aws-cdk@2 bootstrap). ALARM_EMAIL=you@example.com subscribes to alarms.
+deploy: install infra-install layer infra/node_modules/.bin/cdk
+	rm -rf infra/chalice.out
+	cd infra && $(CDK_ENV) npx --no-install aws-cdk@2 deploy -c stage=$(DEPLOY_STAGE) \
+		$(if $(ALARM_EMAIL),-c alarmEmail=$(ALARM_EMAIL)) --require-approval broadening
+
+infra/node_modules/.bin/cdk:
+	cd infra && npm install --no-audit --no-fund --no-save --silent aws-cdk@2
 
 demo: install
 	$(PY) -m chalicelib.local.demo --port $(PORT) $(if $(VIDEO),--video "$(VIDEO)")
@@ -37,7 +89,11 @@ demo: install
 # Create a workspace and an API key. Local stack by default; STAGE=aws writes to the
 # table of the AWS account in your environment (KLYPH_TABLE, AWS credentials).
 api-key: install
-	$(PY) -m chalicelib.cli api-key $(if $(ACCOUNT),--account $(ACCOUNT)) --stage $(or $(STAGE),local) --port $(PORT)
+	$(PY) -m chalicelib.cli api-key $(if $(ACCOUNT),--account $(ACCOUNT)) --stage $(API_STAGE) --port $(PORT)
+
+# Revoke a key for good: make revoke-key KEY=klyph_sk_... [STAGE=aws]
+revoke-key: install
+	$(PY) -m chalicelib.cli revoke-key --key "$(KEY)" --stage $(API_STAGE) --port $(PORT)
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache
+	rm -rf $(VENV) demo-output .pytest_cache infra/build infra/cdk.out infra/chalice.out infra/node_modules

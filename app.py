@@ -11,12 +11,14 @@ from typing import Any, Callable
 
 from chalice import Chalice, Response
 
-from chalicelib import models
+from chalicelib import models, observability
+from chalicelib.observability import MetricUnit, logger, metrics
 from chalicelib.domain.multipart import parse_multipart
 from chalicelib.errors import BadRequest, KlyphError
 from chalicelib.services import auth, idempotency, jobs, pipeline, projects, videos, wiring
 
-app = Chalice(app_name="klyph")
+# On Lambda the Powertools logger (service "klyph", the same logger as app.log) writes JSON lines.
+app = Chalice(app_name="klyph", configure_logs=not observability.IN_LAMBDA)
 app.api.binary_types.append("multipart/form-data")
 app.log.setLevel(logging.INFO)
 
@@ -49,6 +51,15 @@ def uniform_errors(event: Any, get_response: Callable[[Any], Response]) -> Respo
     return response
 
 
+@app.middleware("http")
+def request_log_keys(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Each request's log lines carry its route (and, once authenticated, the caller's account)."""
+    logger.clear_state()
+    logger.append_keys(path=event.path, method=event.method, requestId=event.context.get("requestId"),
+                       function_request_id=getattr(event.lambda_context, "aws_request_id", None))
+    return get_response(event)
+
+
 def api(authenticated: bool = True, idempotent: bool = False):
     """Run a view with the caller's account id, turning KlyphErrors into their status and body.
 
@@ -63,6 +74,7 @@ def api(authenticated: bool = True, idempotent: bool = False):
                 if not authenticated:
                     return _as_response(view(*args))
                 caller = auth.authenticate(request.headers)
+                logger.append_keys(accountId=caller)
                 key = idempotency.key_from_headers(request.headers) if idempotent else None
                 if key is None:
                     return _as_response(view(caller, *args))
@@ -177,6 +189,7 @@ def openapi_document() -> dict:
 
 # S3 ObjectCreated on the media bucket (wired in infra/ and by the local stack).
 @app.lambda_function(name="upload_trigger")
+@observability.task
 def upload_trigger(event: dict, context: Any) -> dict:
     results = []
     for record in event.get("Records", []):
@@ -192,40 +205,58 @@ def upload_trigger(event: dict, context: Any) -> dict:
 
 # Pipeline tasks: the state machine's Task states call these by name.
 @app.lambda_function(name="pipeline_prepare")
+@observability.task
 def pipeline_prepare(event: dict, context: Any) -> dict:
     return pipeline.prepare(event)
 
 
 @app.lambda_function(name="pipeline_transcribe_start")
+@observability.task
 def pipeline_transcribe_start(event: dict, context: Any) -> dict:
     return pipeline.transcribe_start(event)
 
 
 @app.lambda_function(name="pipeline_transcribe_check")
+@observability.task
 def pipeline_transcribe_check(event: dict, context: Any) -> dict:
     return pipeline.transcribe_check(event)
 
 
 @app.lambda_function(name="pipeline_select")
+@observability.task
 def pipeline_select(event: dict, context: Any) -> dict:
     return pipeline.select(event)
 
 
 @app.lambda_function(name="pipeline_render")
+@observability.task
 def pipeline_render(event: dict, context: Any) -> dict:
-    return pipeline.render(event)
+    result = pipeline.render(event)
+    metrics.add_metric(name="ClipsRendered", unit=MetricUnit.Count, value=1)
+    return result
 
 
 @app.lambda_function(name="pipeline_clip_failed")
+@observability.task
 def pipeline_clip_failed(event: dict, context: Any) -> dict:
-    return pipeline.clip_failed(event)
+    result = pipeline.clip_failed(event)
+    metrics.add_metric(name="ClipsFailed", unit=MetricUnit.Count, value=1)
+    return result
 
 
 @app.lambda_function(name="pipeline_finalize")
+@observability.task
 def pipeline_finalize(event: dict, context: Any) -> dict:
-    return pipeline.finalize(event)
+    result = pipeline.finalize(event)
+    seconds = (event.get("media") or {}).get("durationSeconds") or 0
+    metrics.add_metric(name="SecondsProcessed", unit=MetricUnit.Seconds, value=seconds)
+    return result
 
 
 @app.lambda_function(name="pipeline_failed")
+@observability.task
 def pipeline_failed(event: dict, context: Any) -> dict:
-    return pipeline.failed(event)
+    result = pipeline.failed(event)
+    metrics.add_dimension(name="stage", value=observability.failed_stage(event))
+    metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=1)
+    return result

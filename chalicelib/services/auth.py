@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from chalicelib.adapters.dynamo import ConditionFailed
 from chalicelib.domain.clock import now_iso
 from chalicelib.domain.ids import new_id
 from chalicelib.errors import Unauthorized
@@ -51,5 +52,10 @@ def create_workspace(account_id: str | None = None, api_key: str | None = None, 
     return account_id, api_key
 
 
-def revoke_key(api_key: str) -> None:
-    wiring.records().table.update(f"KEY#{hash_key(api_key)}", "KEY", set={"revoked": True})
+def revoke_key(api_key: str) -> bool:
+    """Revoke a key for good (the next request with it answers 401); False if it never existed."""
+    try:
+        wiring.records().table.update(f"KEY#{hash_key(api_key)}", "KEY", set={"revoked": True, "revokedAt": now_iso()})
+    except ConditionFailed:
+        return False
+    return True

@@ -1,0 +1,437 @@
+"""Klyph on AWS: the Chalice app (API + functions) and everything around it, in one stack.
+
+The Chalice construct runs ``chalice package`` (for the ``.chalice/config.json`` stage named
+like this stack's construct id) and includes its SAM template; this stack then adds what
+Chalice cannot express: the table, the media bucket and its upload notification, the state
+machine, per-function IAM roles, layers, log groups, gateway responses and alarms.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import (
+    aws_cloudwatch as cloudwatch,
+    aws_cloudwatch_actions as cw_actions,
+    aws_dynamodb as dynamodb,
+    aws_iam as iam,
+    aws_lambda as lambda_,
+    aws_logs as logs,
+    aws_s3 as s3,
+    aws_s3_notifications as s3n,
+    aws_sns as sns,
+    aws_sns_subscriptions as subs,
+    aws_stepfunctions as sfn,
+)
+from constructs import Construct
+
+import chalice_runtime
+import layers
+
+PROJECT = Path(__file__).resolve().parents[1]
+if str(PROJECT) not in sys.path:
+    sys.path.insert(0, str(PROJECT))
+
+from chalicelib.statemachine import TASK_FUNCTIONS, render  # noqa: E402
+
+APP_NAME = "klyph"
+API_HANDLER = "api_handler"  # Chalice's name for the function behind every route
+UPLOAD_TRIGGER = "upload_trigger"
+ALL_FUNCTIONS = (API_HANDLER, UPLOAD_TRIGGER, *TASK_FUNCTIONS)
+# Functions that run ffmpeg: multipart upload probes (API), upload probes, audio extraction, renders.
+FFMPEG_FUNCTIONS = (API_HANDLER, UPLOAD_TRIGGER, "pipeline_prepare", "pipeline_render")
+# The clip selector imports numpy + wordllama (lazily); nothing else needs them.
+ML_FUNCTIONS = ("pipeline_select",)
+# Powertools' Tracer drives the X-Ray SDK in these; the API relies on Lambda's own segments
+# so its cold start does not import the SDK.
+TRACED_FUNCTIONS = (UPLOAD_TRIGGER, *TASK_FUNCTIONS)
+
+# These download whole sources (up to KLYPH_MAX_UPLOAD_BYTES, 5 GiB) into /tmp, whose default is 512 MB.
+LARGE_TMP_FUNCTIONS = (UPLOAD_TRIGGER, "pipeline_prepare", "pipeline_render")
+EPHEMERAL_STORAGE_MB = 10240  # Lambda's maximum
+
+SOURCE_SUFFIX = "/source"  # accounts/<acc>/videos/<vid>/source: what the upload trigger probes
+
+
+def logical_id(handler: str) -> str:
+    """The logical id ``chalice package`` gives a function (``chalice.utils.to_cfn_resource_name``)."""
+    if handler == API_HANDLER:
+        return "APIHandler"
+    return "".join(part.capitalize() for part in handler.split("_"))
+
+
+def function_name(stage: str, handler: str) -> str:
+    """Deterministic names, as ``chalice deploy`` and the local stack name them."""
+    return f"{APP_NAME}-{stage}" if handler == API_HANDLER else f"{APP_NAME}-{stage}-{handler}"
+
+
+def gateway_responses() -> dict:
+    """API Gateway's own errors in the API's error shape.
+
+    Unknown routes and methods reach no Lambda: API Gateway answers them itself with
+    403 "Missing Authentication Token". Users get our 404 instead, and every other
+    gateway-made error keeps its status with an ``{"error", "message"}`` body.
+    ``messageString`` is API Gateway's JSON-quoted message, safe to embed.
+    """
+
+    def response(status: int | None, code: str, message: str) -> dict:
+        entry = {
+            "responseParameters": {"gatewayresponse.header.Content-Type": "'application/json'"},
+            "responseTemplates": {"application/json": json.dumps({"error": code, "message": "MSG"}).replace('"MSG"', message)},
+        }
+        if status:
+            entry["statusCode"] = str(status)
+        return entry
+
+    return {
+        "MISSING_AUTHENTICATION_TOKEN": response(404, "not_found", '"no route matches $context.httpMethod on this path"'),
+        "RESOURCE_NOT_FOUND": response(404, "not_found", "$context.error.messageString"),
+        "UNAUTHORIZED": response(None, "unauthorized", "$context.error.messageString"),
+        "ACCESS_DENIED": response(None, "unauthorized", "$context.error.messageString"),
+        "THROTTLED": response(None, "bad_request", '"too many requests: retry with backoff"'),
+        "DEFAULT_4XX": response(None, "bad_request", "$context.error.messageString"),
+        "DEFAULT_5XX": response(None, "server_error", '"unexpected failure; safe to retry with backoff"'),
+    }
+
+
+class KlyphStack(cdk.Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        stage: str,
+        *,
+        render_concurrency: int = 10,
+        alarm_email: str | None = None,
+        cors_origins: Sequence[str] = ("*",),
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        work_expiry_days: int = 7,
+        selector: str = "local",
+        bedrock_model_id: str = "amazon.nova-lite-v1:0",
+        **kwargs,
+    ) -> None:
+        # The construct id is the Chalice stage: chalice.cdk packages the stage named like its scope.
+        super().__init__(scope, stage, **kwargs)
+        self.stage = stage
+        self.selector, self.bedrock_model_id = selector, bedrock_model_id
+        self._log_retention = log_retention
+        config = json.loads((PROJECT / ".chalice" / "config.json").read_text())
+        if stage not in config.get("stages", {}):
+            raise ValueError(f"no stage {stage!r} in .chalice/config.json: add one (copy 'prod')")
+
+        # --- data -------------------------------------------------------------------------
+        self.table = dynamodb.Table(
+            self,
+            "Table",
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            # Idempotency claims carry an epoch-seconds expiresAt; DynamoDB ignores items whose
+            # expiresAt is not a number, so nothing else expires.
+            time_to_live_attribute="expiresAt",
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        self.bucket = s3.Bucket(
+            self,
+            "Media",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,  # bucket policy: deny any request without TLS
+            cors=[
+                # Browsers PUT sources straight to presigned URLs and play clips from signed GETs.
+                s3.CorsRule(
+                    allowed_methods=[s3.HttpMethods.PUT, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+                    allowed_origins=list(cors_origins),
+                    allowed_headers=["*"],
+                    exposed_headers=["ETag"],
+                    max_age=3000,
+                )
+            ],
+            lifecycle_rules=[
+                # Audio, loudness and transcripts only matter while a job runs.
+                s3.LifecycleRule(id="expire-work", prefix="work/", expiration=cdk.Duration.days(work_expiry_days)),
+                s3.LifecycleRule(
+                    id="abort-incomplete-multipart",
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
+                ),
+            ],
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+
+        # --- the state machine's name, before anything that needs it ------------------------
+        # Circular dependency: every function gets KLYPH_STATE_MACHINE_ARN and the API may only
+        # start executions of that machine, while the machine's definition needs the functions'
+        # ARNs. Referencing the state machine resource from the functions would make
+        # CloudFormation reject the cycle. So the machine gets a fixed name and its ARN is
+        # composed from it (partition, region, account, name): a plain string that depends on
+        # no resource, identical to the ARN CloudFormation will give the machine.
+        # tests/infra asserts the two agree.
+        self.state_machine_name = f"{APP_NAME}-{stage}-pipeline"
+        self.state_machine_arn = self.format_arn(
+            service="states",
+            resource="stateMachine",
+            resource_name=self.state_machine_name,
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+        executions_arn = self.format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{self.state_machine_name}:*",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+
+        # --- the Chalice app -----------------------------------------------------------------
+        chalice_runtime.patch_chalice()
+        from chalice.cdk import Chalice
+
+        self.chalice = Chalice(self, "App", source_dir=str(PROJECT))
+        self.functions = {h: self.chalice.get_resource(logical_id(h)) for h in ALL_FUNCTIONS}
+        self.function_arns = {h: cdk.Fn.get_att(logical_id(h), "Arn").to_string() for h in ALL_FUNCTIONS}
+        self.log_groups: dict[str, logs.LogGroup] = {}
+        layer_arns = self._layers()
+
+        environment = {
+            "KLYPH_TABLE": self.table.table_name,
+            "KLYPH_BUCKET": self.bucket.bucket_name,
+            "KLYPH_STATE_MACHINE_ARN": self.state_machine_arn,
+            "KLYPH_TRANSCRIBER": "aws",
+            "KLYPH_FFMPEG": "/opt/bin/ffmpeg",
+            "POWERTOOLS_SERVICE_NAME": APP_NAME,
+            "POWERTOOLS_METRICS_NAMESPACE": "Klyph",
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+        }
+        for handler, fn in self.functions.items():
+            name = function_name(stage, handler)
+            fn.add_property_override("FunctionName", name)
+            for key, value in environment.items():
+                self.chalice.add_environment_variable(key, value, logical_id(handler))
+            if handler in LARGE_TMP_FUNCTIONS:
+                fn.add_property_override("EphemeralStorage", {"Size": EPHEMERAL_STORAGE_MB})
+            attached = [arn for layer, arn in layer_arns.items() if handler in layer]
+            if attached:
+                fn.add_property_override("Layers", attached)
+            self.log_groups[handler] = logs.LogGroup(
+                self,
+                f"{logical_id(handler)}Logs",
+                log_group_name=f"/aws/lambda/{name}",
+                retention=log_retention,
+                removal_policy=cdk.RemovalPolicy.DESTROY,
+            )
+            role = self._function_role(handler, executions_arn)
+            fn.add_property_override("Role", role.role_arn)
+            # A function must not start before its role's policy is attached.
+            fn.node.add_dependency(role.node.find_child("DefaultPolicy"))
+            # The log group must exist before the function can run and create its own.
+            fn.node.add_dependency(self.log_groups[handler])
+        # wordllama ships its weights in its wheel; a hub lookup would only hang, and only /tmp is writable.
+        self.chalice.add_environment_variable("HF_HUB_OFFLINE", "1", logical_id("pipeline_select"))
+        self.chalice.add_environment_variable("HF_HOME", "/tmp/hf", logical_id("pipeline_select"))
+        self.chalice.add_environment_variable("KLYPH_SELECTOR", selector, logical_id("pipeline_select"))
+        if selector == "bedrock":
+            self.chalice.add_environment_variable("KLYPH_BEDROCK_MODEL_ID", bedrock_model_id, logical_id("pipeline_select"))
+
+        api = self.chalice.get_resource("RestAPI")
+        api.add_property_override("TracingEnabled", True)
+        api.add_property_override("DefinitionBody.x-amazon-apigateway-gateway-responses", gateway_responses())
+
+        # --- upload notification (chalice package cannot express on_s3_event) -----------------
+        upload_trigger = lambda_.Function.from_function_attributes(
+            self, "UploadTriggerRef", function_arn=self.function_arns[UPLOAD_TRIGGER], same_environment=True
+        )
+        self.bucket.add_event_notification(
+            s3.EventType.OBJECT_CREATED,
+            s3n.LambdaDestination(upload_trigger),
+            # Only sources: rendered clips land under accounts/ too and would wake the trigger for nothing.
+            s3.NotificationKeyFilter(prefix="accounts/", suffix=SOURCE_SUFFIX),
+        )
+
+        # --- the state machine -----------------------------------------------------------------
+        sm_role = iam.Role(self, "PipelineRole", assumed_by=iam.ServicePrincipal("states.amazonaws.com"))
+        sm_role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["lambda:InvokeFunction"],
+                resources=[self.function_arns[h] for h in TASK_FUNCTIONS],
+            )
+        )
+        sm_logs = logs.LogGroup(
+            self,
+            "PipelineLogs",
+            log_group_name=f"/aws/vendedlogs/states/{self.state_machine_name}",
+            retention=log_retention,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        # Task Resources are ${handler} placeholders resolved by CloudFormation's
+        # DefinitionSubstitutions to the Chalice functions' ARNs.
+        definition = render({h: "${%s}" % h for h in TASK_FUNCTIONS}, render_concurrency=render_concurrency)
+        self.state_machine = sfn.StateMachine(
+            self,
+            "Pipeline",
+            state_machine_name=self.state_machine_name,
+            definition_body=sfn.DefinitionBody.from_string(definition),
+            definition_substitutions={h: self.function_arns[h] for h in TASK_FUNCTIONS},
+            role=sm_role,
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=sm_logs, level=sfn.LogLevel.ERROR, include_execution_data=False),
+        )
+
+        # --- alarms ------------------------------------------------------------------------------
+        self.alarm_topic = sns.Topic(self, "Alarms", display_name=f"Klyph {stage} alarms", enforce_ssl=True)
+        if alarm_email:
+            self.alarm_topic.add_subscription(subs.EmailSubscription(alarm_email))
+        self._alarms()
+
+        cdk.CfnOutput(self, "TableName", value=self.table.table_name)
+        cdk.CfnOutput(self, "BucketName", value=self.bucket.bucket_name)
+        cdk.CfnOutput(self, "StateMachineArn", value=self.state_machine.state_machine_arn)
+        cdk.CfnOutput(self, "AlarmTopicArn", value=self.alarm_topic.topic_arn)
+
+    # ----------------------------------------------------------------------------------------
+    def _layers(self) -> dict[tuple[str, ...], str]:
+        """Layer ARN per group of functions that gets it."""
+        built = {
+            FFMPEG_FUNCTIONS: (layers.FFMPEG_LAYER, "Ffmpeg", "ffmpeg (imageio-ffmpeg's Linux build) at /opt/bin/ffmpeg"),
+            ML_FUNCTIONS: (layers.ML_LAYER, "Ml", "numpy and wordllama for the clip selector"),
+            TRACED_FUNCTIONS: (layers.TRACING_LAYER, "Tracing", "aws-xray-sdk for Powertools' Tracer"),
+        }
+        missing = [str(path) for path, _, _ in built.values() if not path.exists()]
+        if missing:
+            raise FileNotFoundError(f"layer zips missing (run `make layer`): {', '.join(missing)}")
+        runtime = lambda_.Runtime(chalice_runtime.LAMBDA_RUNTIME, lambda_.RuntimeFamily.PYTHON)
+        return {
+            group: lambda_.LayerVersion(
+                self,
+                f"{name}Layer",
+                code=lambda_.Code.from_asset(str(path)),
+                compatible_runtimes=[runtime],
+                compatible_architectures=[lambda_.Architecture.X86_64],
+                description=description,
+            ).layer_version_arn
+            for group, (path, name, description) in built.items()
+        }
+
+    def _function_role(self, handler: str, executions_arn: str) -> iam.Role:
+        role = iam.Role(
+            self,
+            f"{logical_id(handler)}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Klyph {self.stage} {handler}: least privilege",
+        )
+        self.log_groups[handler].grant_write(role)
+        # X-Ray has no resource-level permissions: PutTraceSegments/PutTelemetryRecords need "*".
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"])
+        )
+        for statement in self._statements(handler, executions_arn):
+            role.add_to_policy(statement)
+        return role
+
+    def _statements(self, handler: str, executions_arn: str) -> list[iam.PolicyStatement]:
+        table_rw = iam.PolicyStatement(
+            actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"],
+            resources=[self.table.table_arn],
+        )
+        bucket = self.bucket.bucket_arn
+
+        def objects(actions: list[str], *patterns: str) -> iam.PolicyStatement:
+            return iam.PolicyStatement(actions=actions, resources=[f"{bucket}/{p}" for p in patterns])
+
+        # HeadObject answers 404 for a missing key only with s3:ListBucket; without it, 403.
+        head_missing = iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket])
+        statements: dict[str, list[iam.PolicyStatement]] = {
+            API_HANDLER: [
+                table_rw,
+                # health check
+                iam.PolicyStatement(actions=["dynamodb:DescribeTable"], resources=[self.table.table_arn]),
+                # multipart uploads and presigned PUTs write sources; presigned GETs read clips
+                objects(["s3:GetObject", "s3:PutObject"], "accounts/*"),
+                head_missing,
+                iam.PolicyStatement(actions=["states:StartExecution"], resources=[self.state_machine_arn]),
+                iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[executions_arn]),
+            ],
+            UPLOAD_TRIGGER: [table_rw, objects(["s3:GetObject"], "accounts/*"), head_missing],
+            "pipeline_prepare": [table_rw, objects(["s3:GetObject"], "accounts/*"), objects(["s3:PutObject"], "work/*")],
+            "pipeline_transcribe_start": [
+                table_rw,
+                # StartTranscriptionJob has no resource type in IAM: it can only be granted on "*".
+                iam.PolicyStatement(actions=["transcribe:StartTranscriptionJob"], resources=["*"]),
+                # Transcribe reads the audio and writes its output with the caller's permissions.
+                objects(["s3:GetObject", "s3:PutObject"], "work/*"),
+            ],
+            "pipeline_transcribe_check": [
+                table_rw,
+                # Job names are callIds (call_<ULID>).
+                iam.PolicyStatement(
+                    actions=["transcribe:GetTranscriptionJob"],
+                    resources=[
+                        self.format_arn(service="transcribe", resource="transcription-job", resource_name="call_*")
+                    ],
+                ),
+                objects(["s3:GetObject", "s3:PutObject"], "work/*"),
+            ],
+            "pipeline_select": [
+                table_rw,
+                objects(["s3:GetObject"], "work/*"),
+                # The optional LLM selector (context selector=bedrock): Converse on that one model.
+                *([iam.PolicyStatement(
+                    actions=["bedrock:InvokeModel"],
+                    resources=[self.format_arn(service="bedrock", account="", resource="foundation-model",
+                                               resource_name=self.bedrock_model_id)],
+                )] if self.selector == "bedrock" else []),
+            ],
+            "pipeline_render": [
+                table_rw,
+                objects(["s3:GetObject"], "accounts/*"),
+                objects(["s3:PutObject"], "accounts/*/videos/*/clips/*"),
+            ],
+            "pipeline_clip_failed": [table_rw],
+            "pipeline_finalize": [table_rw],
+            "pipeline_failed": [table_rw],
+        }
+        return statements[handler]
+
+    def _alarms(self) -> None:
+        action = cw_actions.SnsAction(self.alarm_topic)
+        period = cdk.Duration.minutes(5)
+
+        def alarm(cid: str, metric: cloudwatch.IMetric, description: str) -> None:
+            cloudwatch.Alarm(
+                self,
+                cid,
+                metric=metric,
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                alarm_description=description,
+            ).add_alarm_action(action)
+
+        alarm(
+            "PipelineFailedAlarm",
+            self.state_machine.metric_failed(period=period, statistic="Sum"),
+            "Clip jobs failed (bad media fails a job too): find them by callId = execution name",
+        )
+        alarm(
+            "PipelineTimedOutAlarm",
+            self.state_machine.metric_timed_out(period=period, statistic="Sum"),
+            "Clip jobs timed out",
+        )
+        for handler in ALL_FUNCTIONS:
+            name = function_name(self.stage, handler)
+            for metric_name in ("Errors", "Throttles"):
+                alarm(
+                    f"{logical_id(handler)}{metric_name}Alarm",
+                    cloudwatch.Metric(
+                        namespace="AWS/Lambda",
+                        metric_name=metric_name,
+                        dimensions_map={"FunctionName": name},
+                        period=period,
+                        statistic="Sum",
+                    ),
+                    f"{name}: {metric_name.lower()}",
+                )
