@@ -58,6 +58,8 @@ def test_speech_video_becomes_clips_within_bounds_on_word_gaps(api, project, spe
     for a, b in zip(clips, clips[1:]):
         assert a["end_seconds"] <= b["start_seconds"], "clips never overlap"
     assert all(c["status"] == "ready" and c["preview_url"] and c["title"] for c in clips)
+    assert all(c["thumbnail_url"] and c["captions_srt_url"] and c["captions_vtt_url"] and c["description"] for c in clips)
+    assert all(0 <= c["score"] <= 100 and c["reason"] for c in clips)
 
     words = transcript_of(result["callId"], video).words
     assert len(words) > 50, "Whisper transcribed the speech"
@@ -69,6 +71,13 @@ def test_speech_video_becomes_clips_within_bounds_on_word_gaps(api, project, spe
             inside = [w for w in words if w.start + 0.02 < edge < w.end - 0.02]
             assert not inside, f"clip edge {edge} cuts the word {inside[0].text!r}"
 
+    for clip in wiring.records().list_clips(video["id"], result["callId"]):
+        srt = wiring.blobs().get_bytes(clip["captionsSrtKey"]).decode()
+        spoken = [w.text.strip(".,?!").lower() for w in words if clip["start"] <= w.start < clip["end"]]
+        assert spoken and all(word in srt.lower() for word in spoken[:5]), "the sidecar captions say what is said"
+        assert clip["captionsBurned"] is True
+        assert wiring.blobs().get_bytes(clip["thumbnailKey"])[:3] == b"\xff\xd8\xff", "a JPEG thumbnail"
+
     status, summary = api.get(f"/dev/video-summary?videoId={video['id']}")
     assert summary["video"]["status"] == "ready"
     assert summary["counts"] == {"total": len(clips), "ready": len(clips), "draft": 0, "failed": 0}
@@ -79,10 +88,13 @@ def test_speech_video_becomes_clips_within_bounds_on_word_gaps(api, project, spe
 @pytest.mark.parametrize("aspect,size", [("1:1", (360, 360)), ("16:9", (640, 360))])
 def test_other_aspect_ratios_render_at_the_largest_size_the_source_fills(api, project, speech_video, tmp_path, aspect, size):
     video = upload(api, project, speech_video)
-    status, result = run_job(api, video["id"], maxClips=1, minDuration=5, maxDuration=12, aspectRatio=aspect)
+    # Options off: a plain centre crop without burned captions (sidecars are still made).
+    status, result = run_job(api, video["id"], maxClips=1, minDuration=5, maxDuration=12, aspectRatio=aspect,
+                             captions=False, reframe="center")
     assert result["status"] == "succeeded", result
     [(clip, probed)] = clip_files(video["id"], result["callId"], tmp_path)
     assert (probed.width, probed.height) == size
+    assert clip["captionsBurned"] is False and clip["captionsSrtKey"]
 
 
 def test_one_failing_clip_is_marked_failed_and_the_others_finish(api, project, speech_video, monkeypatch):
