@@ -37,7 +37,8 @@ load: install
 	$(PY) -m pytest tests/load -q -s -p no:cacheprovider -p no:logging
 
 # Every stage of a 10-minute job against the bare tools (ffmpeg, faster-whisper) and MoviePy,
-# API latency and import time; writes BENCHMARKS.md. About 10 min on 2 cores. BENCH_ARGS=--help for options.
+# API latency and import time; writes BENCHMARKS.md. 4-6 min on 2 cores (+1 min once to generate the video).
+# BENCH_ARGS=--help for options; BENCH_ARGS=--report-only redraws BENCHMARKS.md from bench-output/.
 bench: install
 	$(PY) -m chalicelib.local.bench $(BENCH_ARGS)
 

@@ -1,0 +1,349 @@
+"""The pure parts of `make bench`: percentiles, stage times from an execution history, formatting,
+and the arithmetic of the scale section. Nothing here starts a process."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from chalicelib.local import bench
+
+T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+class History:
+    """Builds a Step Functions history the way the interpreter writes it: each event names the
+    previous event of its own thread, so concurrent Map iterations form separate chains."""
+
+    def __init__(self) -> None:
+        self.events: list[dict] = []
+
+    def add(self, kind: str, t: float, prev: int, **details: object) -> int:
+        event = {"id": len(self.events) + 1, "previousEventId": prev, "type": kind, "timestamp": at(t)}
+        if details:
+            event[kind[0].lower() + kind[1:] + "EventDetails"] = dict(details)
+        self.events.append(event)
+        return event["id"]
+
+    def task(self, name: str, start: float, end: float, prev: int, output: str | None = None) -> int:
+        entered = self.add("TaskStateEntered", start, prev, name=name)
+        scheduled = self.add("LambdaFunctionScheduled", start + 0.001, entered)
+        started = self.add("LambdaFunctionStarted", start + 0.002, scheduled)
+        done = self.add("LambdaFunctionSucceeded", end, started, **({"output": output} if output else {}))
+        return self.add("TaskStateExited", end + 0.001, done, name=name)
+
+
+def pipeline_history(render_times: list[tuple[float, float]]) -> list[dict]:
+    """Prepare 0-2 s, transcribe 2-10 s, select 10-11 s, renders (may overlap), finalize."""
+    h = History()
+    last = h.add("ExecutionStarted", 0.0, 0)
+    last = h.task("Prepare", 0.0, 2.0, last)
+    last = h.task("StartTranscription", 2.01, 10.0, last)
+    last = h.task(
+        "SelectClips",
+        10.01,
+        11.0,
+        last,
+        output='{"clips":[{"index":0,"start":1.5,"end":40.0},{"index":1,"start":100.0,"end":150.0}],'
+        '"options":{"aspectRatio":"9:16"}}',
+    )
+    map_entered = h.add("MapStateEntered", 11.01, last, name="RenderClips")
+    map_started = h.add("MapStateStarted", 11.01, map_entered)
+    ends = []
+    # Interleave the iterations' events in time order, as concurrent iterations do.
+    chains = {}
+    for index, (start, _) in enumerate(render_times):
+        chains[index] = h.add("MapIterationStarted", start - 0.005, map_started, name="RenderClips", index=index)
+    for index, (start, end) in enumerate(render_times):
+        exited = h.task("RenderClip", start, end, chains[index])
+        ends.append(h.add("MapIterationSucceeded", end + 0.002, exited, name="RenderClips", index=index))
+    last_end = max(e for _, e in render_times)
+    map_done = h.add("MapStateSucceeded", last_end + 0.01, ends[-1])
+    last = h.add("MapStateExited", last_end + 0.011, map_done, name="RenderClips")
+    last = h.task("Finalize", last_end + 0.02, last_end + 0.1, last)
+    h.add("ExecutionSucceeded", last_end + 0.12, last)
+    return h.events
+
+
+def test_percentile_interpolates_like_numpy():
+    values = [5.0, 1.0, 3.0, 2.0, 4.0]
+    assert bench.percentile(values, 0) == 1.0
+    assert bench.percentile(values, 50) == 3.0
+    assert bench.percentile(values, 100) == 5.0
+    assert bench.percentile(values, 25) == 2.0
+    assert bench.percentile([1.0, 2.0], 99) == pytest.approx(1.99)
+    assert bench.percentile([7.0], 99) == 7.0
+
+
+def test_percentile_rejects_nothing_and_bad_ranks():
+    with pytest.raises(ValueError):
+        bench.percentile([], 50)
+    with pytest.raises(ValueError):
+        bench.percentile([1.0], 101)
+
+
+def test_p99_of_a_hundred_samples_sits_near_the_worst():
+    values = [float(i) for i in range(1, 101)]  # 1..100
+    assert bench.percentile(values, 99) == pytest.approx(99.01)
+    assert bench.percentile(values, 50) == pytest.approx(50.5)
+
+
+def test_task_spans_pair_each_task_with_its_own_end_even_when_iterations_overlap():
+    events = pipeline_history([(11.1, 20.0), (11.2, 15.0)])  # iteration 1 finishes first
+    spans = bench.task_spans(events)
+    names = [(s.name, s.index) for s in spans]
+    assert names == [
+        ("Prepare", None),
+        ("StartTranscription", None),
+        ("SelectClips", None),
+        ("RenderClip", 0),
+        ("RenderClip", 1),
+        ("Finalize", None),
+    ]
+    by = {(s.name, s.index): s for s in spans}
+    assert by[("Prepare", None)].seconds == pytest.approx(2.0 - 0.001)
+    assert by[("RenderClip", 0)].seconds == pytest.approx(20.0 - 11.101)
+    assert by[("RenderClip", 1)].seconds == pytest.approx(15.0 - 11.201)
+    assert all(s.status == "succeeded" for s in spans)
+
+
+def test_state_spans_include_the_map_as_a_whole():
+    events = pipeline_history([(11.1, 20.0), (11.2, 15.0)])
+    spans = {(s.name, s.index): s for s in bench.state_spans(events)}
+    t0 = T0.timestamp()
+    assert spans[("RenderClips", None)].start - t0 == pytest.approx(11.01)
+    assert spans[("RenderClips", None)].end - t0 == pytest.approx(20.011)
+    assert spans[("RenderClip", 1)].seconds == pytest.approx(15.001 - 11.2)
+
+
+def test_failed_task_attempts_are_spans_too():
+    h = History()
+    start = h.add("ExecutionStarted", 0, 0)
+    entered = h.add("TaskStateEntered", 0, start, name="Prepare")
+    scheduled = h.add("LambdaFunctionScheduled", 0.1, entered)
+    started = h.add("LambdaFunctionStarted", 0.1, scheduled)
+    h.add("LambdaFunctionFailed", 0.6, started)
+    spans = bench.task_spans(h.events)
+    assert [(s.name, s.status) for s in spans] == [("Prepare", "failed")]
+    assert spans[0].seconds == pytest.approx(0.5)
+
+
+def test_orchestration_is_the_wall_time_no_task_covered():
+    events = pipeline_history([(11.1, 20.0), (11.2, 15.0)])
+    spans = bench.task_spans(events)
+    execution = bench.execution_span(events)
+    submitted = T0.timestamp() - 0.3
+    seen = execution.end + 0.2
+    o = bench.orchestration(spans, execution, submitted, seen)
+    assert o["before_execution"] == pytest.approx(0.3)
+    assert o["after_execution"] == pytest.approx(0.2)
+    # Overlapping renders count once: covered = 1.999 + 7.99 + 0.99 + (20 - 11.101) + 0.08
+    covered = (2.0 - 0.001) + (10.0 - 2.011) + (11.0 - 10.011) + (20.0 - 11.101) + (20.1 - 20.021)
+    assert o["covered_by_tasks"] == pytest.approx(covered)
+    assert o["overhead"] == pytest.approx(o["wall"] - covered)
+    assert o["overhead"] == pytest.approx(o["before_execution"] + o["inside_execution"] + o["after_execution"])
+    assert o["inside_execution"] > 0
+
+
+def test_event_counts_split_fixed_and_per_clip():
+    events = pipeline_history([(11.1, 20.0), (11.2, 15.0), (11.3, 12.0)])
+    counts = bench.event_counts(events)
+    # Each iteration: MapIterationStarted, 5 task events, MapIterationSucceeded.
+    assert counts["iterations"] == 3
+    assert counts["per_iteration"] == 7
+    assert counts["transitions_per_iteration"] == 1
+    assert counts["fixed"] == counts["total"] - 21
+    assert counts["fixed_transitions"] == 5  # Prepare, StartTranscription, SelectClips, RenderClips, Finalize
+
+
+def test_task_output_and_stage_spans():
+    events = pipeline_history([(11.1, 20.0)])
+    assert '"index":1' in bench.task_output(events, "SelectClips")
+    assert bench.task_output(events, "Nothing") is None
+    spans = bench.stage_spans(
+        {
+            "queued": "2026-01-01T12:00:00.000Z",
+            "preparing": "2026-01-01T12:00:00.500Z",
+            "transcribing": "2026-01-01T12:00:02.000Z",
+        },
+        "2026-01-01T12:00:10.000Z",
+    )
+    assert [(s.name, round(s.seconds, 3)) for s in spans] == [
+        ("queued", 0.5),
+        ("preparing", 1.5),
+        ("transcribing", 8.0),
+    ]
+
+
+def test_merge_intervals():
+    assert bench.merge_intervals([(5, 6), (1, 3), (2, 4), (6, 7)]) == [(1, 4), (5, 7)]
+    assert bench.covered_seconds([(0, 1), (0.5, 2), (3, 4)]) == 3
+
+
+def test_formatting():
+    assert bench.fmt_ratio(3.0, 2.0) == "1.50×"
+    assert bench.fmt_ratio(25.0, 2.0) == "12.5×"
+    assert bench.fmt_ratio(1.0, 0) == "—"
+    assert bench.fmt_ratio(None, 2.0) == "—"
+    assert bench.fmt_seconds(0.0421) == "42 ms"
+    assert bench.fmt_seconds(1.234) == "1.23 s"
+    assert bench.fmt_seconds(12.34) == "12.3 s"
+    assert bench.fmt_seconds(123.4) == "123 s"
+    assert bench.fmt_seconds(None) == "—"
+    assert bench.fmt_ms(0.0123) == "12.3 ms"
+    assert bench.fmt_ms(0.456) == "456 ms"
+    assert bench.fmt_mib(3 * 2**20) == "3 MiB"
+    assert bench.fmt_usd(1.4412) == "$1.44"
+    assert bench.fmt_usd(0.0123) == "$0.012"
+    assert bench.fmt_usd(0.000231) == "$0.00023"
+
+
+def test_md_table_escapes_pipes_and_aligns():
+    table = bench.md_table(["a", "b"], [["x|y", 1]])
+    assert table.splitlines() == ["| a | b |", "| :--- | ---: |", "| x\\|y | 1 |"]
+
+
+def test_parse_importtime_reads_the_module_and_its_heaviest_direct_imports():
+    stderr = "\n".join(
+        [
+            "import time: self [us] | cumulative | imported package",
+            "import time:       100 |        100 |       botocore.x",
+            "import time:       200 |     200000 |     boto3",
+            "import time:      1000 |     250000 |   chalicelib.services.auth",
+            "import time:       500 |      60000 |   chalicelib.models",
+            "import time:      3000 |     320000 | app",
+        ]
+    )
+    total, top = bench.parse_importtime(stderr, "app")
+    assert total == pytest.approx(0.32)
+    assert top == [("chalicelib.services.auth", 0.25), ("chalicelib.models", 0.06)]
+    assert bench.package_import_times(stderr, ("boto3",)) == {"boto3": 0.2}
+    assert bench.parse_importtime(stderr, "nothing") == (None, [])
+
+
+def test_classify_ffmpeg_runs_and_replay():
+    from chalicelib.domain import media
+
+    render = media.render_args(
+        "/s/src",
+        "/t/clip.mp4",
+        start=12.5,
+        end=40,
+        aspect="9:16",
+        width=1280,
+        height=720,
+        captions="/t/captions.ass",
+        fonts_dir="/f",
+    )
+    assert bench.classify_ffmpeg(["ffmpeg", *render]) == "encode"
+    assert bench.seek_of(render) == 12.5
+    assert bench.filter_files(render) == ["/t/captions.ass"]
+    assert (
+        bench.classify_ffmpeg(["ffmpeg", *media.extract_audio_args("/s/src", "/t/a.wav", "/t/l.txt")])
+        == "extract_audio"
+    )
+    assert bench.classify_ffmpeg(["ffmpeg", *media.probe_args("/s/src")]) == "probe"
+    assert bench.classify_ffmpeg(["ffmpeg", *media.probe_args("/t/clip.mp4")]) == "probe_clip"
+    assert bench.classify_ffmpeg(["ffmpeg", *media.loudness_args("/s/src", start=1, end=2)]) == "loudness"
+    assert bench.classify_ffmpeg(["ffmpeg", *media.thumbnail_args("/t/clip.mp4", "/t/t.jpg", at=3)]) == "thumbnail"
+    sampling = ["-ss", "21.000", "-t", "30.000", "-i", "file:/s/src", "-vf", "fps=4,format=gray", "-f", "rawvideo", "-"]
+    assert bench.classify_ffmpeg(["ffmpeg", *sampling]) == "frames"
+    assert bench.replay_args(sampling, src="/b/v.mp4", dst="/b/f.raw", captions={}, filter_path=media.filter_path)[
+        -1
+    ] == ("file:/b/f.raw")
+    replay = bench.replay_args(
+        render,
+        src="/b/video.mp4",
+        dst="/b/out.mp4",
+        captions={"/t/captions.ass": "/b/c.ass"},
+        filter_path=media.filter_path,
+    )
+    assert "file:/b/video.mp4" in replay and replay[-1] == "file:/b/out.mp4"
+    assert bench.filter_files(replay) == ["/b/c.ass"]
+    moving = media.render_args(
+        "/s/src",
+        "/t/clip.mp4",
+        start=1,
+        end=2,
+        aspect="9:16",
+        width=1280,
+        height=720,
+        crop_commands="/t/crop:moves.txt",
+    )
+    assert bench.filter_files(moving) == ["/t/crop:moves.txt"]  # escaped in the graph, read back unescaped
+    assert len(replay) == len(render)
+
+
+def test_call_render_args_passes_what_is_required_and_refuses_unknown_requirements():
+    def fn(src, dst, *, start, end, aspect, width, height, preset="veryfast"):
+        return [src, dst, str(start), str(end), aspect, str(width), str(height), preset]
+
+    known = dict(src="s", dst="d", start=1, end=2, aspect="9:16", width=10, height=20)
+    assert bench.call_render_args(fn, **known) == ["s", "d", "1", "2", "9:16", "10", "20", "veryfast"]
+
+    def grown(src, dst, *, start, end, aspect, width, height, fps):
+        return []
+
+    with pytest.raises(TypeError, match="fps"):
+        bench.call_render_args(grown, **known)
+
+
+def scale_inputs(**overrides: object) -> bench.ScaleInputs:
+    values = dict(
+        source_seconds=600,
+        source_bytes=300_000_000,
+        prepare_media_seconds=1.0,
+        select_seconds=1.0,
+        finalize_seconds=0.05,
+        render_seconds_per_clip_second=0.2,
+        clip_mean_seconds=45.0,
+        clip_bytes_per_second=100_000.0,
+        whisper_rtf=0.05,
+        whisper_load_seconds=2.0,
+        events_fixed=28,
+        events_per_clip=7,
+        transitions_fixed=6,
+        transitions_per_clip=1,
+        select_output_bytes=1000,
+        select_bytes_per_clip=80,
+        map_result_bytes_per_clip=30,
+    )
+    values.update(overrides)
+    return bench.ScaleInputs(**values)
+
+
+def test_scale_on_paper_arithmetic():
+    s = bench.scale_on_paper(scale_inputs(), hours=1.0, clips=10)
+    wav_upload = 3600 * 32000 / 100e6
+    # cold start + 1.8 GB at 100 MB/s + 1 s of ffmpeg per 600 s -> x6 + the WAV upload
+    assert s["stages"]["prepare"] == pytest.approx(1.5 + 18.0 + 6.0 + wav_upload)
+    assert s["stages"]["render_download"] == pytest.approx(1.8e9 / 100e6)
+    assert s["stages"]["render (slowest clip, all in parallel)"] == pytest.approx(1.5 + 18.0 + 9.0)
+    assert s["cost"]["transcribe"] == pytest.approx(60 * 0.024)
+    assert s["stages"]["whisper_on_lambda"] == pytest.approx(2.0 + 0.05 * 3600 + wav_upload)
+    polls = 120  # 0.5 x 3600 s / 15 s
+    assert s["transitions"] == pytest.approx(6 + 10 + 3 * polls)
+    assert s["cost"]["step_functions"] == pytest.approx(s["transitions"] / 1000 * 0.025)
+    assert s["events"] == pytest.approx(28 + 70 + 9 * polls)
+    gb = bench.MEDIA_LAMBDA_MB / 1024
+    assert s["lambda_gb_s"]["renders"] == pytest.approx(10 * 28.5 * gb)
+    assert s["cost"]["total"] == pytest.approx(
+        s["cost"]["transcribe"] + s["cost"]["lambda"] + s["cost"]["step_functions"] + s["cost"]["s3_requests"]
+    )
+
+
+def test_scale_limits():
+    lim = bench.scale_on_paper(scale_inputs(), hours=1.0, clips=10)["limits"]
+    # History: 25,000 - 28 fixed - 9 events x 480 polls (4 h transcribed in 0.5x = 2 h, every 15 s), 7 per clip.
+    assert lim["clips_by_events"] == int((25000 - 28 - 9 * 480) / 7)
+    # Payload: 256 KiB minus the state without its clips, 80 + 30 bytes per clip.
+    assert lim["clips_by_payload"] == int((256 * 1024 - (1000 - 240)) / 110)
+    # 1 s of ffmpeg + 3 s of download per 600 s of source
+    assert lim["max_source_for_prepare_in_one_lambda_s"] == pytest.approx(900 / (4.0 / 600))
+    assert lim["max_audio_for_whisper_in_one_lambda_s"] == pytest.approx((900 - 2) / 0.05)
+    assert lim["concurrent_jobs_by_lambda"] == 100
