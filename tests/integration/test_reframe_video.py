@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from skimage import data as skimage_data
 
-from chalicelib.adapters.faces import detect_faces
+from chalicelib.adapters.faces import SAMPLE_FPS, detect_faces
 from chalicelib.domain import media
 from chalicelib.domain.reframe import plan_crop_path, sendcmd_script
 from chalicelib.errors import MediaError
@@ -116,7 +116,7 @@ def test_reframe_follows_a_moving_face(sweep_video, tmp_path):
         on_face = [b for b in boxes if abs(b[0] + b[2] / 2 - fx - FACE / 2) < 25 and abs(b[1] + b[3] / 2 - fy - FACE / 2) < 35]
         found += bool(on_face)
         extra += len(boxes) - len(on_face)
-    assert len(detections) == pytest.approx(duration * 4, abs=1)
+    assert len(detections) == pytest.approx(duration * SAMPLE_FPS, abs=1)
     assert found >= 0.8 * len(detections)
 
     keyframes = plan_crop_path(detections, src_w=W, src_h=H, aspect=aspect, duration=duration)
