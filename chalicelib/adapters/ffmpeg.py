@@ -136,7 +136,7 @@ class Ffmpeg:
         aspect: str,
         info: MediaInfo,
         preset: str = "veryfast",
-        crf: int = 23,
+        crf: int = 22,
         captions: str | None = None,
         crop_commands: str | None = None,
         normalize_loudness: bool = True,

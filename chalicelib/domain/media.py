@@ -424,7 +424,7 @@ def render_args(
     width: int,
     height: int,
     preset: str = "veryfast",
-    crf: int = 23,
+    crf: int = 22,
     center_x: float | None = None,
     crop_commands: str | None = None,
     captions: str | None = None,

@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         audio_bitrate="128k",
         preset=args.preset,
         threads=args.threads,
+        # MoviePy writes its temporary audio into the working directory unless told otherwise.
+        temp_audiofile=str(Path(args.dst).with_suffix(".temp-audio.m4a")),
         logger=None,
     )
     source.close()

@@ -37,15 +37,23 @@ _root = os.path.join(tempfile.gettempdir(), f"klyph-sources-{os.getpid()}")
 
 @contextmanager
 def local_source(key: str) -> Iterator[str]:
-    """Yield a local path holding the S3 object ``key``, downloading it at most once."""
+    """Yield a local path holding the S3 object ``key``, downloading each version at most once.
+
+    The cache is keyed by the object's ETag: a source replaced by a second PUT to its
+    upload URL is a different file and must not be served from the first one's copy.
+    """
+    head = wiring.blobs().head(key)
+    if head is None:
+        raise FileNotFoundError(f"s3 object {key} does not exist")
+    version = f"{key}#{head.get('ETag', '')}"
     with _lock:
-        entry = _entries.get(key)
+        entry = _entries.get(version)
         stale = entry is not None and entry.ready.is_set() and not os.path.exists(entry.path)
         owner = entry is None or entry.failed or stale
         if owner:
             os.makedirs(_root, exist_ok=True)
-            entry = _Entry(os.path.join(_root, hashlib.sha256(key.encode()).hexdigest()[:32]))
-            _entries[key] = entry
+            entry = _Entry(os.path.join(_root, hashlib.sha256(version.encode()).hexdigest()[:32]))
+            _entries[version] = entry
         entry.users += 1
     try:
         if owner:

@@ -17,6 +17,7 @@ from chalicelib.errors import BadRequest, MediaError, NotFound
 from chalicelib.models import CreateUpload, UploadForm
 from chalicelib.services import wiring
 from chalicelib.services.projects import own_project
+from chalicelib.services.sources import local_source
 
 log = logging.getLogger(__name__)
 
@@ -138,19 +139,29 @@ def handle_uploaded_object(bucket: str, raw_key: str) -> dict[str, Any]:
     awaiting_source = video and (video["status"] == "uploading" or (video["status"] == "failed" and not video.get("media")))
     if not video or video["accountId"] != parts[1] or not awaiting_source:
         return {"ignored": key}
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "source")
-        try:
-            wiring.blobs().download_file(key, path)
+    try:
+        # Through the source cache: in the local stack (one process) the pipeline's
+        # Prepare then reads this copy instead of downloading the file again.
+        with local_source(key) as path:
             info = _probe(path)
-        except MediaError as err:
-            log.info("upload rejected", extra={"videoId": video["id"], "reason": err.reason})
-            records.update_video(
-                video["id"],
-                status="failed",
-                error={"code": err.reason, "message": err.message},
-                updatedAt=now_iso(),
-            )
-            return {"videoId": video["id"], "status": "failed", "reason": err.reason}
+    except MediaError as err:
+        log.info("upload rejected", extra={"videoId": video["id"], "reason": err.reason})
+        records.update_video(
+            video["id"],
+            status="failed",
+            error={"code": err.reason, "message": err.message},
+            updatedAt=now_iso(),
+        )
+        return {"videoId": video["id"], "status": "failed", "reason": err.reason}
+    except Exception:
+        # Never leave the video "uploading" forever; another PUT to the same URL retries.
+        log.exception("upload probe failed", extra={"videoId": video["id"]})
+        records.update_video(
+            video["id"],
+            status="failed",
+            error={"code": "upload_unreadable", "message": "the upload could not be read; upload the file again"},
+            updatedAt=now_iso(),
+        )
+        return {"videoId": video["id"], "status": "failed", "reason": "upload_unreadable"}
     records.update_video(video["id"], status="uploaded", media=info.to_dict(), updatedAt=now_iso())
     return {"videoId": video["id"], "status": "uploaded"}

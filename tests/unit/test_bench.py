@@ -347,3 +347,169 @@ def test_scale_limits():
     assert lim["max_source_for_prepare_in_one_lambda_s"] == pytest.approx(900 / (4.0 / 600))
     assert lim["max_audio_for_whisper_in_one_lambda_s"] == pytest.approx((900 - 2) / 0.05)
     assert lim["concurrent_jobs_by_lambda"] == 100
+
+
+# --- the encoder settings sweep ------------------------------------------------------------
+
+QUALITY_STDERR = """\
+  Stream #0:0 (h264) -> ssim
+[Parsed_libvmaf_4 @ 0x7f8a84003e80] VMAF score: 99.025330
+[Parsed_psnr_3 @ 0x7f8a840038c0] PSNR y:44.509453 u:43.240053 v:43.461612 average:44.087399 min:42.608971 max:48.915813
+[Parsed_ssim_2 @ 0x7f8a84003340] SSIM Y:0.996991 (25.215558) U:0.995471 (23.440012) V:0.993324 (21.754850) \
+All:0.996126 (24.118861)
+[out#0/null @ 0x55e741dbb600] video:5440KiB audio:0KiB subtitle:0KiB other streams:0KiB global headers:0KiB \
+muxing overhead: unknown
+"""
+
+
+def test_parse_quality_reads_the_ssim_psnr_and_vmaf_summaries():
+    q = bench.parse_quality(QUALITY_STDERR)
+    assert q == {"ssim": 0.996126, "ssim_y": 0.996991, "psnr": 44.087399, "psnr_y": 44.509453, "vmaf": 99.02533}
+    identical = bench.parse_quality(
+        "[Parsed_psnr_1 @ 0x1] PSNR y:inf u:inf v:inf average:inf min:inf max:inf\n"
+        "[Parsed_ssim_0 @ 0x2] SSIM Y:1.000000 (inf) U:1.000000 (inf) V:1.000000 (inf) All:1.000000 (inf)\n"
+    )
+    assert identical["ssim"] == 1.0 and identical["psnr"] == float("inf") and identical["vmaf"] is None
+    nothing = dict.fromkeys(["ssim", "ssim_y", "psnr", "psnr_y", "vmaf"])
+    assert bench.parse_quality("Error opening input file") == nothing
+
+
+def test_parse_stream_bytes_reads_the_closing_size_line():
+    assert bench.parse_stream_bytes(QUALITY_STDERR) == {"video": 5440 * 1024, "audio": 0}
+    old = "video:2048kB audio:160kB subtitle:0kB other streams:0kB global headers:0kB muxing overhead: 0.5%"
+    assert bench.parse_stream_bytes(old) == {"video": 2048 * 1024, "audio": 160 * 1024}
+    assert bench.parse_stream_bytes("frame=  750 fps=0.0") is None
+
+
+def test_quality_args_compare_in_one_pass_and_can_cut_the_source_into_a_reference():
+    args = bench.quality_args("/w/d.mp4", "/w/r.mp4", vmaf=True)
+    graph = args[args.index("-lavfi") + 1]
+    assert args[args.index("-i") + 1] == "file:/w/d.mp4"  # the distorted file is the first input
+    assert graph.startswith("[0:v]split=3[d0][d1][d2];[1:v]split=3[r0][r1][r2];")
+    assert graph.endswith(f"[d0][r0]ssim;[d1][r1]psnr;[d2][r2]libvmaf=n_threads=2:n_subsample={bench.VMAF_SUBSAMPLE}")
+    assert args[-3:] == ["-f", "null", "-"]
+
+    plain = bench.quality_args(
+        "/w/d.mp4", "/s/src.mp4", vmaf=False, reference_seek=(60, 30), reference_filter="crop=1:2"
+    )
+    graph = plain[plain.index("-lavfi") + 1]
+    assert "libvmaf" not in graph and graph.startswith("[0:v]split=2[d0][d1];[1:v]crop=1:2,split=2[r0][r1];")
+    second = [i for i, a in enumerate(plain) if a == "-i"][1]
+    assert plain[second - 4: second] == ["-ss", "60.000", "-t", "30.000"]  # the seek applies to the reference only
+    assert plain[second + 1] == "file:/s/src.mp4"
+
+
+def test_has_filter_reads_the_filter_listing():
+    listing = (
+        "Filters:\n  T.. = Timeline support\n ------\n"
+        " .. libvmaf           VV->V      Calculate the VMAF between two video streams.\n"
+        " .. vmafmotion        V->V       Calculate the VMAF Motion score.\n"
+    )
+    assert bench.has_filter(listing, "libvmaf")
+    assert bench.has_filter(listing, "vmafmotion")
+    assert not bench.has_filter(listing, "vmaf")
+
+
+def sweep_row(preset: str, crf: int, cpu: float, kbps: float, ssim: float) -> dict:
+    return {"preset": preset, "crf": crf, "cpu_seconds": cpu, "video_kbps": kbps, "ssim": ssim}
+
+
+# Shaped like the measured sweep of the synthetic bench source: everything clears the floor.
+SYNTHETIC = [
+    sweep_row("ultrafast", 23, 2.5, 1485, 0.997),
+    sweep_row("superfast", 23, 3.3, 1026, 0.998),
+    sweep_row("veryfast", 23, 4.0, 550, 0.996),
+    sweep_row("faster", 23, 5.5, 615, 0.9966),
+    sweep_row("medium", 23, 6.7, 599, 0.9971),
+    sweep_row("veryfast", 20, 4.05, 724, 0.9974),
+    sweep_row("veryfast", 22, 3.95, 606, 0.9966),
+    sweep_row("veryfast", 26, 3.9, 400, 0.994),
+]
+
+
+def test_encoder_verdicts_hold_the_floor_and_cap_the_bitrate_against_medium():
+    verdicts = bench.encoder_verdicts(SYNTHETIC)
+    assert verdicts["ultrafast/23"] == "bitrate > 1.25× medium"  # 1485 > 1.25 × 599
+    assert verdicts["superfast/23"] == "bitrate > 1.25× medium"
+    assert verdicts["veryfast/23"] == verdicts["medium/23"] == "passes"
+    assert verdicts["veryfast/20"] == "passes"  # no medium at crf 20: no cap
+    assert bench.encoder_verdicts(SYNTHETIC, ssim_floor=0.995)["veryfast/26"] == "SSIM below 0.995"
+    assert bench.encoder_verdicts(SYNTHETIC, bitrate_slack=3)["ultrafast/23"] == "passes"
+
+
+def test_choose_encoder_keeps_a_passing_default_when_nothing_is_clearly_faster():
+    choice = bench.choose_encoder(SYNTHETIC, current=("veryfast", 23))
+    assert choice["chosen"] == {"preset": "veryfast", "crf": 23} and not choice["change"]
+    assert "no passing setting saves 10%" in choice["reason"]
+
+
+def test_choose_encoder_takes_a_clearly_faster_setting_that_passes():
+    roomy = bench.choose_encoder(SYNTHETIC, current=("veryfast", 23), bitrate_slack=2.0)
+    # superfast now passes the cap and saves 18%; ultrafast (2.5× medium) still does not.
+    assert roomy["chosen"] == {"preset": "superfast", "crf": 23} and roomy["change"]
+    assert roomy["reason"].startswith("superfast/23 saves 18% of veryfast/23's CPU time")
+
+
+def test_choose_encoder_replaces_a_failing_default_with_the_fewest_bits_among_the_fastest():
+    natural = [
+        sweep_row("ultrafast", 23, 0.66, 2002, 0.9723),
+        sweep_row("superfast", 23, 0.85, 811, 0.9817),
+        sweep_row("veryfast", 23, 1.06, 503, 0.9784),
+        sweep_row("faster", 23, 1.53, 606, 0.9827),
+        sweep_row("medium", 23, 2.17, 657, 0.9848),
+        sweep_row("veryfast", 20, 1.13, 791, 0.9849),
+        sweep_row("veryfast", 22, 1.10, 583, 0.9809),
+        sweep_row("veryfast", 26, 0.99, 326, 0.9686),
+    ]
+    alone = bench.choose_encoder(natural, current=("veryfast", 23))
+    # superfast/23 (811 <= 1.25 × 657) is the fastest that passes here.
+    assert alone["chosen"] == {"preset": "superfast", "crf": 23}
+    assert alone["verdicts"]["veryfast/23"] == "SSIM below 0.98"
+    assert alone["reason"].startswith("veryfast/23 does not pass")
+
+    # Across both sources superfast/23 fails the synthetic one's cap; of veryfast/22 and /20 (within 10%
+    # of each other) the one with fewer bits wins.
+    both = bench.choose_encoder(SYNTHETIC, current=("veryfast", 23), checks=[("bbb.mp4", natural)])
+    assert both["chosen"] == {"preset": "veryfast", "crf": 22} and both["change"]
+    assert both["verdicts"]["veryfast/23"] == "SSIM below 0.98 on bbb.mp4"
+    assert both["verdicts"]["superfast/23"] == "bitrate > 1.25× medium"
+    assert both["verdicts"]["veryfast/20"] == "passes"
+
+    partial = bench.choose_encoder(SYNTHETIC, current=("veryfast", 23), checks=[("bbb.mp4", natural[:5])])
+    assert partial["verdicts"]["veryfast/22"] == "not measured on bbb.mp4"
+    assert partial["chosen"] == {"preset": "faster", "crf": 23}
+
+
+def test_choose_encoder_without_a_passing_setting_keeps_the_default():
+    choice = bench.choose_encoder(SYNTHETIC, current=("veryfast", 23), ssim_floor=0.999)
+    assert choice["chosen"] is None and not choice["change"]
+    assert set(choice["verdicts"].values()) == {"SSIM below 0.999"}  # the floor is judged first
+
+
+def test_encoder_section_draws_the_table_and_the_decision_from_the_stored_sweep():
+    def stored(rows: list[dict], name: str) -> dict:
+        full = [{**r, "seconds": r["cpu_seconds"], "file_kbps": r["video_kbps"] + 160, "psnr": 44.0, "vmaf": 99.0}
+                for r in rows]
+        return {
+            "source": name, "source_size": [1280, 720], "start": 60.0, "seconds": 30.0, "aspect": "9:16",
+            "output_size": [404, 720], "default": ["veryfast", 23], "repeat": 2, "vmaf": True, "vmaf_subsample": 3,
+            "reference": {**full[0], "preset": "slow", "crf": 16, "ssim": 1.0, "psnr": float("inf"),
+                          "fidelity_to_source": {"ssim": 0.9989, "psnr": 52.1, "vmaf": 99.9}},
+            "rows": full, "floors": {"ssim": 0.98}, "bitrate_slack": 1.25, "min_cpu_gain": 0.1,
+            "load": [[1.0], [2.0]], "run_seconds": 80.0,
+        }
+
+    below = {("veryfast", 23): 0.9784, ("veryfast", 26): 0.9686}
+    natural = [{**r, "ssim": below.get((r["preset"], r["crf"]), r["ssim"])} for r in SYNTHETIC]
+    raw = {"encoder_sweep": stored(SYNTHETIC, "bench.mp4"), "encoder_sweep_checks": {"bbb.mp4": stored(natural, "bbb")}}
+    text = bench._encoder_section(raw)
+    assert text.startswith("## Encoder settings")
+    assert "| **veryfast / crf 22** | 3.95 |" in text
+    assert "| veryfast / crf 23 (default) | 4.00 | 1.00× |" in text and "SSIM below 0.98 on bbb.mp4" in text
+    assert "| slow / crf 16 (reference) |" in text and "| ∞ |" in text
+    assert "**Decision: change the default to veryfast / crf 22**" in text
+    assert "Natural content: `bbb.mp4`" in text and "on one frame in 3" in text
+
+    only = bench._encoder_section({"encoder_sweep": stored(SYNTHETIC, "bench.mp4")})
+    assert "**Decision: keep veryfast / crf 23**" in only and "rests on testsrc2 alone" in only
+    assert "Not measured in this run" in bench._encoder_section({})

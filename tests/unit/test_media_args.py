@@ -366,7 +366,7 @@ def test_render_args_seek_accurately_crop_scale_and_encode_for_the_web():
     assert _has_sequence(args, ["-vf", "crop=1214:2160:1312:0,scale=1080:1920,setsar=1"])
     for seq in (
         ["-map", "0:v:0"], ["-map", "0:a:0?"],
-        ["-c:v", "libx264"], ["-preset", "veryfast"], ["-crf", "23"], ["-pix_fmt", "yuv420p"],
+        ["-c:v", "libx264"], ["-preset", "veryfast"], ["-crf", "22"], ["-pix_fmt", "yuv420p"],
         ["-c:a", "aac"], ["-b:a", "160k"], ["-ar", "48000"],
         ["-movflags", "+faststart"], ["-f", "mp4"],
     ):
