@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 import threading
 
-from chalicelib.config import settings
+from chalicelib.adapters.ffmpeg import Ffmpeg
 from chalicelib.domain import media
 from chalicelib.errors import MediaError
 
@@ -46,10 +46,10 @@ def detect_faces(
 
     if not 0 <= start < end:
         raise MediaError("invalid_range", f"A clip needs 0 <= start < end; got start={start}, end={end}.")
-    config = settings()
-    binary = binary or config.ffmpeg_binary or _bundled_ffmpeg()
-    timeout = config.ffmpeg_timeout_seconds if timeout_seconds is None else timeout_seconds
-    src_w, src_h = size or _probe_size(binary, video_path)
+    # The ffmpeg adapter owns the binary, its time limit and probing; this only streams frames.
+    ffmpeg = Ffmpeg(binary, timeout_seconds)
+    binary, timeout = ffmpeg.binary, ffmpeg.timeout_seconds
+    src_w, src_h = size or _source_size(ffmpeg, video_path)
     width = min(src_w, max_width) // 2 * 2
     height = max(2, round(src_h * width / src_w) // 2 * 2)
     frame_bytes = width * height
@@ -151,18 +151,8 @@ def _cascades():
     return frontal, profile
 
 
-@functools.lru_cache(maxsize=1)
-def _bundled_ffmpeg() -> str:
-    import imageio_ffmpeg
-
-    return imageio_ffmpeg.get_ffmpeg_exe()
-
-
-def _probe_size(binary: str, path: str) -> tuple[int, int]:
-    result = subprocess.run(
-        [binary, *media.probe_args(path)], stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace"
-    )
-    info = media.parse_probe(result.stderr, os.stat(path).st_size)
+def _source_size(ffmpeg: Ffmpeg, path: str) -> tuple[int, int]:
+    info = ffmpeg.probe(path)
     if not info.width or not info.height:
         raise MediaError("no_video_stream", "The source has no video stream to find faces in.")
     return info.width, info.height
