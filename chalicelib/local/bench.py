@@ -1955,26 +1955,20 @@ def report(raw: dict) -> str:
         peak_ff = max((k["peak_rss"] for k in t["ffmpeg"].values()), default=0)
         return f"{stack} / {fmt_mib(peak_ff)}" if peak_ff else stack
 
-    rows.append(
-        [
-            "probe (ffmpeg -i)",
-            fmt_seconds(probe_ours),
-            fmt_seconds(bare["probe"]["seconds"]),
-            fmt_ratio(probe_ours, bare["probe"]["seconds"]),
-            f"— / {fmt_mib(prep_ff.get('probe', {}).get('peak_rss'))}",
-            fmt_mib(bare["probe"]["max_rss"]),
-        ]
-    )
-    rows.append(
-        [
-            "audio extraction (ffmpeg → 16 kHz WAV + levels)",
-            fmt_seconds(extract_ours),
-            fmt_seconds(bare["extract_audio"]["seconds"]),
-            fmt_ratio(extract_ours, bare["extract_audio"]["seconds"]),
-            f"— / {fmt_mib(prep_ff.get('extract_audio', {}).get('peak_rss'))}",
-            fmt_mib(bare["extract_audio"]["max_rss"]),
-        ]
-    )
+    for label, step, ours in (
+        ("probe (ffmpeg -i)", "probe", probe_ours),
+        ("audio extraction (ffmpeg → 16 kHz WAV + levels)", "extract_audio", extract_ours),
+    ):
+        rows.append(
+            [
+                label,
+                fmt_seconds(ours),
+                fmt_seconds(bare[step]["seconds"]),
+                fmt_ratio(ours, bare[step]["seconds"]),
+                f"— / {fmt_mib(prep_ff.get(step, {}).get('peak_rss'))}",
+                fmt_mib(bare[step]["max_rss"]),
+            ]
+        )
     bare_prepare = bare["probe"]["seconds"] + bare["extract_audio"]["seconds"]
     if prep:
         rows.append(
