@@ -45,11 +45,12 @@ def main(argv: list[str] | None = None) -> int:
     def stop(*_: object) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
 
+    # Handled explicitly (not as KeyboardInterrupt) so Ctrl-C also stops a stack started from
+    # a script in the background, where the shell leaves SIGINT ignored.
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     try:
         server.server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     finally:
         server.server.server_close()
         moto.stop()
