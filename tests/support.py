@@ -2,8 +2,15 @@
 from __future__ import annotations
 
 import json
+import math
+import operator
+import sys
 import time
+import wave
+from array import array
 from pathlib import Path
+
+from chalicelib.adapters.audio import SILENCE_DBFS
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -55,3 +62,37 @@ class Api:
                 return status, body
             time.sleep(0.25)
         raise AssertionError(f"call {call_id} still running after {timeout}s: {body}")
+
+
+_SILENCE_POWER = 10 ** (SILENCE_DBFS / 10)
+_WINDOWS_PER_READ = 60  # bounded memory: a 2-hour file is read a minute at a time
+
+
+def loudness_profile(wav_path: str | Path, window_seconds: float = 1.0) -> list[float]:
+    """RMS level in dBFS of each ``window_seconds`` of a 16-bit PCM WAV (the last may be shorter).
+
+    The reference the pipeline's one-pass ffmpeg measurement is checked against, and a way
+    for tests to make loudness profiles of their own audio.
+    """
+    with wave.open(str(wav_path), "rb") as wav:
+        if wav.getsampwidth() != 2:
+            raise ValueError(f"expected 16-bit PCM, got {8 * wav.getsampwidth()}-bit: {wav_path}")
+        channels = wav.getnchannels()
+        window = max(1, round(wav.getframerate() * window_seconds))
+        levels: list[float] = []
+        while frames := wav.readframes(window * _WINDOWS_PER_READ):
+            samples = array("h", frames)
+            if sys.byteorder == "big":
+                samples.byteswap()  # WAV is little-endian
+            step = window * channels
+            for offset in range(0, len(samples), step):
+                chunk = samples[offset: offset + step]
+                if channels > 1:
+                    # The mean of the channels, as a downmix to mono would have it.
+                    mixed = [sum(chunk[i: i + channels]) / channels for i in range(0, len(chunk), channels)]
+                else:
+                    mixed = chunk
+                power = sum(map(operator.mul, mixed, mixed)) / (len(mixed) * 32768.0**2)
+                level = 10 * math.log10(max(power, _SILENCE_POWER))
+                levels.append(round(level, 2) if level >= SILENCE_DBFS else SILENCE_DBFS)
+    return levels

@@ -175,7 +175,8 @@ def test_render_clip_reports_hitting_the_output_size_bound(ffmpeg, media, tmp_pa
 
 
 def test_extract_audio_measures_the_loudness_profile_in_the_same_pass(ffmpeg, media, tmp_path):
-    from chalicelib.adapters.audio import SILENCE_DBFS, loudness_profile
+    from chalicelib.adapters.audio import SILENCE_DBFS
+    from support import loudness_profile
 
     wav = tmp_path / "speech.wav"
     levels = ffmpeg.extract_audio(str(media / "talk.mp4"), str(wav))

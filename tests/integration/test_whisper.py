@@ -13,7 +13,8 @@ import imageio_ffmpeg
 import pytest
 
 from chalicelib.adapters import whisper
-from chalicelib.adapters.audio import SILENCE_DBFS, loudness_profile
+from chalicelib.adapters.audio import SILENCE_DBFS
+from support import loudness_profile
 from chalicelib.adapters.whisper import WhisperTranscriber
 from chalicelib.domain.selection import select_clips
 
