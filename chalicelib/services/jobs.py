@@ -1,6 +1,7 @@
 """Clip-generation jobs: submit (start the state machine), poll, and the clip views."""
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -131,12 +132,7 @@ def clip_views(video_id: str, call_id: str) -> list[dict[str, Any]]:
     expires = settings().preview_url_seconds
     views = []
     for clip in wiring.records().list_clips(video_id, call_id):
-
-        def signed(key_field: str, suffix: str, clip: dict[str, Any] = clip) -> str | None:
-            # Only a ready clip hands out links; a failed one may have partial files.
-            key = clip.get(key_field) if clip["status"] == "ready" else None
-            return blobs.presign_get(key, expires, f"{clip['id']}.{suffix}") if key else None
-
+        signed = functools.partial(_signed_url, blobs, clip, expires)
         view = {
             "id": clip["id"],
             "title": clip["title"],
@@ -160,6 +156,12 @@ def clip_views(video_id: str, call_id: str) -> list[dict[str, Any]]:
             view["error"] = clip["error"]
         views.append(view)
     return views
+
+
+def _signed_url(blobs: Any, clip: dict[str, Any], expires: int, key_field: str, suffix: str) -> str | None:
+    # Only a ready clip hands out links; a failed one may have partial files.
+    key = clip.get(key_field) if clip["status"] == "ready" else None
+    return blobs.presign_get(key, expires, f"{clip['id']}.{suffix}") if key else None
 
 
 def list_clips(caller: str, video_id: str) -> dict[str, Any]:
