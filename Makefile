@@ -27,7 +27,7 @@ $(STAMP): requirements.txt tests/requirements.txt
 	touch $@
 
 run: install
-	PORT=$(PORT) $(PY) -m chalicelib.local
+	PORT=$(PORT) $(PY) -m devstack
 
 test: install infra-install layer
 	$(PY) -m pytest tests -q -p no:cacheprovider --ignore=tests/load
@@ -40,7 +40,7 @@ load: install
 # API latency and import time; writes BENCHMARKS.md. 4-6 min on 2 cores (+1 min once to generate the video).
 # BENCH_ARGS=--help for options; BENCH_ARGS=--report-only redraws BENCHMARKS.md from bench-output/.
 bench: install
-	$(PY) -m chalicelib.local.bench $(BENCH_ARGS)
+	$(PY) -m bench.bench $(BENCH_ARGS)
 
 test-unit: install
 	$(PY) -m pytest tests/unit -q -p no:cacheprovider
@@ -85,16 +85,16 @@ infra/node_modules/.bin/cdk:
 	cd infra && npm install --no-audit --no-fund --no-save --silent aws-cdk@2
 
 demo: install
-	$(PY) -m chalicelib.local.demo --port $(PORT) $(if $(VIDEO),--video "$(VIDEO)")
+	$(PY) -m tools.demo --port $(PORT) $(if $(VIDEO),--video "$(VIDEO)")
 
 # Create a workspace and an API key. Local stack by default; STAGE=aws writes to the
 # table of the AWS account in your environment (KLYPH_TABLE, AWS credentials).
 api-key: install
-	$(PY) -m chalicelib.cli api-key $(if $(ACCOUNT),--account $(ACCOUNT)) --stage $(API_STAGE) --port $(PORT)
+	$(PY) -m tools.cli api-key $(if $(ACCOUNT),--account $(ACCOUNT)) --stage $(API_STAGE) --port $(PORT)
 
 # Revoke a key for good: make revoke-key KEY=klyph_sk_... [STAGE=aws]
 revoke-key: install
-	$(PY) -m chalicelib.cli revoke-key --key "$(KEY)" --stage $(API_STAGE) --port $(PORT)
+	$(PY) -m tools.cli revoke-key --key "$(KEY)" --stage $(API_STAGE) --port $(PORT)
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache infra/build infra/cdk.out infra/chalice.out infra/node_modules

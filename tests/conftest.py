@@ -35,7 +35,7 @@ def aws(monkeypatch):
     """moto with Step Functions executing for real and Lambda dispatching to app.py's handlers."""
     from moto import mock_aws
 
-    from chalicelib.local import stack
+    from devstack import stack
     from chalicelib.services import sources, wiring
 
     monkeypatch.setenv("KLYPH_STATE_MACHINE_ARN", stack.state_machine_arn("us-east-1"))

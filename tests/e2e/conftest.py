@@ -1,4 +1,4 @@
-"""One real local stack (python -m chalicelib.local) for the end-to-end tests, stopped with Ctrl-C."""
+"""One real local stack (python -m devstack) for the end-to-end tests, stopped with Ctrl-C."""
 from __future__ import annotations
 
 import socket
@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from chalicelib.local.client import LocalStackProcess
+from devstack.client import LocalStackProcess
 
 
 def free_port_pair() -> int:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import requests
 
-from chalicelib.local.client import KlyphClient
+from devstack.client import KlyphClient
 
 
 def test_seed_flow_over_http(stack, speech_video, tmp_path):
@@ -62,10 +62,10 @@ def test_other_workspace_sees_nothing(stack):
     import subprocess
     import sys
 
-    from chalicelib.local.client import ROOT
+    from devstack.client import ROOT
 
     out = subprocess.run(
-        [sys.executable, "-m", "chalicelib.cli", "api-key", "--port", str(stack.port)],
+        [sys.executable, "-m", "tools.cli", "api-key", "--port", str(stack.port)],
         cwd=ROOT, capture_output=True, text=True, timeout=60, env={**os.environ},
     )
     assert out.returncode == 0, out.stderr

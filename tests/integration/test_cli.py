@@ -7,7 +7,7 @@ import re
 import pytest
 from moto import mock_aws
 
-from chalicelib import cli
+from tools import cli
 from chalicelib.errors import Unauthorized
 from chalicelib.services import auth, wiring
 

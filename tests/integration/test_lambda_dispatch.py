@@ -6,7 +6,7 @@ import json
 import moto
 
 from chalicelib import clients
-from chalicelib.local.stack import function_name
+from devstack.stack import function_name
 
 
 def test_moto_version_is_the_one_the_hook_was_built_for():

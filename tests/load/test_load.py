@@ -11,7 +11,7 @@ import time
 
 import requests
 
-from chalicelib.local.client import KlyphClient
+from devstack.client import KlyphClient
 
 JOBS = 20
 CREATES = 200

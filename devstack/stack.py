@@ -9,7 +9,7 @@ One process runs
   app's own handler in this process;
 - Chalice's local HTTP server for the API under ``/api``.
 
-``python -m chalicelib.local`` (what ``make run`` starts) provisions everything
+``python -m devstack`` (what ``make run`` starts) provisions everything
 and serves until Ctrl-C.
 """
 from __future__ import annotations

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import requests
 
-from chalicelib.local.client import ROOT, KlyphClient, LocalStackProcess, healthy
+from devstack.client import ROOT, KlyphClient, LocalStackProcess, healthy
 
 SAMPLE_AUDIO = ROOT / "tests" / "fixtures" / "speech_long.ogg"
 

@@ -1,7 +1,7 @@
 """Operator commands (``make api-key``, ``make revoke-key``):
 
-    python -m chalicelib.cli api-key [--account acc_...] [--stage local|aws]
-    python -m chalicelib.cli revoke-key --key klyph_sk_... [--stage local|aws]   (--key - reads stdin)
+    python -m tools.cli api-key [--account acc_...] [--stage local|aws]
+    python -m tools.cli revoke-key --key klyph_sk_... [--stage local|aws]   (--key - reads stdin)
 
 ``--stage local`` talks to the running local stack; ``--stage aws`` to the table named by
 ``KLYPH_TABLE`` with the AWS credentials and region of the environment.

@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class ApiError(Exception):
@@ -99,7 +99,7 @@ def healthy(base_url: str) -> bool:
 
 
 class LocalStackProcess:
-    """``python -m chalicelib.local`` as a child process with a known account and key."""
+    """``python -m devstack`` as a child process with a known account and key."""
 
     def __init__(self, port: int, env: dict[str, str] | None = None, log_path: str | Path | None = None):
         self.port = port
@@ -113,7 +113,7 @@ class LocalStackProcess:
     def start(self, timeout: float = 120) -> "LocalStackProcess":
         out = open(self.log_path, "w") if self.log_path else subprocess.DEVNULL
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "chalicelib.local", "--port", str(self.port)],
+            [sys.executable, "-m", "devstack", "--port", str(self.port)],
             cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
         )
         deadline = time.time() + timeout

@@ -1,4 +1,4 @@
-"""``python -m chalicelib.local``: run the whole Klyph service on this machine (``make run``)."""
+"""``python -m devstack``: run the whole Klyph service on this machine (``make run``)."""
 from __future__ import annotations
 
 import argparse
@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("werkzeug", "botocore", "urllib3", "faster_whisper"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
-    from chalicelib.local import stack
+    from devstack import stack
 
     stack.configure_environment(moto_port)
     from moto.server import ThreadedMotoServer
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     stack.enable_state_machine_interpreter()
 
     from app import app
-    from chalicelib.local.server import make_server
+    from devstack.server import make_server
     from chalicelib.services import auth
 
     stack.install_lambda_dispatch(app)
