@@ -191,15 +191,19 @@ def openapi_document() -> dict:
 @app.lambda_function(name="upload_trigger")
 @observability.task
 def upload_trigger(event: dict, context: Any) -> dict:
-    results = []
+    """Probe each new source. Bad media marks its video failed and is not an error; anything
+    else (a DynamoDB or S3 hiccup) raises so that Lambda retries the event twice and then
+    hands it to the on-failure destination an operator can redrive (README runbook)."""
+    results, errors = [], []
     for record in event.get("Records", []):
         s3 = record.get("s3", {})
         try:
             results.append(videos.handle_uploaded_object(s3["bucket"]["name"], s3["object"]["key"]))
-        except Exception:
-            # S3 does not retry a failed notification usefully; log with the key and go on.
+        except Exception as exc:
             app.log.exception("upload trigger failed for %s", s3.get("object", {}).get("key"))
-            results.append({"error": s3.get("object", {}).get("key")})
+            errors.append(exc)
+    if errors:
+        raise errors[0]
     return {"results": results}
 
 

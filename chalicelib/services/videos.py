@@ -153,15 +153,6 @@ def handle_uploaded_object(bucket: str, raw_key: str) -> dict[str, Any]:
             updatedAt=now_iso(),
         )
         return {"videoId": video["id"], "status": "failed", "reason": err.reason}
-    except Exception:
-        # Never leave the video "uploading" forever; another PUT to the same URL retries.
-        log.exception("upload probe failed", extra={"videoId": video["id"]})
-        records.update_video(
-            video["id"],
-            status="failed",
-            error={"code": "upload_unreadable", "message": "the upload could not be read; upload the file again"},
-            updatedAt=now_iso(),
-        )
-        return {"videoId": video["id"], "status": "failed", "reason": "upload_unreadable"}
-    records.update_video(video["id"], status="uploaded", media=info.to_dict(), updatedAt=now_iso())
+    # error=None: a corrected re-upload must not keep the first attempt's verdict.
+    records.update_video(video["id"], status="uploaded", media=info.to_dict(), error=None, updatedAt=now_iso())
     return {"videoId": video["id"], "status": "uploaded"}
