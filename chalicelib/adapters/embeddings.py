@@ -10,6 +10,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from chalicelib import heavy
+
 # One model per process: a Lambda container or the local stack's worker selects many times.
 _MODEL: Any = None
 _LOCK = threading.Lock()
@@ -21,8 +23,8 @@ def _model() -> Any:
         if _MODEL is None:
             from pathlib import Path
 
-            import wordllama
-            from wordllama import WordLlama
+            wordllama = heavy.load("wordllama")
+            WordLlama = wordllama.WordLlama
 
             # wordllama 0.4 looks for its bundled tokenizer under "tokenizer/" but ships it in
             # "tokenizers/", the layout of its cache directory: pointing the cache at the package
@@ -39,7 +41,7 @@ class TextSignals:
 
 class Embedder:
     def analyse(self, sentences: list[str], topic: str = "") -> TextSignals:
-        import numpy as np
+        np = heavy.numpy()
 
         model = _model()
         texts = [*sentences, topic] if topic else list(sentences)

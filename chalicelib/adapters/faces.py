@@ -6,12 +6,12 @@ never pays for them.
 """
 from __future__ import annotations
 
-import functools
 import os
 import subprocess
 import tempfile
 import threading
 
+from chalicelib import heavy
 from chalicelib.adapters.ffmpeg import Ffmpeg
 from chalicelib.domain import media
 from chalicelib.errors import MediaError
@@ -46,7 +46,7 @@ def detect_faces(
 ) -> list[tuple[float, list[Box]]]:
     """[(seconds from ``start``, [(x, y, w, h) in source pixels]), ...], one entry per sampled
     frame, faces or not. ``size`` is the upright source size (probed when not given)."""
-    import numpy as np
+    np = heavy.numpy()
 
     if not 0 <= start < end:
         raise MediaError("invalid_range", f"A clip needs 0 <= start < end; got start={start}, end={end}.")
@@ -115,9 +115,7 @@ class _Detector:
     knows one side only, so the mirrored frame is searched too)."""
 
     def __init__(self, frame_height: int):
-        import cv2
-
-        self._cv2 = cv2
+        self._cv2 = heavy.cv2()
         self._frontal, self._profile = _cascades()
         side = max(24, int(frame_height * _MIN_FACE_FRACTION))
         self._min_size = (side, side)
@@ -154,16 +152,22 @@ class _Detector:
         return [tuple(int(v) for v in box) for box in found]
 
 
-@functools.lru_cache(maxsize=1)
-def _cascades():
-    import cv2
+_per_thread = threading.local()
 
-    root = cv2.data.haarcascades
-    frontal = cv2.CascadeClassifier(os.path.join(root, "haarcascade_frontalface_default.xml"))
-    profile = cv2.CascadeClassifier(os.path.join(root, "haarcascade_profileface.xml"))
-    if frontal.empty() or profile.empty():
-        raise RuntimeError(f"OpenCV's Haar cascades are missing from {root}")
-    return frontal, profile
+
+def _cascades():
+    """This thread's frontal and profile cascades: OpenCV does not promise that one
+    CascadeClassifier may run detectMultiScale from two threads at once (parallel renders)."""
+    cached = getattr(_per_thread, "cascades", None)
+    if cached is None:
+        cv2 = heavy.cv2()
+        root = cv2.data.haarcascades
+        frontal = cv2.CascadeClassifier(os.path.join(root, "haarcascade_frontalface_default.xml"))
+        profile = cv2.CascadeClassifier(os.path.join(root, "haarcascade_profileface.xml"))
+        if frontal.empty() or profile.empty():
+            raise RuntimeError(f"OpenCV's Haar cascades are missing from {root}")
+        cached = _per_thread.cascades = (frontal, profile)
+    return cached
 
 
 def _source_size(ffmpeg: Ffmpeg, path: str) -> tuple[int, int]:

