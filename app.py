@@ -14,7 +14,7 @@ from chalice import Chalice, Response
 from chalicelib import models, observability
 from chalicelib.observability import MetricUnit, logger, metrics
 from chalicelib.domain.multipart import parse_multipart
-from chalicelib.errors import BadRequest, KlyphError
+from chalicelib.errors import RETRY_LATER, BadRequest, KlyphError, error_body
 from chalicelib.services import auth, idempotency, jobs, pipeline, projects, videos, wiring
 
 # On Lambda the Powertools logger (service "klyph", the same logger as app.log) writes JSON lines.
@@ -23,12 +23,10 @@ app.api.binary_types.append("multipart/form-data")
 app.log.setLevel(logging.INFO)
 
 JSON_TYPES = ["application/json", "application/x-www-form-urlencoded", "text/plain"]
-CHALICE_ERROR_CODES = {400: "bad_request", 401: "unauthorized", 403: "unauthorized", 404: "not_found",
-                       405: "bad_request"}
 
 
-def error_response(status: int, code: str, message: str) -> Response:
-    return Response(status_code=status, body={"error": code, "message": message})
+def error_response(status: int, message: str) -> Response:
+    return Response(status_code=status, body=error_body(status, message))
 
 
 @app.middleware("http")
@@ -38,16 +36,16 @@ def uniform_errors(event: Any, get_response: Callable[[Any], Response]) -> Respo
         response = get_response(event)
     except Exception:
         app.log.exception("unhandled error")
-        return error_response(500, "server_error", "unexpected failure; safe to retry with backoff")
+        return error_response(500, RETRY_LATER)
     body = response.body
     if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
         status = response.status_code
         if status >= 500:
-            return error_response(500, "server_error", "unexpected failure; safe to retry with backoff")
+            return error_response(500, RETRY_LATER)
         if status in (413, 415):
             # Our contract answers bad input with 400; the message says what was wrong.
-            return error_response(400, "bad_request", f"Content-Type: {body.get('Message')}")
-        return error_response(status, CHALICE_ERROR_CODES.get(status, "bad_request"), str(body.get("Message")))
+            return error_response(400, f"Content-Type: {body.get('Message')}")
+        return error_response(status, str(body.get("Message")))
     return response
 
 
@@ -79,7 +77,6 @@ def api(authenticated: bool = True, idempotent: bool = False):
                 if key is None:
                     return _as_response(view(caller, *args))
 
-
                 def run_view() -> tuple[int, Any]:
                     response = _as_response(view(caller, *args))
                     return response.status_code, response.body
@@ -90,7 +87,7 @@ def api(authenticated: bool = True, idempotent: bool = False):
                 return Response(status_code=status, body=body,
                                 headers={"Idempotent-Replayed": "true"} if replayed else {})
             except KlyphError as err:
-                return error_response(err.status, err.code, err.message)
+                return error_response(err.status, err.message)
 
         return handler
 
@@ -98,7 +95,9 @@ def api(authenticated: bool = True, idempotent: bool = False):
 
 
 def _as_response(result: Any) -> Response:
-    return result if isinstance(result, Response) else Response(status_code=200, body=result)
+    if isinstance(result, Response):
+        return result
+    return Response(status_code=200, body=result.body() if isinstance(result, models.View) else result)
 
 
 def json_body() -> Any:
@@ -120,13 +119,13 @@ def query_param(name: str) -> str:
 
 @app.route("/dev/create-project", methods=["POST"], content_types=JSON_TYPES)
 @api(idempotent=True)
-def create_project(caller: str) -> dict:
+def create_project(caller: str) -> models.ProjectView:
     return projects.create_project(caller, models.parse(models.CreateProject, json_body()))
 
 
 @app.route("/dev/upload-video", methods=["POST"], content_types=["multipart/form-data"])
 @api(idempotent=True)
-def upload_video(caller: str) -> dict:
+def upload_video(caller: str) -> models.VideoView:
     request = app.current_request
     form = parse_multipart(request.headers.get("content-type", ""), request.raw_body or b"")
     if "file" not in form.files:
@@ -138,13 +137,13 @@ def upload_video(caller: str) -> dict:
 
 @app.route("/dev/create-upload", methods=["POST"], content_types=JSON_TYPES)
 @api(idempotent=True)
-def create_upload(caller: str) -> dict:
+def create_upload(caller: str) -> models.UploadTicket:
     return videos.create_upload(caller, models.parse(models.CreateUpload, json_body()))
 
 
 @app.route("/dev/process-video-submit", methods=["POST"], content_types=JSON_TYPES)
 @api(idempotent=True)
-def process_video_submit(caller: str) -> dict:
+def process_video_submit(caller: str) -> models.Submitted:
     return jobs.submit(caller, models.parse(models.SubmitJob, json_body()))
 
 
@@ -152,18 +151,18 @@ def process_video_submit(caller: str) -> dict:
 @api()
 def process_video_result(caller: str) -> Response:
     status, body = jobs.result(caller, query_param("callId"))
-    return Response(status_code=status, body=body)
+    return Response(status_code=status, body=body.body())
 
 
 @app.route("/dev/list-clips", methods=["GET"])
 @api()
-def list_clips(caller: str) -> dict:
+def list_clips(caller: str) -> models.ClipList:
     return jobs.list_clips(caller, query_param("videoId"))
 
 
 @app.route("/dev/video-summary", methods=["GET"])
 @api()
-def video_summary(caller: str) -> dict:
+def video_summary(caller: str) -> models.VideoSummary:
     return jobs.summary(caller, query_param("videoId"))
 
 
@@ -171,12 +170,12 @@ def video_summary(caller: str) -> dict:
 @api(authenticated=False)
 def health() -> Response:
     try:
-        wiring.records().table.ping()
+        wiring.records().ping()
         wiring.blobs().ping()
     except Exception:
         app.log.exception("health check failed")
-        return error_response(503, "server_error", "a backing store does not answer")
-    return Response(status_code=200, body={"status": "ok"})
+        return error_response(503, "a backing store does not answer")
+    return Response(status_code=200, body=models.Health(status="ok").body())
 
 
 @app.route("/openapi.json", methods=["GET"])
@@ -234,6 +233,7 @@ def pipeline_select(event: dict, context: Any) -> dict:
 
 @app.lambda_function(name="pipeline_render")
 @observability.task
+@observability.publishes_metrics
 def pipeline_render(event: dict, context: Any) -> dict:
     result = pipeline.render(event)
     metrics.add_metric(name="ClipsRendered", unit=MetricUnit.Count, value=1)
@@ -242,6 +242,7 @@ def pipeline_render(event: dict, context: Any) -> dict:
 
 @app.lambda_function(name="pipeline_clip_failed")
 @observability.task
+@observability.publishes_metrics
 def pipeline_clip_failed(event: dict, context: Any) -> dict:
     result = pipeline.clip_failed(event)
     metrics.add_metric(name="ClipsFailed", unit=MetricUnit.Count, value=1)
@@ -250,6 +251,7 @@ def pipeline_clip_failed(event: dict, context: Any) -> dict:
 
 @app.lambda_function(name="pipeline_finalize")
 @observability.task
+@observability.publishes_metrics
 def pipeline_finalize(event: dict, context: Any) -> dict:
     result = pipeline.finalize(event)
     seconds = (event.get("media") or {}).get("durationSeconds") or 0
@@ -259,8 +261,9 @@ def pipeline_finalize(event: dict, context: Any) -> dict:
 
 @app.lambda_function(name="pipeline_failed")
 @observability.task
+@observability.publishes_metrics
 def pipeline_failed(event: dict, context: Any) -> dict:
     result = pipeline.failed(event)
-    metrics.add_dimension(name="stage", value=observability.failed_stage(event))
+    metrics.add_dimension(name="stage", value=result["stage"])
     metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=1)
     return result

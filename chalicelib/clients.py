@@ -17,16 +17,14 @@ def client(service: str) -> Any:
     from botocore.config import Config
 
     cfg = settings()
-    return boto3.session.Session().client(
-        service,
-        region_name=cfg.region,
-        endpoint_url=cfg.endpoint_url,
+    # "standard" retries throttling, 5xx and dropped connections with backoff (3 attempts);
+    # what still fails the adapters raise as TransientError (adapters/aws_errors.py).
+    config = Config(retries={"mode": "standard"})
+    if service == "s3":
         # S3 presigned URLs must name the regional virtual host or the local endpoint;
         # path style keeps them valid against the moto server too.
-        config=Config(s3={"addressing_style": "path"}, signature_version="s3v4")
-        if service == "s3"
-        else None,
-    )
+        config = config.merge(Config(s3={"addressing_style": "path"}, signature_version="s3v4"))
+    return boto3.session.Session().client(service, region_name=cfg.region, endpoint_url=cfg.endpoint_url, config=config)
 
 
 def dynamodb() -> Any:

@@ -1,12 +1,13 @@
-"""Pydantic models at the API edge: requests are validated here, once.
+"""Pydantic models at the API edge: the requests validated here, once, and the response bodies.
 
 Unknown fields are rejected (a typo such as ``maxclips`` must not be silently
 ignored), numbers must be numbers (``"3"`` is a client bug worth reporting) and
-NaN/inf never get through.
+NaN/inf never get through. The OpenAPI document's schemas are generated from these
+models (``chalicelib/openapi.py``), so the description cannot drift from the answers.
 """
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -42,8 +43,10 @@ class CreateUpload(_Request):
     title: Annotated[str, Field(min_length=1, max_length=200)] | None = None
 
 
-class SubmitJob(_Request):
-    videoId: Id
+class JobOptions(_Request):
+    """What a job was asked for: the submit body without its videoId. It travels in the job's
+    state through the state machine and is validated again there (``chalicelib/job.py``)."""
+
     maxClips: Annotated[int, Field(strict=True, ge=1, le=10)] = 3
     minDuration: Seconds = 30
     maxDuration: Seconds = 60
@@ -53,12 +56,19 @@ class SubmitJob(_Request):
     reframe: Literal["auto", "center"] = "auto"
 
     @model_validator(mode="after")
-    def _durations_ordered(self) -> "SubmitJob":
+    def _durations_ordered(self) -> "JobOptions":
         if self.minDuration > self.maxDuration:
             raise ValueError(
                 f"minDuration ({self.minDuration:g}) must not exceed maxDuration ({self.maxDuration:g})"
             )
         return self
+
+
+class SubmitJob(JobOptions):
+    videoId: Id
+
+    def options(self) -> JobOptions:
+        return JobOptions.model_validate(self.model_dump(exclude={"videoId"}))
 
 
 def describe_validation_error(err: ValidationError) -> str:
@@ -84,3 +94,153 @@ def parse(model: type[BaseModel], data: object):
         return model.model_validate(data)
     except ValidationError as err:
         raise BadRequest(describe_validation_error(err)) from None
+
+
+# Response bodies ---------------------------------------------------------------------------------
+# Optional parts that are absent rather than null (an error only on what failed, progress only
+# once clips are known) are dropped from the JSON when unset.
+
+def _absent_when_none(default: Any = None) -> Any:
+    return Field(default=default, exclude_if=lambda value: value is None)
+
+
+class View(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    def body(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+class Failure(View):
+    code: str
+    message: str
+
+
+class ErrorBody(View):
+    error: Literal["bad_request", "unauthorized", "not_found", "conflict", "server_error"]
+    message: str
+
+
+class ProjectView(View):
+    id: str
+    name: str
+    slug: str
+    accountId: str
+    createdAt: str
+
+
+VideoStatus = Literal["uploading", "uploaded", "processing", "ready", "failed"]
+ClipStatus = Literal["draft", "ready", "failed"]
+
+
+class VideoView(View):
+    id: str
+    title: str
+    status: VideoStatus
+    accountId: str
+    projectId: str
+    filename: str | None = None
+    createdAt: str
+    updatedAt: str | None = None
+    durationSeconds: float | None = None
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    hasAudio: bool | None = None
+    container: str | None = None
+    sizeBytes: int | None = None
+    currentCallId: str | None = None
+    error: Failure | None = _absent_when_none()
+
+
+class UploadTicket(View):
+    videoId: str
+    uploadUrl: str
+    method: Literal["PUT"]
+    headers: dict[str, str]
+    expiresAt: str
+    video: VideoView
+
+
+class Submitted(View):
+    callId: str
+    status: Literal["running"]
+    alreadyRunning: bool | None = _absent_when_none()
+
+
+class ClipView(View):
+    """The seed's clip fields (snake_case, as the seed writes them) and what Klyph adds."""
+
+    id: str
+    title: str
+    start_seconds: float
+    end_seconds: float
+    aspect_ratio: Literal["9:16", "1:1", "16:9"]
+    status: ClipStatus
+    preview_url: str | None  # signed for an hour; only on a ready clip
+    score: float | None = None
+    reason: str | None = None
+    description: str | None = None
+    thumbnail_url: str | None = None
+    captions_srt_url: str | None = None
+    captions_vtt_url: str | None = None
+    duration_seconds: float | None = None
+    width: int | None = None
+    height: int | None = None
+    call_id: str
+    error: Failure | None = _absent_when_none()
+
+
+class ClipList(View):
+    clips: list[ClipView]
+
+
+class Progress(View):
+    clipsDone: int
+    clipsTotal: int
+
+
+class JobRunning(View):
+    """202 from process-video-result."""
+
+    callId: str
+    videoId: str
+    status: Literal["running"]
+    stage: str
+    progress: Progress | None = _absent_when_none()
+
+
+class JobFinished(View):
+    """200 from process-video-result: clips when it succeeded, the error when it failed."""
+
+    callId: str
+    videoId: str
+    status: Literal["succeeded", "failed"]
+    clips: list[ClipView] | None = _absent_when_none()
+    error: Failure | None = _absent_when_none()
+    createdAt: str
+    finishedAt: str | None = None
+    stages: dict[str, str]
+
+
+class SummaryVideo(View):
+    id: str
+    title: str
+    status: VideoStatus
+    error: Failure | None = _absent_when_none()
+
+
+class ClipCounts(View):
+    total: int
+    ready: int
+    draft: int
+    failed: int
+
+
+class VideoSummary(View):
+    video: SummaryVideo
+    counts: ClipCounts
+
+
+class Health(View):
+    status: Literal["ok"]

@@ -50,6 +50,8 @@ def configure_environment(moto_port: int, region: str = "us-east-1") -> None:
         }
     )
     os.environ.setdefault("KLYPH_TRANSCRIBER", "whisper")
+    # Powertools' own switch: no EMF metric lines on the console (they are for CloudWatch).
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
 
 def state_machine_arn(region: str) -> str:

@@ -22,6 +22,7 @@ os.environ.update(
         "KLYPH_TABLE": "klyph-test",
         "KLYPH_BUCKET": "klyph-test-media",
         "KLYPH_WHISPER_THREADS": "2",
+        "POWERTOOLS_METRICS_DISABLED": "true",
     }
 )
 os.environ.pop("KLYPH_AWS_ENDPOINT_URL", None)

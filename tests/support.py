@@ -96,3 +96,10 @@ def loudness_profile(wav_path: str | Path, window_seconds: float = 1.0) -> list[
                 level = 10 * math.log10(max(power, _SILENCE_POWER))
                 levels.append(round(level, 2) if level >= SILENCE_DBFS else SILENCE_DBFS)
     return levels
+
+
+def select_clips(transcript, **kw):
+    """The clips ``rank_clips`` would hand to the renderer: its choices, in timeline order."""
+    from chalicelib.domain.selection import rank_clips
+
+    return rank_clips(transcript, **kw).choices

@@ -23,6 +23,8 @@ from typing import Any, Iterable
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from chalicelib.adapters.aws_errors import transient_failures
+
 _ser = TypeSerializer()
 _de = TypeDeserializer()
 
@@ -59,6 +61,7 @@ class ConditionFailed(Exception):
     """A conditional write lost: the item was not in the expected state."""
 
 
+@transient_failures("DynamoDB")
 class Table:
     """Typed access to the one table; callers speak items (plain dicts), not DynamoDB JSON."""
 
@@ -73,13 +76,24 @@ class Table:
         item = resp.get("Item")
         return _strip_keys(deserialize(item)) if item else None
 
-    def put_new(self, pk: str, sk: str, attrs: dict[str, Any]) -> None:
-        """Create an item; ConditionFailed if it already exists."""
+    def put_new(
+        self, pk: str, sk: str, attrs: dict[str, Any], *,
+        takeover: str | None = None, takeover_values: dict[str, Any] | None = None,
+    ) -> None:
+        """Create an item; ConditionFailed if it already exists, unless the existing item
+        matches ``takeover`` (a condition in ``#name`` / ``:value`` terms) and is replaced."""
+        condition = "attribute_not_exists(pk)"
+        extra: dict[str, Any] = {}
+        if takeover:
+            condition = f"{condition} OR ({takeover})"
+            extra["ExpressionAttributeNames"] = {token: token[1:] for token in _hash_names(takeover)}
+            extra["ExpressionAttributeValues"] = serialize(takeover_values or {})
         try:
             self._client.put_item(
                 TableName=self.name,
                 Item=serialize({"pk": pk, "sk": sk, **attrs}),
-                ConditionExpression="attribute_not_exists(pk)",
+                ConditionExpression=condition,
+                **extra,
             )
         except self._client.exceptions.ConditionalCheckFailedException:
             raise ConditionFailed(f"{pk}/{sk} exists") from None

@@ -20,6 +20,10 @@ class Records:
     def __init__(self, table: Table):
         self.table = table
 
+    def ping(self) -> None:
+        """Raise unless the table answers (the health route)."""
+        self.table.ping()
+
     # accounts and API keys
     def put_account(self, account_id: str, attrs: dict[str, Any]) -> None:
         self.table.put(f"ACCOUNT#{account_id}", "ACCOUNT", {"id": account_id, **attrs})
@@ -32,6 +36,37 @@ class Records:
 
     def get_api_key(self, key_hash: str) -> dict[str, Any] | None:
         return self.table.get(f"KEY#{key_hash}", "KEY")
+
+    def revoke_api_key(self, key_hash: str, now: str) -> bool:
+        """Mark a key revoked; False if there is no such key."""
+        try:
+            self.table.update(f"KEY#{key_hash}", "KEY", set={"revoked": True, "revokedAt": now})
+        except ConditionFailed:
+            return False
+        return True
+
+    # idempotency keys (services/idempotency.py): one item per (account, route, key)
+    def claim_idempotency_key(self, account_id: str, scope: str, attrs: dict[str, Any], now_epoch: int) -> bool:
+        """Claim the key for a first request; False if it is held. A claim still ``running``
+        past its ``claimExpiresAt`` (its request was killed) may be taken over."""
+        try:
+            self.table.put_new(
+                f"IDEMP#{account_id}", scope, attrs,
+                takeover="#state = :running AND #claimExpiresAt < :now",
+                takeover_values={":running": "running", ":now": now_epoch},
+            )
+        except ConditionFailed:
+            return False
+        return True
+
+    def get_idempotency_key(self, account_id: str, scope: str) -> dict[str, Any] | None:
+        return self.table.get(f"IDEMP#{account_id}", scope)
+
+    def finish_idempotency_key(self, account_id: str, scope: str, status: int, response: str) -> None:
+        self.table.update(f"IDEMP#{account_id}", scope, set={"state": "done", "status": status, "response": response})
+
+    def release_idempotency_key(self, account_id: str, scope: str) -> None:
+        self.table.delete(f"IDEMP#{account_id}", scope)
 
     # projects
     def claim_slug(self, account_id: str, base: str, project_id: str) -> str:
@@ -69,17 +104,6 @@ class Records:
         remove = [k for k, v in fields.items() if v is None]
         set_ = {k: v for k, v in fields.items() if v is not None}
         return self.table.update(f"VIDEO#{video_id}", "VIDEO", set=set_, remove=remove)
-
-    def update_video_if(self, video_id: str, status_in: tuple[str, ...], **fields: Any) -> dict[str, Any]:
-        """Update only while the video is in one of ``status_in``; ConditionFailed otherwise."""
-        values = {f":st{i}": s for i, s in enumerate(status_in)}
-        return self.table.update(
-            f"VIDEO#{video_id}",
-            "VIDEO",
-            set=fields,
-            condition=f"#status IN ({', '.join(values)})",
-            condition_values=values,
-        )
 
     def start_job_on_video(self, video_id: str, call_id: str, now: str) -> dict[str, Any]:
         """Mark the video processing for ``call_id``; ConditionFailed if it cannot start."""

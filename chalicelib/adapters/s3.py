@@ -11,6 +11,9 @@ with another's:
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote_plus
+
+from chalicelib.adapters.aws_errors import transient_failures
 
 
 def video_prefix(account_id: str, video_id: str) -> str:
@@ -21,6 +24,15 @@ def source_key(account_id: str, video_id: str) -> str:
     return f"{video_prefix(account_id, video_id)}/source"
 
 
+def parse_source_key(key: str) -> tuple[str, str] | None:
+    """(account id, video id) of a ``source_key``; None for any other key. ``key`` as S3
+    events carry it: URL-encoded."""
+    parts = unquote_plus(key).split("/")
+    if len(parts) == 5 and parts[0] == "accounts" and parts[2] == "videos" and parts[4] == "source":
+        return parts[1], parts[3]
+    return None
+
+
 def work_key(account_id: str, video_id: str, call_id: str, name: str) -> str:
     return f"work/{account_id}/{video_id}/{call_id}/{name}"
 
@@ -29,6 +41,7 @@ def clip_key(account_id: str, video_id: str, call_id: str, index: int, ext: str 
     return f"{video_prefix(account_id, video_id)}/clips/{call_id}/{index:02d}.{ext}"
 
 
+@transient_failures("S3")
 class Blobs:
     def __init__(self, client: Any, bucket: str):
         self._client = client

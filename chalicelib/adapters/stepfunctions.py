@@ -4,7 +4,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from chalicelib.adapters.aws_errors import transient_failures
 
+
+@transient_failures("Step Functions")
 class Workflow:
     def __init__(self, client: Any, state_machine_arn: str):
         self._client = client

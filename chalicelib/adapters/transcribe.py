@@ -8,12 +8,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from chalicelib.adapters.aws_errors import transient_failures
 from chalicelib.domain.transcript import Transcript, parse_aws_transcribe
 
 # Transcribe's job states reduced to what the poll loop branches on.
 _STATUS = {"QUEUED": "IN_PROGRESS", "IN_PROGRESS": "IN_PROGRESS", "COMPLETED": "COMPLETED", "FAILED": "FAILED"}
 
 
+@transient_failures("Amazon Transcribe")
 class AwsTranscriber:
     def __init__(self, client: Any, s3_client: Any, bucket: str):
         self._client, self._s3, self._bucket = client, s3_client, bucket

@@ -214,11 +214,6 @@ def topic_sections(count: int, cohesion: Cohesion, penalty: float = TOPIC_PENALT
     return out
 
 
-def select_clips(transcript: Transcript, **kw) -> list[ClipChoice]:
-    """Up to ``max_clips`` non-overlapping clips in timeline order (see ``rank_clips``)."""
-    return rank_clips(transcript, **kw).choices
-
-
 def rank_clips(
     transcript: Transcript,
     *,

@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from chalicelib.adapters.dynamo import ConditionFailed
 from chalicelib.domain.clock import now_iso
 from chalicelib.domain.ids import new_id
 from chalicelib.errors import Unauthorized
@@ -54,8 +53,4 @@ def create_workspace(account_id: str | None = None, api_key: str | None = None, 
 
 def revoke_key(api_key: str) -> bool:
     """Revoke a key for good (the next request with it answers 401); False if it never existed."""
-    try:
-        wiring.records().table.update(f"KEY#{hash_key(api_key)}", "KEY", set={"revoked": True, "revokedAt": now_iso()})
-    except ConditionFailed:
-        return False
-    return True
+    return wiring.records().revoke_api_key(hash_key(api_key), now_iso())

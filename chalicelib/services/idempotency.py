@@ -4,6 +4,10 @@ A client that retries a POST with the same ``Idempotency-Key`` gets the first
 answer again instead of a second project, upload or job. The first request
 claims the key with a conditional put; its response is stored beside the claim
 for 24 hours. The same key with a different body is a client bug and says so.
+
+Kept rather than Powertools' idempotency utility: a retry that arrives while the
+first request still runs waits for its answer (the utility answers an error at
+once), and a replay is marked with ``Idempotent-Replayed``.
 """
 from __future__ import annotations
 
@@ -12,14 +16,17 @@ import json
 import time
 from typing import Any, Callable
 
-from chalicelib.adapters.dynamo import ConditionFailed
 from chalicelib.domain.clock import now_iso
-from chalicelib.errors import BadRequest, Conflict, KlyphError
+from chalicelib.errors import BadRequest, Conflict
 from chalicelib.services import wiring
 
 HEADER = "idempotency-key"
 KEEP_SECONDS = 24 * 3600
 WAIT_FOR_FIRST_SECONDS = 20  # under API Gateway's 29 s integration timeout
+# A claim whose request was killed mid-way (a Lambda timeout, a crashed process) must not
+# block its key for a day: after this long a retry takes the claim over. Longer than the
+# API function's 29 s limit, so a live first request is never overtaken.
+CLAIM_SECONDS = 60
 
 
 def key_from_headers(headers: dict[str, str]) -> str | None:
@@ -34,33 +41,37 @@ def key_from_headers(headers: dict[str, str]) -> str | None:
 def run_once(
     account_id: str, route: str, key: str, body: bytes, view: Callable[[], tuple[int, Any]]
 ) -> tuple[int, Any, bool]:
-    """Run ``view`` once per (account, route, key); returns (status, body, replayed)."""
-    table = wiring.records().table
-    pk, sk = f"IDEMP#{account_id}", f"{route}#{key}"
+    """Run ``view`` once per (account, route, key); returns (status, body, replayed).
+
+    Only a success is kept. An error answer is never replayed: it may have depended on
+    state that has changed since (a video still uploading, a project not yet created), and
+    running a request that failed again costs nothing, so the retry runs for real.
+    """
+    records = wiring.records()
+    scope = f"{route}#{key}"
     fingerprint = hashlib.sha256(body or b"").hexdigest()
-    try:
-        table.put_new(pk, sk, {"state": "running", "fingerprint": fingerprint, "createdAt": now_iso(),
-                               "expiresAt": int(time.time()) + KEEP_SECONDS})
-    except ConditionFailed:
-        return (*_replay(table, pk, sk, fingerprint), True)
+    now = int(time.time())
+    claimed = records.claim_idempotency_key(
+        account_id, scope,
+        {"state": "running", "fingerprint": fingerprint, "createdAt": now_iso(),
+         "claimExpiresAt": now + CLAIM_SECONDS, "expiresAt": now + KEEP_SECONDS},
+        now,
+    )
+    if not claimed:
+        return (*_replay(records, account_id, scope, fingerprint), True)
     try:
         status, result = view()
-    except KlyphError as err:
-        if err.status >= 500:
-            table.delete(pk, sk)  # let the retry run for real
-            raise
-        status, result = err.status, {"error": err.code, "message": err.message}
     except BaseException:
-        table.delete(pk, sk)
+        records.release_idempotency_key(account_id, scope)
         raise
-    table.update(pk, sk, set={"state": "done", "status": status, "response": json.dumps(result)})
+    records.finish_idempotency_key(account_id, scope, status, json.dumps(result))
     return status, result, False
 
 
-def _replay(table: Any, pk: str, sk: str, fingerprint: str) -> tuple[int, Any]:
+def _replay(records: Any, account_id: str, scope: str, fingerprint: str) -> tuple[int, Any]:
     deadline = time.time() + WAIT_FOR_FIRST_SECONDS
     while True:
-        item = table.get(pk, sk)
+        item = records.get_idempotency_key(account_id, scope)
         if item is None:
             raise Conflict("Idempotency-Key: the first request with this key failed; retry it")
         if item["fingerprint"] != fingerprint:

@@ -1,7 +1,6 @@
 """Clip-generation jobs: submit (start the state machine), poll, and the clip views."""
 from __future__ import annotations
 
-import functools
 import logging
 from typing import Any
 
@@ -10,7 +9,20 @@ from chalicelib.config import settings
 from chalicelib.domain.clock import now_iso
 from chalicelib.domain.ids import looks_like_id, new_id
 from chalicelib.errors import BadRequest, NotFound
-from chalicelib.models import SubmitJob
+from chalicelib.job import JobState
+from chalicelib.models import (
+    ClipCounts,
+    ClipList,
+    ClipView,
+    Failure,
+    JobFinished,
+    JobRunning,
+    Progress,
+    SubmitJob,
+    Submitted,
+    SummaryVideo,
+    VideoSummary,
+)
 from chalicelib.services import wiring
 from chalicelib.services.videos import own_video
 
@@ -19,11 +31,11 @@ log = logging.getLogger(__name__)
 TERMINAL = ("succeeded", "failed")
 
 
-def submit(caller: str, req: SubmitJob) -> dict[str, Any]:
+def submit(caller: str, req: SubmitJob) -> Submitted:
     video = own_video(caller, req.videoId)
     if video["status"] == "processing" and video.get("currentCallId"):
         # A second submit while a job runs joins it instead of rendering everything twice.
-        return {"callId": video["currentCallId"], "status": "running", "alreadyRunning": True}
+        return Submitted(callId=video["currentCallId"], status="running", alreadyRunning=True)
     _check_submittable(video, req)
     records = wiring.records()
     call_id = new_id("call")
@@ -33,16 +45,16 @@ def submit(caller: str, req: SubmitJob) -> dict[str, Any]:
     except ConditionFailed:
         current = records.get_video(video["id"]) or video
         if current["status"] == "processing" and current.get("currentCallId"):
-            return {"callId": current["currentCallId"], "status": "running", "alreadyRunning": True}
+            return Submitted(callId=current["currentCallId"], status="running", alreadyRunning=True)
         raise BadRequest(f"videoId: video {video['id']} is {current['status']} and cannot be processed")
-    options = req.model_dump(exclude={"videoId"})
+    options = req.options()
     now = now_iso()
     records.put_call(
         {
             "id": call_id,
             "accountId": caller,
             "videoId": video["id"],
-            "options": options,
+            "options": options.model_dump(mode="json"),
             "status": "running",
             "stage": "queued",
             "stages": {"queued": now},
@@ -50,22 +62,17 @@ def submit(caller: str, req: SubmitJob) -> dict[str, Any]:
             "updatedAt": now,
         }
     )
-    payload = {
-        "callId": call_id,
-        "videoId": video["id"],
-        "accountId": caller,
-        "sourceKey": video["sourceKey"],
-        "options": options,
-    }
+    state = JobState(callId=call_id, videoId=video["id"], accountId=caller, sourceKey=video["sourceKey"],
+                     options=options)
     try:
-        arn = wiring.workflow().start(call_id, payload)
+        arn = wiring.workflow().start(call_id, state.wire())
     except Exception:
         # Leave the video as it was so the user can simply resubmit.
         records.update_video(video["id"], status=previous_status, currentCallId=video.get("currentCallId"))
         records.update_call(call_id, status="failed", error={"code": "start_failed", "message": "the job could not be started; retry"})
         raise
     records.update_call(call_id, executionArn=arn)
-    return {"callId": call_id, "status": "running"}
+    return Submitted(callId=call_id, status="running")
 
 
 def _check_submittable(video: dict[str, Any], req: SubmitJob) -> None:
@@ -83,7 +90,7 @@ def _check_submittable(video: dict[str, Any], req: SubmitJob) -> None:
         )
 
 
-def result(caller: str, call_id: str) -> tuple[int, dict[str, Any]]:
+def result(caller: str, call_id: str) -> tuple[int, JobRunning | JobFinished]:
     """(HTTP status, body): 202 while running, 200 when done either way."""
     call = wiring.records().get_call(call_id) if looks_like_id(call_id) else None
     if not call or call["accountId"] != caller:
@@ -99,23 +106,24 @@ def result(caller: str, call_id: str) -> tuple[int, dict[str, Any]]:
             call = wiring.records().get_call(call_id) or call
     if call["status"] not in TERMINAL:
         return 202, _running_view(call)
-    body: dict[str, Any] = {"callId": call["id"], "videoId": call["videoId"], "status": call["status"]}
-    if call["status"] == "succeeded":
-        body["clips"] = clip_views(call["videoId"], call["id"])
-    else:
-        body["error"] = call.get("error") or {"code": "internal_error", "message": "the job failed"}
-    body["createdAt"] = call["createdAt"]
-    body["finishedAt"] = call.get("finishedAt")
-    body["stages"] = call.get("stages", {})
-    return 200, body
+    succeeded = call["status"] == "succeeded"
+    return 200, JobFinished(
+        callId=call["id"],
+        videoId=call["videoId"],
+        status=call["status"],
+        clips=clip_views(call["videoId"], call["id"]) if succeeded else None,
+        error=None if succeeded else Failure(**(call.get("error") or {"code": "internal_error", "message": "the job failed"})),
+        createdAt=call["createdAt"],
+        finishedAt=call.get("finishedAt"),
+        stages=call.get("stages", {}),
+    )
 
 
-def _running_view(call: dict[str, Any]) -> dict[str, Any]:
-    view = {"callId": call["id"], "videoId": call["videoId"], "status": "running", "stage": call.get("stage", "queued")}
+def _running_view(call: dict[str, Any]) -> JobRunning:
     total = call.get("clipsTotal")
-    if total:
-        view["progress"] = {"clipsDone": int(call.get("clipsDone", 0)), "clipsTotal": int(total)}
-    return view
+    progress = Progress(clipsDone=int(call.get("clipsDone", 0)), clipsTotal=int(total)) if total else None
+    return JobRunning(callId=call["id"], videoId=call["videoId"], status="running",
+                      stage=call.get("stage", "queued"), progress=progress)
 
 
 def _execution_error(execution: dict[str, Any]) -> dict[str, str]:
@@ -127,50 +135,47 @@ def _execution_error(execution: dict[str, Any]) -> dict[str, str]:
     return {"code": "internal_error", "message": "the job failed unexpectedly; it is safe to resubmit"}
 
 
-def clip_views(video_id: str, call_id: str) -> list[dict[str, Any]]:
-    blobs = wiring.blobs()
-    expires = settings().preview_url_seconds
-    views = []
-    for clip in wiring.records().list_clips(video_id, call_id):
-        signed = functools.partial(_signed_url, blobs, clip, expires)
-        view = {
-            "id": clip["id"],
-            "title": clip["title"],
-            "start_seconds": clip["start"],
-            "end_seconds": clip["end"],
-            "aspect_ratio": clip["aspectRatio"],
-            "status": clip["status"],
-            "preview_url": signed("key", "mp4"),
-            "score": clip.get("score"),
-            "reason": clip.get("reason"),
-            "description": clip.get("description"),
-            "thumbnail_url": signed("thumbnailKey", "jpg"),
-            "captions_srt_url": signed("captionsSrtKey", "srt"),
-            "captions_vtt_url": signed("captionsVttKey", "vtt"),
-            "duration_seconds": clip.get("durationSeconds"),
-            "width": clip.get("width"),
-            "height": clip.get("height"),
-            "call_id": call_id,
-        }
-        if clip.get("error"):
-            view["error"] = clip["error"]
-        views.append(view)
-    return views
+def clip_views(video_id: str, call_id: str) -> list[ClipView]:
+    return [clip_view(clip) for clip in wiring.records().list_clips(video_id, call_id)]
 
 
-def _signed_url(blobs: Any, clip: dict[str, Any], expires: int, key_field: str, suffix: str) -> str | None:
+def clip_view(clip: dict[str, Any]) -> ClipView:
     # Only a ready clip hands out links; a failed one may have partial files.
-    key = clip.get(key_field) if clip["status"] == "ready" else None
-    return blobs.presign_get(key, expires, f"{clip['id']}.{suffix}") if key else None
+    ready = clip["status"] == "ready"
+    return ClipView(
+        id=clip["id"],
+        title=clip["title"],
+        start_seconds=clip["start"],
+        end_seconds=clip["end"],
+        aspect_ratio=clip["aspectRatio"],
+        status=clip["status"],
+        preview_url=signed_link(clip.get("key"), f"{clip['id']}.mp4") if ready else None,
+        score=clip.get("score"),
+        reason=clip.get("reason"),
+        description=clip.get("description"),
+        thumbnail_url=signed_link(clip.get("thumbnailKey"), f"{clip['id']}.jpg") if ready else None,
+        captions_srt_url=signed_link(clip.get("captionsSrtKey"), f"{clip['id']}.srt") if ready else None,
+        captions_vtt_url=signed_link(clip.get("captionsVttKey"), f"{clip['id']}.vtt") if ready else None,
+        duration_seconds=clip.get("durationSeconds"),
+        width=clip.get("width"),
+        height=clip.get("height"),
+        call_id=clip["callId"],
+        error=Failure(**clip["error"]) if clip.get("error") else None,
+    )
 
 
-def list_clips(caller: str, video_id: str) -> dict[str, Any]:
+def signed_link(key: str | None, filename: str) -> str | None:
+    """A download link valid for ``KLYPH_PREVIEW_URL_SECONDS`` (an hour), or None without a file."""
+    return wiring.blobs().presign_get(key, settings().preview_url_seconds, filename) if key else None
+
+
+def list_clips(caller: str, video_id: str) -> ClipList:
     video = own_video(caller, video_id)
     call_id = video.get("currentCallId")
-    return {"clips": clip_views(video["id"], call_id) if call_id else []}
+    return ClipList(clips=clip_views(video["id"], call_id) if call_id else [])
 
 
-def summary(caller: str, video_id: str) -> dict[str, Any]:
+def summary(caller: str, video_id: str) -> VideoSummary:
     video = own_video(caller, video_id)
     call_id = video.get("currentCallId")
     clips = wiring.records().list_clips(video["id"], call_id) if call_id else []
@@ -178,7 +183,9 @@ def summary(caller: str, video_id: str) -> dict[str, Any]:
     for clip in clips:
         if clip["status"] in counts:
             counts[clip["status"]] += 1
-    view = {"id": video["id"], "title": video["title"], "status": video["status"]}
-    if video.get("error"):
-        view["error"] = video["error"]
-    return {"video": view, "counts": counts}
+    error = video.get("error")
+    return VideoSummary(
+        video=SummaryVideo(id=video["id"], title=video["title"], status=video["status"],
+                           error=Failure(**error) if error else None),
+        counts=ClipCounts(**counts),
+    )

@@ -8,7 +8,7 @@ from chalicelib.domain.filenames import clean_title
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.slug import slugify
 from chalicelib.errors import NotFound
-from chalicelib.models import CreateProject
+from chalicelib.models import CreateProject, ProjectView
 from chalicelib.services import wiring
 
 
@@ -18,7 +18,7 @@ def require_same_account(caller: str, requested: str) -> None:
         raise NotFound(f"account {requested} not found")
 
 
-def create_project(caller: str, req: CreateProject) -> dict[str, Any]:
+def create_project(caller: str, req: CreateProject) -> ProjectView:
     require_same_account(caller, req.accountId)
     records = wiring.records()
     project_id = new_id("project")
@@ -31,7 +31,7 @@ def create_project(caller: str, req: CreateProject) -> dict[str, Any]:
         "createdAt": now_iso(),
     }
     records.put_project(project)
-    return project
+    return ProjectView.model_validate(project)
 
 
 def own_project(caller: str, account_id: str, project_id: str) -> dict[str, Any]:

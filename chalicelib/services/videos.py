@@ -7,25 +7,18 @@ import tempfile
 from typing import Any
 from urllib.parse import unquote_plus
 
-from chalicelib.adapters.records import Records
-from chalicelib.adapters.s3 import source_key
+from chalicelib.adapters.s3 import parse_source_key, source_key
 from chalicelib.config import settings
 from chalicelib.domain.clock import now_iso
 from chalicelib.domain.filenames import clean_title, title_from_filename
 from chalicelib.domain.ids import looks_like_id, new_id
 from chalicelib.errors import BadRequest, MediaError, NotFound
-from chalicelib.models import CreateUpload, UploadForm
+from chalicelib.models import CreateUpload, Failure, UploadForm, UploadTicket, VideoView
 from chalicelib.services import wiring
 from chalicelib.services.projects import own_project
 from chalicelib.services.sources import local_source
 
 log = logging.getLogger(__name__)
-
-
-def _probe(path: str):
-    from chalicelib.adapters.ffmpeg import Ffmpeg
-
-    return Ffmpeg().probe(path)
 
 
 def own_video(caller: str, video_id: str) -> dict[str, Any]:
@@ -35,32 +28,31 @@ def own_video(caller: str, video_id: str) -> dict[str, Any]:
     return video
 
 
-def video_view(video: dict[str, Any]) -> dict[str, Any]:
+def video_view(video: dict[str, Any]) -> VideoView:
     media = video.get("media") or {}
-    view = {
-        "id": video["id"],
-        "title": video["title"],
-        "status": video["status"],
-        "accountId": video["accountId"],
-        "projectId": video["projectId"],
-        "filename": video.get("filename"),
-        "createdAt": video["createdAt"],
-        "updatedAt": video.get("updatedAt"),
-        "durationSeconds": media.get("durationSeconds"),
-        "width": media.get("width"),
-        "height": media.get("height"),
-        "fps": media.get("fps"),
-        "hasAudio": media.get("hasAudio"),
-        "container": media.get("container"),
-        "sizeBytes": media.get("sizeBytes"),
-        "currentCallId": video.get("currentCallId"),
-    }
-    if video.get("error"):
-        view["error"] = video["error"]
-    return view
+    error = video.get("error")
+    return VideoView(
+        id=video["id"],
+        title=video["title"],
+        status=video["status"],
+        accountId=video["accountId"],
+        projectId=video["projectId"],
+        filename=video.get("filename"),
+        createdAt=video["createdAt"],
+        updatedAt=video.get("updatedAt"),
+        durationSeconds=media.get("durationSeconds"),
+        width=media.get("width"),
+        height=media.get("height"),
+        fps=media.get("fps"),
+        hasAudio=media.get("hasAudio"),
+        container=media.get("container"),
+        sizeBytes=media.get("sizeBytes"),
+        currentCallId=video.get("currentCallId"),
+        error=Failure(**error) if error else None,
+    )
 
 
-def upload_multipart(caller: str, form: UploadForm, filename: str, data: bytes) -> dict[str, Any]:
+def upload_multipart(caller: str, form: UploadForm, filename: str, data: bytes) -> VideoView:
     """Probe first, then store, then record: a rejected file leaves nothing behind."""
     own_project(caller, form.account_id, form.project_id)
     if not data:
@@ -77,7 +69,7 @@ def upload_multipart(caller: str, form: UploadForm, filename: str, data: bytes) 
         path = os.path.join(tmp, "source")
         with open(path, "wb") as fh:
             fh.write(data)
-        info = _probe(path)
+        info = wiring.ffmpeg().probe(path)
         wiring.blobs().upload_file(path, key)
     now = now_iso()
     video = {
@@ -96,7 +88,7 @@ def upload_multipart(caller: str, form: UploadForm, filename: str, data: bytes) 
     return video_view(video)
 
 
-def create_upload(caller: str, req: CreateUpload) -> dict[str, Any]:
+def create_upload(caller: str, req: CreateUpload) -> UploadTicket:
     own_project(caller, req.accountId, req.projectId)
     cfg = settings()
     if req.sizeBytes > cfg.max_upload_bytes:
@@ -117,42 +109,43 @@ def create_upload(caller: str, req: CreateUpload) -> dict[str, Any]:
         "updatedAt": now,
     }
     wiring.records().put_video(video)
-    return {
-        "videoId": video_id,
-        "uploadUrl": wiring.blobs().presign_put(key, cfg.upload_url_seconds),
-        "method": "PUT",
-        "headers": {},
-        "expiresAt": now_iso(cfg.upload_url_seconds),
-        "video": video_view(video),
-    }
+    return UploadTicket(
+        videoId=video_id,
+        uploadUrl=wiring.blobs().presign_put(key, cfg.upload_url_seconds),
+        method="PUT",
+        headers={},
+        expiresAt=now_iso(cfg.upload_url_seconds),
+        video=video_view(video),
+    )
 
 
 def handle_uploaded_object(bucket: str, raw_key: str) -> dict[str, Any]:
     """S3 ObjectCreated: probe the new source and mark its video uploaded, or failed with a reason."""
     key = unquote_plus(raw_key)  # S3 events URL-encode keys
-    parts = key.split("/")
-    if len(parts) != 5 or parts[0] != "accounts" or parts[2] != "videos" or parts[4] != "source":
+    ids = parse_source_key(raw_key)
+    if ids is None:
         return {"ignored": key}
-    records: Records = wiring.records()
-    video = records.get_video(parts[3])
+    account_id, video_id = ids
+    records = wiring.records()
+    video = records.get_video(video_id)
     # A failed upload may be corrected by a second PUT to the same URL while it is valid.
     awaiting_source = video and (video["status"] == "uploading" or (video["status"] == "failed" and not video.get("media")))
-    if not video or video["accountId"] != parts[1] or not awaiting_source:
+    if not video or video["accountId"] != account_id or not awaiting_source:
         return {"ignored": key}
     try:
         # Through the source cache: in the local stack (one process) the pipeline's
         # Prepare then reads this copy instead of downloading the file again.
         with local_source(key) as path:
-            info = _probe(path)
+            info = wiring.ffmpeg().probe(path)
     except MediaError as err:
-        log.info("upload rejected", extra={"videoId": video["id"], "reason": err.reason})
+        log.info("upload rejected", extra={"videoId": video["id"], "reason": err.code})
         records.update_video(
             video["id"],
             status="failed",
-            error={"code": err.reason, "message": err.message},
+            error={"code": err.code, "message": err.message},
             updatedAt=now_iso(),
         )
-        return {"videoId": video["id"], "status": "failed", "reason": err.reason}
+        return {"videoId": video["id"], "status": "failed", "reason": err.code}
     # error=None: a corrected re-upload must not keep the first attempt's verdict.
     records.update_video(video["id"], status="uploaded", media=info.to_dict(), error=None, updatedAt=now_iso())
     return {"videoId": video["id"], "status": "uploaded"}

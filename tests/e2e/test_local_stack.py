@@ -6,6 +6,31 @@ import requests
 from devstack.client import KlyphClient
 
 
+def test_two_jobs_at_once_on_a_fresh_stack(speech_video, tmp_path):
+    """What a user's first minutes look like: a stack just started, two 9:16 jobs submitted
+    together, so renders of both run in parallel threads that each load OpenCV, numpy and
+    the models for the first time. Every clip must come back ready."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.e2e.conftest import free_port_pair
+    from devstack.client import LocalStackProcess
+
+    with LocalStackProcess(free_port_pair(), log_path=tmp_path / "fresh-stack.log") as fresh:
+        client = fresh.client()
+        project = client.create_project("Two at once", fresh.account_id)
+        videos = [client.upload_video(speech_video, fresh.account_id, project["id"]) for _ in range(2)]
+        calls = [client.submit(v["id"], maxClips=2, minDuration=5, maxDuration=12, aspectRatio="9:16") for v in videos]
+        with ThreadPoolExecutor(2) as pool:
+            results = list(pool.map(lambda call: client.wait(call, timeout=600, interval=0.5), calls))
+        log = (tmp_path / "fresh-stack.log").read_text()
+    for result in results:
+        assert result["status"] == "succeeded", result
+        assert result["clips"] and [c["status"] for c in result["clips"]] == ["ready"] * len(result["clips"]), (
+            result, log[-3000:])
+        assert all(c["aspect_ratio"] == "9:16" and c["preview_url"] for c in result["clips"])
+    assert "has no attribute" not in log
+
+
 def test_seed_flow_over_http(stack, speech_video, tmp_path):
     client = stack.client()
     assert requests.get(f"{stack.base_url}/health", timeout=5).json() == {"status": "ok"}

@@ -59,7 +59,7 @@ def _reason(ffmpeg: Ffmpeg, path: Path) -> str:
     with pytest.raises(MediaError) as raised:
         ffmpeg.probe(str(path))
     assert len(raised.value.message) < 200
-    return raised.value.reason
+    return raised.value.code
 
 
 def test_probe_rejects_broken_and_non_video_files(ffmpeg, media, tmp_path):
@@ -102,7 +102,7 @@ def test_probe_applies_configured_limits(ffmpeg, media, monkeypatch):
     try:
         with pytest.raises(MediaError) as raised:
             ffmpeg.probe(str(media / "talk.mp4"))
-        assert raised.value.reason == "too_long"
+        assert raised.value.code == "too_long"
     finally:
         monkeypatch.undo()
         config.settings.cache_clear()
@@ -119,7 +119,7 @@ def test_extract_audio_gives_16k_mono_wav_of_full_length(ffmpeg, media, tmp_path
 def test_extract_audio_without_audio_track(ffmpeg, media, tmp_path):
     with pytest.raises(MediaError) as raised:
         ffmpeg.extract_audio(str(media / "portrait.mov"), str(tmp_path / "none.wav"))
-    assert raised.value.reason == "no_audio_stream"
+    assert raised.value.code == "no_audio_stream"
 
 
 @pytest.mark.parametrize(
@@ -150,18 +150,18 @@ def test_render_clip_failures_are_short_media_errors(ffmpeg, media, tmp_path):
     info = ffmpeg.probe(src)
     with pytest.raises(MediaError) as raised:
         ffmpeg.render_clip(src, str(tmp_path / "c.mp4"), start=10, end=12, aspect="9:16", info=info)
-    assert raised.value.reason == "invalid_range"
+    assert raised.value.code == "invalid_range"
 
     with pytest.raises(MediaError) as raised:
         ffmpeg.render_clip(src, str(tmp_path / "c.mp4"), start=0, end=2, aspect="9:16", info=info, preset="warp")
-    assert raised.value.reason == "ffmpeg_failed"
+    assert raised.value.code == "ffmpeg_failed"
     assert raised.value.message == "ffmpeg failed: Error setting preset/tune warp/(null)."
 
     with pytest.raises(MediaError) as raised:
         Ffmpeg(timeout_seconds=0.001).render_clip(
             src, str(tmp_path / "c.mp4"), start=0, end=5, aspect="9:16", info=info
         )
-    assert raised.value.reason == "timeout"
+    assert raised.value.code == "timeout"
 
 
 def test_render_clip_reports_hitting_the_output_size_bound(ffmpeg, media, tmp_path, monkeypatch):
@@ -171,7 +171,7 @@ def test_render_clip_reports_hitting_the_output_size_bound(ffmpeg, media, tmp_pa
     src = str(media / "talk.mp4")
     with pytest.raises(MediaError) as raised:
         ffmpeg.render_clip(src, str(tmp_path / "c.mp4"), start=0, end=5, aspect="16:9", info=ffmpeg.probe(src))
-    assert raised.value.reason == "output_too_large"
+    assert raised.value.code == "output_too_large"
 
 
 def test_extract_audio_measures_the_loudness_profile_in_the_same_pass(ffmpeg, media, tmp_path):
@@ -227,4 +227,4 @@ def test_a_missing_captions_file_is_a_short_media_error(ffmpeg, media, tmp_path)
             src, str(tmp_path / "c.mp4"), start=0, end=1, aspect="9:16", info=ffmpeg.probe(src),
             captions=str(tmp_path / "missing.ass"),
         )
-    assert raised.value.reason == "ffmpeg_failed" and len(raised.value.message) < 350
+    assert raised.value.code == "ffmpeg_failed" and len(raised.value.message) < 350

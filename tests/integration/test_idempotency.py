@@ -44,11 +44,46 @@ def test_a_retried_submit_starts_one_job(api, project, tmp_path):
     assert result["status"] == "succeeded"
 
 
-def test_a_rejected_request_is_replayed_as_the_same_rejection(api):
-    body = {"name": "X", "accountId": "acc_someoneelse"}
-    first = api.post("/dev/create-project", body, headers={"Idempotency-Key": "nope"})
-    again = api.post("/dev/create-project", body, headers={"Idempotency-Key": "nope"})
-    assert first == again and first[0] == 404
+def test_a_rejection_is_not_replayed_once_the_state_it_depended_on_changed(api, project, tmp_path):
+    """Submit while the video is still uploading: 400. The same key and body after the upload
+    finished must run for real, not replay the stale 400."""
+    import requests
+
+    from media_fixtures import make_video
+
+    path = make_video(tmp_path / "v.mp4", seconds=8, width=320, height=180, audio=None)
+    status, ticket = api.post("/dev/create-upload", {"accountId": api.account_id, "projectId": project["id"],
+                                                     "filename": "v.mp4", "sizeBytes": path.stat().st_size})
+    assert status == 200
+    body = {"videoId": ticket["videoId"], "maxClips": 1, "minDuration": 5, "maxDuration": 6}
+    early = api.post("/dev/process-video-submit", body, headers={"Idempotency-Key": "after-upload"})
+    assert early[0] == 400 and "still uploading" in early[1]["message"]
+    assert requests.put(ticket["uploadUrl"], data=path.read_bytes(), timeout=30).status_code == 200
+    status, answer = api.post("/dev/process-video-submit", body, headers={"Idempotency-Key": "after-upload"})
+    assert status == 200 and answer["callId"].startswith("call_"), answer
+    assert api.wait_for_result(answer["callId"])[1]["status"] == "succeeded"
+
+
+def test_a_claim_left_by_a_killed_request_expires(api):
+    """A request killed mid-way leaves its key claimed as running; after the claim's expiry a
+    retry runs instead of waiting and answering 409 for a day."""
+    import hashlib
+    import json
+    import time
+
+    from chalicelib.services import wiring
+
+    body = {"name": "Killed", "accountId": api.account_id}
+    raw = json.dumps(body).encode()
+    wiring.records().claim_idempotency_key(
+        api.account_id, "create_project#killed",
+        {"state": "running", "fingerprint": hashlib.sha256(raw).hexdigest(), "createdAt": "2026-01-01T00:00:00Z",
+         "claimExpiresAt": int(time.time()) - 1, "expiresAt": int(time.time()) + 3600},
+        int(time.time()),
+    )
+    began = time.time()
+    status, project = api.post("/dev/create-project", body, headers={"Idempotency-Key": "killed"})
+    assert status == 200 and project["slug"] == "killed" and time.time() - began < 5
 
 
 def test_a_bad_key_is_named(api):

@@ -170,20 +170,26 @@ def _frame_xs(script: str, frames: int) -> list[int]:
     return xs
 
 
+def _info(width: int, height: int, fps: float | None = None) -> media.MediaInfo:
+    return media.MediaInfo(container="mp4", format_name="mov,mp4,m4a,3gp,3g2,mj2", duration_seconds=10.0,
+                           width=width, height=height, fps=fps, has_video=True, has_audio=False,
+                           video_codec="h264", audio_codec=None, size_bytes=1)
+
+
 def test_plan_for_clip_writes_a_script_or_declines(sweep_video, tmp_path):
-    info = {"width": W, "height": H, "fps": 25.0}
+    info = _info(W, H, 25.0)
     path = plan_for_clip(str(sweep_video), 2.0, 5.0, "1:1", info, str(tmp_path))
     assert path and Path(path).parent == tmp_path
     lines = Path(path).read_text().splitlines()
     assert lines[0].startswith("0.000 crop@reframe x ")
     assert all(int(line.split()[3].rstrip(";")) % 2 == 0 for line in lines)
     assert plan_for_clip(str(sweep_video), 2.0, 5.0, "16:9", info, str(tmp_path)) is None
-    assert plan_for_clip(str(sweep_video), 2.0, 5.0, "9:16", {"width": 360, "height": 640}, str(tmp_path)) is None
+    assert plan_for_clip(str(sweep_video), 2.0, 5.0, "9:16", _info(360, 640), str(tmp_path)) is None
 
 
 def test_no_face_keeps_the_centre_crop(tmp_path):
     video = make_video(tmp_path / "pattern.mp4", seconds=3, width=640, height=360, audio=None)
-    path = plan_for_clip(str(video), 0.0, 3.0, "9:16", {"width": 640, "height": 360, "fps": 25.0}, str(tmp_path))
+    path = plan_for_clip(str(video), 0.0, 3.0, "9:16", _info(640, 360, 25.0), str(tmp_path))
     centre_x = media.crop_box(640, 360, "9:16")[2]
     assert Path(path).read_text() == f"0.000 crop@reframe x {centre_x};\n"
 
@@ -195,7 +201,7 @@ def test_detection_of_a_hostile_input_fails_cleanly(tmp_path):
 
 
 def test_plan_for_clip_falls_back_to_the_centre(tmp_path, monkeypatch):
-    info = {"width": 640, "height": 360, "fps": 25.0}
+    info = _info(640, 360, 25.0)
     centre = f"0.000 crop@reframe x {media.crop_box(640, 360, '9:16')[2]};\n"
     # ffmpeg refuses the input: the clip keeps the centred crop (the render reports the input).
     playlist = make_hls_playlist(tmp_path / "list.m3u8")

@@ -222,7 +222,7 @@ def test_concurrent_creates_of_one_name_get_distinct_slugs(api):
     def create():
         try:
             barrier.wait()
-            slugs.append(projects.create_project(api.account_id, req)["slug"])
+            slugs.append(projects.create_project(api.account_id, req).slug)
         except Exception as exc:  # surfaced below; a thread's exception would vanish otherwise
             errors.append(exc)
 

@@ -18,6 +18,9 @@ from chalicelib.adapters.bedrock import BedrockSelector, prompt
 from chalicelib.adapters.embeddings import Embedder
 from chalicelib.domain.selection import instruction_topic, rank_clips, sentence_units, topic_sections
 from chalicelib.domain.transcript import Transcript, Word, build_transcript
+import fakes
+from chalicelib.models import JobOptions
+from fakes import FakeBlobs, FakeRecords
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 WHISPER = Transcript.from_dict(json.loads((FIXTURES / "speech_long.transcript.json").read_text()))
@@ -213,51 +216,29 @@ def test_bedrock_prompt_numbers_the_candidates_with_times_and_text(ranking):
 
 # The pipeline task -----------------------------------------------------------------------------------
 
-class FakeBlobs:
-    def __init__(self, docs):
-        self.docs = docs
-
-    def get_bytes(self, key):
-        return json.dumps(self.docs[key]).encode()
-
-
-class FakeRecords:
-    def __init__(self):
-        self.clips, self.calls = [], []
-
-    def mark_stage(self, *args):
-        pass
-
-    def put_clip(self, clip):
-        self.clips.append(clip)
-
-    def update_call(self, call_id, **fields):
-        self.calls.append(fields)
-
-
 @pytest.mark.parametrize("selector", ["local", "bedrock"])
 def test_select_task_stores_titles_descriptions_and_scores(embedder, monkeypatch, selector):
-    from chalicelib import clients
     from chalicelib.config import settings
-    from chalicelib.services import pipeline, wiring
+    from chalicelib.services import pipeline
 
     records = FakeRecords()
-    monkeypatch.setattr(wiring, "records", lambda: records)
-    monkeypatch.setattr(wiring, "blobs", lambda: FakeBlobs({"t.json": WHISPER.to_dict()}))
-    monkeypatch.setenv("KLYPH_SELECTOR", selector)
-    monkeypatch.setenv("KLYPH_BEDROCK_MODEL_ID", "test-model")
-    settings.cache_clear()
     client, stub = stubbed('{"clips": [{"index": 2, "title": "From the model", "description": "Chosen by the LLM.", '
                            '"score": 77, "reason": "LLM pick."}]}')
-    monkeypatch.setattr(clients, "client", lambda service: client)
+    fakes.install(monkeypatch, records=records, blobs=FakeBlobs({"t.json": WHISPER.to_dict()}),
+                  llm_selector=BedrockSelector(client, "test-model"))
+    monkeypatch.setenv("KLYPH_SELECTOR", selector)
+    settings.cache_clear()
     try:
-        state = {"callId": "call_1", "videoId": "vid_1", "accountId": "acc_1", "media": {"durationSeconds": WHISPER.duration},
-                 "transcription": {"key": "t.json"}, "loudnessKey": None,
+        media = {"container": "mp4", "durationSeconds": WHISPER.duration, "hasAudio": True, "hasVideo": True,
+                 "sizeBytes": 1000}
+        state = {"callId": "call_1", "videoId": "vid_1", "accountId": "acc_1", "sourceKey": "s", "media": media,
+                 "transcription": {"status": "COMPLETED", "key": "t.json"},
                  "options": {"maxClips": 3, "minDuration": 15, "maxDuration": 40, "aspectRatio": "9:16",
                              "customInstructions": "the Apollo moon missions"}}
         out = pipeline.select(state)
     finally:
         settings.cache_clear()
+    assert out["options"] == JobOptions.model_validate(state["options"]).model_dump(mode="json")
     assert len(out["clips"]) == len(records.clips) == (1 if selector == "bedrock" else 3)
     for clip in records.clips:
         assert clip["title"] and len(clip["title"]) <= 70 and 0 < len(clip["description"]) <= 160

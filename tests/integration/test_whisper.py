@@ -16,7 +16,7 @@ from chalicelib.adapters import whisper
 from chalicelib.adapters.audio import SILENCE_DBFS
 from support import loudness_profile
 from chalicelib.adapters.whisper import WhisperTranscriber
-from chalicelib.domain.selection import select_clips
+from support import select_clips
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 

@@ -228,7 +228,7 @@ def test_parse_probe_reports_the_upright_size_of_rotated_video():
 def test_parse_probe_rejects(stderr, size, reason):
     with pytest.raises(MediaError) as raised:
         parse_probe(stderr, size)
-    assert raised.value.reason == reason
+    assert raised.value.code == reason
     assert raised.value.message and "Traceback" not in raised.value.message
 
 
@@ -257,7 +257,7 @@ def test_check_limits_names_value_and_limit(changes, reason, named):
     info = replace(parse_probe(MP4, 1000), **changes)
     with pytest.raises(MediaError) as raised:
         check_limits(info, **LIMITS)
-    assert raised.value.reason == reason
+    assert raised.value.code == reason
     assert all(text in raised.value.message for text in named)
 
 
@@ -318,7 +318,7 @@ def test_crop_box_centres_and_follows_center_x():
 def test_unknown_aspect_is_a_media_error():
     with pytest.raises(MediaError) as raised:
         crop_box(1280, 720, "4:3")
-    assert raised.value.reason == "unsupported_aspect"
+    assert raised.value.code == "unsupported_aspect"
 
 
 HARDENING = ["-nostdin", "-protocol_whitelist", "file", "-format_whitelist", "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm"]
@@ -388,7 +388,7 @@ def test_render_args_pass_preset_crf_and_center():
 def test_render_args_reject_bad_ranges(start, end):
     with pytest.raises(MediaError) as raised:
         render_args("i.mp4", "o.mp4", start=start, end=end, aspect="9:16", width=1280, height=720)
-    assert raised.value.reason == "invalid_range"
+    assert raised.value.code == "invalid_range"
 
 
 def test_extract_audio_args_measure_levels_per_second_in_the_same_pass():

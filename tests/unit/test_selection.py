@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.domain.selection import MARGIN_SECONDS, TITLE_MAX_CHARS, ClipChoice, select_clips
+from chalicelib.domain.selection import MARGIN_SECONDS, TITLE_MAX_CHARS, ClipChoice
+from support import select_clips
 from chalicelib.domain.titles import DESCRIPTION_MAX_CHARS
 from chalicelib.domain.transcript import Transcript, Word, build_transcript
 from chalicelib.errors import PipelineError

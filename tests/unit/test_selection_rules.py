@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from chalicelib.domain.selection import (
-    MAX_PADDING, Pick, rank_clips, select_clips, sentence_units, topic_sections,
+    MAX_PADDING, Pick, rank_clips, sentence_units, topic_sections,
 )
 from chalicelib.domain.transcript import Transcript, ends_sentence
+from support import select_clips
 from test_selection import EPS, check_invariants, make
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"

@@ -1,0 +1,139 @@
+"""The job's contract with the state machine: the state that flows between its tasks.
+
+Every task validates what it receives (``JobState.model_validate`` / ``RenderItem``) and
+returns a model dumped with ``wire()``, so a field renamed in one task and not in another
+fails at once, loudly, instead of being read back by guesswork. Field names are what
+``pipeline.asl.json`` reads (``$.transcription.status``, ``$.clips``, the Map's
+ItemSelector), so they stay camelCase JSON.
+
+The state is small: ids, options, S3 keys and media facts. Audio, transcripts and clips
+stay in S3.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from chalicelib.domain.media import MediaInfo
+from chalicelib.models import Failure, JobOptions
+
+
+class _Wire(BaseModel):
+    # Unknown fields are a contract break between the ASL and the tasks: reject them.
+    model_config = ConfigDict(extra="forbid")
+
+    def wire(self) -> dict[str, Any]:
+        """The JSON the next state receives: unset fields are left out, not sent as null."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class Media(_Wire):
+    """``MediaInfo`` as it travels (``MediaInfo.to_dict``'s keys)."""
+
+    container: str
+    durationSeconds: float
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    hasAudio: bool
+    hasVideo: bool
+    videoCodec: str | None = None
+    audioCodec: str | None = None
+    sizeBytes: int
+
+    @classmethod
+    def of(cls, info: MediaInfo) -> Media:
+        return cls.model_validate(info.to_dict())
+
+    def info(self) -> MediaInfo:
+        return MediaInfo.from_dict(self.model_dump())
+
+
+class Transcription(_Wire):
+    """Where the transcript is (``key``) and, while Amazon Transcribe works, how to poll it."""
+
+    status: Literal["IN_PROGRESS", "COMPLETED"]
+    key: str
+    words: int | None = None
+    jobName: str | None = None
+    outputKey: str | None = None
+    pollSeconds: int | None = None
+
+
+class ClipRef(_Wire):
+    """One selected clip, as the render Map iterates over them."""
+
+    index: int
+    id: str
+    start: float
+    end: float
+
+
+class RenderOutcome(_Wire):
+    index: int
+    status: Literal["ready", "failed"]
+
+
+class CaughtError(_Wire):
+    """What a Catch puts at ``$.error``: Step Functions' own field names."""
+
+    Error: str
+    Cause: str | None = None
+
+
+class JobState(_Wire):
+    """The execution's input (from submit) and what each task adds to it."""
+
+    callId: str
+    videoId: str
+    accountId: str
+    sourceKey: str
+    options: JobOptions
+    # Prepare
+    media: Media | None = None
+    audioKey: str | None = None
+    loudnessKey: str | None = None
+    # StartTranscription / CheckTranscription
+    transcription: Transcription | None = None
+    # SelectClips
+    clips: list[ClipRef] | None = None
+    # RenderClips (the Map's ResultPath)
+    rendered: list[RenderOutcome] | None = None
+    # Any Catch on the way to MarkJobFailed
+    error: CaughtError | None = None
+
+    def require_media(self) -> Media:
+        if self.media is None:
+            raise ValueError("the job state has no media facts: Prepare did not run")
+        return self.media
+
+    def require_transcription(self) -> Transcription:
+        if self.transcription is None:
+            raise ValueError("the job state has no transcription: StartTranscription did not run")
+        return self.transcription
+
+
+class RenderItem(_Wire):
+    """One iteration of the render Map (its ItemSelector in pipeline.asl.json)."""
+
+    clip: ClipRef
+    callId: str
+    videoId: str
+    accountId: str
+    sourceKey: str
+    media: Media
+    transcriptKey: str
+    options: JobOptions
+    error: CaughtError | None = None  # set on the way to MarkClipFailed
+
+
+class JobOutcome(_Wire):
+    """What Finalize and MarkJobFailed return: the execution's output."""
+
+    callId: str
+    status: Literal["succeeded", "failed"]
+    clipsReady: int | None = None
+    clipsTotal: int | None = None
+    error: Failure | None = None
+    stage: str | None = None  # the stage a failed job had reached, from its call record
