@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bench import bench
+from bench import api, encoder, ffargs, fmt, history, report_encoder, scale
 
 T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -72,30 +72,30 @@ def pipeline_history(render_times: list[tuple[float, float]]) -> list[dict]:
 
 def test_percentile_interpolates_like_numpy():
     values = [5.0, 1.0, 3.0, 2.0, 4.0]
-    assert bench.percentile(values, 0) == 1.0
-    assert bench.percentile(values, 50) == 3.0
-    assert bench.percentile(values, 100) == 5.0
-    assert bench.percentile(values, 25) == 2.0
-    assert bench.percentile([1.0, 2.0], 99) == pytest.approx(1.99)
-    assert bench.percentile([7.0], 99) == 7.0
+    assert api.percentile(values, 0) == 1.0
+    assert api.percentile(values, 50) == 3.0
+    assert api.percentile(values, 100) == 5.0
+    assert api.percentile(values, 25) == 2.0
+    assert api.percentile([1.0, 2.0], 99) == pytest.approx(1.99)
+    assert api.percentile([7.0], 99) == 7.0
 
 
 def test_percentile_rejects_nothing_and_bad_ranks():
     with pytest.raises(ValueError):
-        bench.percentile([], 50)
+        api.percentile([], 50)
     with pytest.raises(ValueError):
-        bench.percentile([1.0], 101)
+        api.percentile([1.0], 101)
 
 
 def test_p99_of_a_hundred_samples_sits_near_the_worst():
     values = [float(i) for i in range(1, 101)]  # 1..100
-    assert bench.percentile(values, 99) == pytest.approx(99.01)
-    assert bench.percentile(values, 50) == pytest.approx(50.5)
+    assert api.percentile(values, 99) == pytest.approx(99.01)
+    assert api.percentile(values, 50) == pytest.approx(50.5)
 
 
 def test_task_spans_pair_each_task_with_its_own_end_even_when_iterations_overlap():
     events = pipeline_history([(11.1, 20.0), (11.2, 15.0)])  # iteration 1 finishes first
-    spans = bench.task_spans(events)
+    spans = history.task_spans(events)
     names = [(s.name, s.index) for s in spans]
     assert names == [
         ("Prepare", None),
@@ -114,7 +114,7 @@ def test_task_spans_pair_each_task_with_its_own_end_even_when_iterations_overlap
 
 def test_state_spans_include_the_map_as_a_whole():
     events = pipeline_history([(11.1, 20.0), (11.2, 15.0)])
-    spans = {(s.name, s.index): s for s in bench.state_spans(events)}
+    spans = {(s.name, s.index): s for s in history.state_spans(events)}
     t0 = T0.timestamp()
     assert spans[("RenderClips", None)].start - t0 == pytest.approx(11.01)
     assert spans[("RenderClips", None)].end - t0 == pytest.approx(20.011)
@@ -128,18 +128,18 @@ def test_failed_task_attempts_are_spans_too():
     scheduled = h.add("LambdaFunctionScheduled", 0.1, entered)
     started = h.add("LambdaFunctionStarted", 0.1, scheduled)
     h.add("LambdaFunctionFailed", 0.6, started)
-    spans = bench.task_spans(h.events)
+    spans = history.task_spans(h.events)
     assert [(s.name, s.status) for s in spans] == [("Prepare", "failed")]
     assert spans[0].seconds == pytest.approx(0.5)
 
 
 def test_orchestration_is_the_wall_time_no_task_covered():
     events = pipeline_history([(11.1, 20.0), (11.2, 15.0)])
-    spans = bench.task_spans(events)
-    execution = bench.execution_span(events)
+    spans = history.task_spans(events)
+    execution = history.execution_span(events)
     submitted = T0.timestamp() - 0.3
     seen = execution.end + 0.2
-    o = bench.orchestration(spans, execution, submitted, seen)
+    o = history.orchestration(spans, execution, submitted, seen)
     assert o["before_execution"] == pytest.approx(0.3)
     assert o["after_execution"] == pytest.approx(0.2)
     # Overlapping renders count once: covered = 1.999 + 7.99 + 0.99 + (20 - 11.101) + 0.08
@@ -152,7 +152,7 @@ def test_orchestration_is_the_wall_time_no_task_covered():
 
 def test_event_counts_split_fixed_and_per_clip():
     events = pipeline_history([(11.1, 20.0), (11.2, 15.0), (11.3, 12.0)])
-    counts = bench.event_counts(events)
+    counts = history.event_counts(events)
     # Each iteration: MapIterationStarted, 5 task events, MapIterationSucceeded.
     assert counts["iterations"] == 3
     assert counts["per_iteration"] == 7
@@ -163,9 +163,9 @@ def test_event_counts_split_fixed_and_per_clip():
 
 def test_task_output_and_stage_spans():
     events = pipeline_history([(11.1, 20.0)])
-    assert '"index":1' in bench.task_output(events, "SelectClips")
-    assert bench.task_output(events, "Nothing") is None
-    spans = bench.stage_spans(
+    assert '"index":1' in history.task_output(events, "SelectClips")
+    assert history.task_output(events, "Nothing") is None
+    spans = history.stage_spans(
         {
             "queued": "2026-01-01T12:00:00.000Z",
             "preparing": "2026-01-01T12:00:00.500Z",
@@ -181,30 +181,30 @@ def test_task_output_and_stage_spans():
 
 
 def test_merge_intervals():
-    assert bench.merge_intervals([(5, 6), (1, 3), (2, 4), (6, 7)]) == [(1, 4), (5, 7)]
-    assert bench.covered_seconds([(0, 1), (0.5, 2), (3, 4)]) == 3
+    assert history.merge_intervals([(5, 6), (1, 3), (2, 4), (6, 7)]) == [(1, 4), (5, 7)]
+    assert history.covered_seconds([(0, 1), (0.5, 2), (3, 4)]) == 3
 
 
 def test_formatting():
-    assert bench.fmt_ratio(3.0, 2.0) == "1.50×"
-    assert bench.fmt_ratio(25.0, 2.0) == "12.5×"
-    assert bench.fmt_ratio(1.0, 0) == "—"
-    assert bench.fmt_ratio(None, 2.0) == "—"
-    assert bench.fmt_seconds(0.0421) == "42 ms"
-    assert bench.fmt_seconds(1.234) == "1.23 s"
-    assert bench.fmt_seconds(12.34) == "12.3 s"
-    assert bench.fmt_seconds(123.4) == "123 s"
-    assert bench.fmt_seconds(None) == "—"
-    assert bench.fmt_ms(0.0123) == "12.3 ms"
-    assert bench.fmt_ms(0.456) == "456 ms"
-    assert bench.fmt_mib(3 * 2**20) == "3 MiB"
-    assert bench.fmt_usd(1.4412) == "$1.44"
-    assert bench.fmt_usd(0.0123) == "$0.012"
-    assert bench.fmt_usd(0.000231) == "$0.00023"
+    assert fmt.fmt_ratio(3.0, 2.0) == "1.50×"
+    assert fmt.fmt_ratio(25.0, 2.0) == "12.5×"
+    assert fmt.fmt_ratio(1.0, 0) == "—"
+    assert fmt.fmt_ratio(None, 2.0) == "—"
+    assert fmt.fmt_seconds(0.0421) == "42 ms"
+    assert fmt.fmt_seconds(1.234) == "1.23 s"
+    assert fmt.fmt_seconds(12.34) == "12.3 s"
+    assert fmt.fmt_seconds(123.4) == "123 s"
+    assert fmt.fmt_seconds(None) == "—"
+    assert fmt.fmt_ms(0.0123) == "12.3 ms"
+    assert fmt.fmt_ms(0.456) == "456 ms"
+    assert fmt.fmt_mib(3 * 2**20) == "3 MiB"
+    assert fmt.fmt_usd(1.4412) == "$1.44"
+    assert fmt.fmt_usd(0.0123) == "$0.012"
+    assert fmt.fmt_usd(0.000231) == "$0.00023"
 
 
 def test_md_table_escapes_pipes_and_aligns():
-    table = bench.md_table(["a", "b"], [["x|y", 1]])
+    table = fmt.md_table(["a", "b"], [["x|y", 1]])
     assert table.splitlines() == ["| a | b |", "| :--- | ---: |", "| x\\|y | 1 |"]
 
 
@@ -219,11 +219,11 @@ def test_parse_importtime_reads_the_module_and_its_heaviest_direct_imports():
             "import time:      3000 |     320000 | app",
         ]
     )
-    total, top = bench.parse_importtime(stderr, "app")
+    total, top = api.parse_importtime(stderr, "app")
     assert total == pytest.approx(0.32)
     assert top == [("chalicelib.services.auth", 0.25), ("chalicelib.models", 0.06)]
-    assert bench.package_import_times(stderr, ("boto3",)) == {"boto3": 0.2}
-    assert bench.parse_importtime(stderr, "nothing") == (None, [])
+    assert api.package_import_times(stderr, ("boto3",)) == {"boto3": 0.2}
+    assert api.parse_importtime(stderr, "nothing") == (None, [])
 
 
 def test_classify_ffmpeg_runs_and_replay():
@@ -240,23 +240,23 @@ def test_classify_ffmpeg_runs_and_replay():
         captions="/t/captions.ass",
         fonts_dir="/f",
     )
-    assert bench.classify_ffmpeg(["ffmpeg", *render]) == "encode"
-    assert bench.seek_of(render) == 12.5
-    assert bench.filter_files(render) == ["/t/captions.ass"]
+    assert ffargs.classify_ffmpeg(["ffmpeg", *render]) == "encode"
+    assert ffargs.seek_of(render) == 12.5
+    assert ffargs.filter_files(render) == ["/t/captions.ass"]
     assert (
-        bench.classify_ffmpeg(["ffmpeg", *media.extract_audio_args("/s/src", "/t/a.wav", "/t/l.txt")])
+        ffargs.classify_ffmpeg(["ffmpeg", *media.extract_audio_args("/s/src", "/t/a.wav", "/t/l.txt")])
         == "extract_audio"
     )
-    assert bench.classify_ffmpeg(["ffmpeg", *media.probe_args("/s/src")]) == "probe"
-    assert bench.classify_ffmpeg(["ffmpeg", *media.probe_args("/t/clip.mp4")]) == "probe_clip"
-    assert bench.classify_ffmpeg(["ffmpeg", *media.loudness_args("/s/src", start=1, end=2)]) == "loudness"
-    assert bench.classify_ffmpeg(["ffmpeg", *media.thumbnail_args("/t/clip.mp4", "/t/t.jpg", at=3)]) == "thumbnail"
+    assert ffargs.classify_ffmpeg(["ffmpeg", *media.probe_args("/s/src")]) == "probe"
+    assert ffargs.classify_ffmpeg(["ffmpeg", *media.probe_args("/t/clip.mp4")]) == "probe_clip"
+    assert ffargs.classify_ffmpeg(["ffmpeg", *media.loudness_args("/s/src", start=1, end=2)]) == "loudness"
+    assert ffargs.classify_ffmpeg(["ffmpeg", *media.thumbnail_args("/t/clip.mp4", "/t/t.jpg", at=3)]) == "thumbnail"
     sampling = ["-ss", "21.000", "-t", "30.000", "-i", "file:/s/src", "-vf", "fps=4,format=gray", "-f", "rawvideo", "-"]
-    assert bench.classify_ffmpeg(["ffmpeg", *sampling]) == "frames"
-    assert bench.replay_args(sampling, src="/b/v.mp4", dst="/b/f.raw", captions={}, filter_path=media.filter_path)[
+    assert ffargs.classify_ffmpeg(["ffmpeg", *sampling]) == "frames"
+    assert ffargs.replay_args(sampling, src="/b/v.mp4", dst="/b/f.raw", captions={}, filter_path=media.filter_path)[
         -1
     ] == ("file:/b/f.raw")
-    replay = bench.replay_args(
+    replay = ffargs.replay_args(
         render,
         src="/b/video.mp4",
         dst="/b/out.mp4",
@@ -264,7 +264,7 @@ def test_classify_ffmpeg_runs_and_replay():
         filter_path=media.filter_path,
     )
     assert "file:/b/video.mp4" in replay and replay[-1] == "file:/b/out.mp4"
-    assert bench.filter_files(replay) == ["/b/c.ass"]
+    assert ffargs.filter_files(replay) == ["/b/c.ass"]
     moving = media.render_args(
         "/s/src",
         "/t/clip.mp4",
@@ -275,7 +275,7 @@ def test_classify_ffmpeg_runs_and_replay():
         height=720,
         crop_commands="/t/crop:moves.txt",
     )
-    assert bench.filter_files(moving) == ["/t/crop:moves.txt"]  # escaped in the graph, read back unescaped
+    assert ffargs.filter_files(moving) == ["/t/crop:moves.txt"]  # escaped in the graph, read back unescaped
     assert len(replay) == len(render)
 
 
@@ -284,16 +284,16 @@ def test_call_render_args_passes_what_is_required_and_refuses_unknown_requiremen
         return [src, dst, str(start), str(end), aspect, str(width), str(height), preset]
 
     known = dict(src="s", dst="d", start=1, end=2, aspect="9:16", width=10, height=20)
-    assert bench.call_render_args(fn, **known) == ["s", "d", "1", "2", "9:16", "10", "20", "veryfast"]
+    assert ffargs.call_render_args(fn, **known) == ["s", "d", "1", "2", "9:16", "10", "20", "veryfast"]
 
     def grown(src, dst, *, start, end, aspect, width, height, fps):
         return []
 
     with pytest.raises(TypeError, match="fps"):
-        bench.call_render_args(grown, **known)
+        ffargs.call_render_args(grown, **known)
 
 
-def scale_inputs(**overrides: object) -> bench.ScaleInputs:
+def scale_inputs(**overrides: object) -> scale.ScaleInputs:
     values = dict(
         source_seconds=600,
         source_bytes=300_000_000,
@@ -314,11 +314,11 @@ def scale_inputs(**overrides: object) -> bench.ScaleInputs:
         map_result_bytes_per_clip=30,
     )
     values.update(overrides)
-    return bench.ScaleInputs(**values)
+    return scale.ScaleInputs(**values)
 
 
 def test_scale_on_paper_arithmetic():
-    s = bench.scale_on_paper(scale_inputs(), hours=1.0, clips=10)
+    s = scale.scale_on_paper(scale_inputs(), hours=1.0, clips=10)
     wav_upload = 3600 * 32000 / 100e6
     # cold start + 1.8 GB at 100 MB/s + 1 s of ffmpeg per 600 s -> x6 + the WAV upload
     assert s["stages"]["prepare"] == pytest.approx(1.5 + 18.0 + 6.0 + wav_upload)
@@ -330,7 +330,7 @@ def test_scale_on_paper_arithmetic():
     assert s["transitions"] == pytest.approx(6 + 10 + 3 * polls)
     assert s["cost"]["step_functions"] == pytest.approx(s["transitions"] / 1000 * 0.025)
     assert s["events"] == pytest.approx(28 + 70 + 9 * polls)
-    gb = bench.MEDIA_LAMBDA_MB / 1024
+    gb = scale.MEDIA_LAMBDA_MB / 1024
     assert s["lambda_gb_s"]["renders"] == pytest.approx(10 * 28.5 * gb)
     assert s["cost"]["total"] == pytest.approx(
         s["cost"]["transcribe"] + s["cost"]["lambda"] + s["cost"]["step_functions"] + s["cost"]["s3_requests"]
@@ -338,7 +338,7 @@ def test_scale_on_paper_arithmetic():
 
 
 def test_scale_limits():
-    lim = bench.scale_on_paper(scale_inputs(), hours=1.0, clips=10)["limits"]
+    lim = scale.scale_on_paper(scale_inputs(), hours=1.0, clips=10)["limits"]
     # History: 25,000 - 28 fixed - 9 events x 480 polls (4 h transcribed in 0.5x = 2 h, every 15 s), 7 per clip.
     assert lim["clips_by_events"] == int((25000 - 28 - 9 * 480) / 7)
     # Payload: 256 KiB minus the state without its clips, 80 + 30 bytes per clip.
@@ -363,33 +363,33 @@ muxing overhead: unknown
 
 
 def test_parse_quality_reads_the_ssim_psnr_and_vmaf_summaries():
-    q = bench.parse_quality(QUALITY_STDERR)
+    q = encoder.parse_quality(QUALITY_STDERR)
     assert q == {"ssim": 0.996126, "ssim_y": 0.996991, "psnr": 44.087399, "psnr_y": 44.509453, "vmaf": 99.02533}
-    identical = bench.parse_quality(
+    identical = encoder.parse_quality(
         "[Parsed_psnr_1 @ 0x1] PSNR y:inf u:inf v:inf average:inf min:inf max:inf\n"
         "[Parsed_ssim_0 @ 0x2] SSIM Y:1.000000 (inf) U:1.000000 (inf) V:1.000000 (inf) All:1.000000 (inf)\n"
     )
     assert identical["ssim"] == 1.0 and identical["psnr"] == float("inf") and identical["vmaf"] is None
     nothing = dict.fromkeys(["ssim", "ssim_y", "psnr", "psnr_y", "vmaf"])
-    assert bench.parse_quality("Error opening input file") == nothing
+    assert encoder.parse_quality("Error opening input file") == nothing
 
 
 def test_parse_stream_bytes_reads_the_closing_size_line():
-    assert bench.parse_stream_bytes(QUALITY_STDERR) == {"video": 5440 * 1024, "audio": 0}
+    assert encoder.parse_stream_bytes(QUALITY_STDERR) == {"video": 5440 * 1024, "audio": 0}
     old = "video:2048kB audio:160kB subtitle:0kB other streams:0kB global headers:0kB muxing overhead: 0.5%"
-    assert bench.parse_stream_bytes(old) == {"video": 2048 * 1024, "audio": 160 * 1024}
-    assert bench.parse_stream_bytes("frame=  750 fps=0.0") is None
+    assert encoder.parse_stream_bytes(old) == {"video": 2048 * 1024, "audio": 160 * 1024}
+    assert encoder.parse_stream_bytes("frame=  750 fps=0.0") is None
 
 
 def test_quality_args_compare_in_one_pass_and_can_cut_the_source_into_a_reference():
-    args = bench.quality_args("/w/d.mp4", "/w/r.mp4", vmaf=True)
+    args = encoder.quality_args("/w/d.mp4", "/w/r.mp4", vmaf=True)
     graph = args[args.index("-lavfi") + 1]
     assert args[args.index("-i") + 1] == "file:/w/d.mp4"  # the distorted file is the first input
     assert graph.startswith("[0:v]split=3[d0][d1][d2];[1:v]split=3[r0][r1][r2];")
-    assert graph.endswith(f"[d0][r0]ssim;[d1][r1]psnr;[d2][r2]libvmaf=n_threads=2:n_subsample={bench.VMAF_SUBSAMPLE}")
+    assert graph.endswith(f"[d0][r0]ssim;[d1][r1]psnr;[d2][r2]libvmaf=n_threads=2:n_subsample={encoder.VMAF_SUBSAMPLE}")
     assert args[-3:] == ["-f", "null", "-"]
 
-    plain = bench.quality_args(
+    plain = encoder.quality_args(
         "/w/d.mp4", "/s/src.mp4", vmaf=False, reference_seek=(60, 30), reference_filter="crop=1:2"
     )
     graph = plain[plain.index("-lavfi") + 1]
@@ -405,9 +405,9 @@ def test_has_filter_reads_the_filter_listing():
         " .. libvmaf           VV->V      Calculate the VMAF between two video streams.\n"
         " .. vmafmotion        V->V       Calculate the VMAF Motion score.\n"
     )
-    assert bench.has_filter(listing, "libvmaf")
-    assert bench.has_filter(listing, "vmafmotion")
-    assert not bench.has_filter(listing, "vmaf")
+    assert encoder.has_filter(listing, "libvmaf")
+    assert encoder.has_filter(listing, "vmafmotion")
+    assert not encoder.has_filter(listing, "vmaf")
 
 
 def sweep_row(preset: str, crf: int, cpu: float, kbps: float, ssim: float) -> dict:
@@ -428,23 +428,23 @@ SYNTHETIC = [
 
 
 def test_encoder_verdicts_hold_the_floor_and_cap_the_bitrate_against_medium():
-    verdicts = bench.encoder_verdicts(SYNTHETIC)
+    verdicts = encoder.encoder_verdicts(SYNTHETIC)
     assert verdicts["ultrafast/23"] == "bitrate > 1.25× medium"  # 1485 > 1.25 × 599
     assert verdicts["superfast/23"] == "bitrate > 1.25× medium"
     assert verdicts["veryfast/23"] == verdicts["medium/23"] == "passes"
     assert verdicts["veryfast/20"] == "passes"  # no medium at crf 20: no cap
-    assert bench.encoder_verdicts(SYNTHETIC, ssim_floor=0.995)["veryfast/26"] == "SSIM below 0.995"
-    assert bench.encoder_verdicts(SYNTHETIC, bitrate_slack=3)["ultrafast/23"] == "passes"
+    assert encoder.encoder_verdicts(SYNTHETIC, ssim_floor=0.995)["veryfast/26"] == "SSIM below 0.995"
+    assert encoder.encoder_verdicts(SYNTHETIC, bitrate_slack=3)["ultrafast/23"] == "passes"
 
 
 def test_choose_encoder_keeps_a_passing_default_when_nothing_is_clearly_faster():
-    choice = bench.choose_encoder(SYNTHETIC, current=("veryfast", 23))
+    choice = encoder.choose_encoder(SYNTHETIC, current=("veryfast", 23))
     assert choice["chosen"] == {"preset": "veryfast", "crf": 23} and not choice["change"]
     assert "no passing setting saves 10%" in choice["reason"]
 
 
 def test_choose_encoder_takes_a_clearly_faster_setting_that_passes():
-    roomy = bench.choose_encoder(SYNTHETIC, current=("veryfast", 23), bitrate_slack=2.0)
+    roomy = encoder.choose_encoder(SYNTHETIC, current=("veryfast", 23), bitrate_slack=2.0)
     # superfast now passes the cap and saves 18%; ultrafast (2.5× medium) still does not.
     assert roomy["chosen"] == {"preset": "superfast", "crf": 23} and roomy["change"]
     assert roomy["reason"].startswith("superfast/23 saves 18% of veryfast/23's CPU time")
@@ -461,7 +461,7 @@ def test_choose_encoder_replaces_a_failing_default_with_the_fewest_bits_among_th
         sweep_row("veryfast", 22, 1.10, 583, 0.9809),
         sweep_row("veryfast", 26, 0.99, 326, 0.9686),
     ]
-    alone = bench.choose_encoder(natural, current=("veryfast", 23))
+    alone = encoder.choose_encoder(natural, current=("veryfast", 23))
     # superfast/23 (811 <= 1.25 × 657) is the fastest that passes here.
     assert alone["chosen"] == {"preset": "superfast", "crf": 23}
     assert alone["verdicts"]["veryfast/23"] == "SSIM below 0.98"
@@ -469,19 +469,19 @@ def test_choose_encoder_replaces_a_failing_default_with_the_fewest_bits_among_th
 
     # Across both sources superfast/23 fails the synthetic one's cap; of veryfast/22 and /20 (within 10%
     # of each other) the one with fewer bits wins.
-    both = bench.choose_encoder(SYNTHETIC, current=("veryfast", 23), checks=[("bbb.mp4", natural)])
+    both = encoder.choose_encoder(SYNTHETIC, current=("veryfast", 23), checks=[("bbb.mp4", natural)])
     assert both["chosen"] == {"preset": "veryfast", "crf": 22} and both["change"]
     assert both["verdicts"]["veryfast/23"] == "SSIM below 0.98 on bbb.mp4"
     assert both["verdicts"]["superfast/23"] == "bitrate > 1.25× medium"
     assert both["verdicts"]["veryfast/20"] == "passes"
 
-    partial = bench.choose_encoder(SYNTHETIC, current=("veryfast", 23), checks=[("bbb.mp4", natural[:5])])
+    partial = encoder.choose_encoder(SYNTHETIC, current=("veryfast", 23), checks=[("bbb.mp4", natural[:5])])
     assert partial["verdicts"]["veryfast/22"] == "not measured on bbb.mp4"
     assert partial["chosen"] == {"preset": "faster", "crf": 23}
 
 
 def test_choose_encoder_without_a_passing_setting_keeps_the_default():
-    choice = bench.choose_encoder(SYNTHETIC, current=("veryfast", 23), ssim_floor=0.999)
+    choice = encoder.choose_encoder(SYNTHETIC, current=("veryfast", 23), ssim_floor=0.999)
     assert choice["chosen"] is None and not choice["change"]
     assert set(choice["verdicts"].values()) == {"SSIM below 0.999"}  # the floor is judged first
 
@@ -502,7 +502,7 @@ def test_encoder_section_draws_the_table_and_the_decision_from_the_stored_sweep(
     below = {("veryfast", 23): 0.9784, ("veryfast", 26): 0.9686}
     natural = [{**r, "ssim": below.get((r["preset"], r["crf"]), r["ssim"])} for r in SYNTHETIC]
     raw = {"encoder_sweep": stored(SYNTHETIC, "bench.mp4"), "encoder_sweep_checks": {"bbb.mp4": stored(natural, "bbb")}}
-    text = bench._encoder_section(raw)
+    text = report_encoder.encoder_section(raw)
     assert text.startswith("## Encoder settings")
     assert "| **veryfast / crf 22** | 3.95 |" in text
     assert "| veryfast / crf 23 (default) | 4.00 | 1.00× |" in text and "SSIM below 0.98 on bbb.mp4" in text
@@ -510,6 +510,6 @@ def test_encoder_section_draws_the_table_and_the_decision_from_the_stored_sweep(
     assert "**Decision: change the default to veryfast / crf 22**" in text
     assert "Natural content: `bbb.mp4`" in text and "on one frame in 3" in text
 
-    only = bench._encoder_section({"encoder_sweep": stored(SYNTHETIC, "bench.mp4")})
+    only = report_encoder.encoder_section({"encoder_sweep": stored(SYNTHETIC, "bench.mp4")})
     assert "**Decision: keep veryfast / crf 23**" in only and "rests on testsrc2 alone" in only
-    assert "Not measured in this run" in bench._encoder_section({})
+    assert "Not measured in this run" in report_encoder.encoder_section({})
