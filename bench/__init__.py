@@ -19,9 +19,10 @@ One run, on this machine:
    in ``choose_encoder`` picks the default (``--encoder-sweep`` runs this part alone);
 6. API latency under a steady request rate per route, and the API module's import time.
 
-It writes ``BENCHMARKS.md`` (tables, machine, what the figures mean, scale on paper) and the
-raw figures to ``bench-output/bench-results.json``; ``--report-only`` redraws the report from
-that file. ``python -m bench`` runs it (``bench/__main__.py``).
+It writes the raw figures to ``bench-output/bench-results.json`` and the measured tables into
+``BENCHMARKS.md``, between two markers: the text around them (what the figures mean) is written by
+hand and kept as it is. ``--report-only`` redraws the tables from the raw figures. ``python -m
+bench`` runs it (``bench/__main__.py``).
 
 The modules:
 
@@ -33,7 +34,8 @@ The modules:
 - ``api``: API latency under open-loop load and the API module's import time;
 - ``run``: the run itself, against the local stack, the bare tools and the MoviePy peer (``peer``);
 - ``analysis``: from the raw measurements to the figures the report shows;
-- ``fmt``, ``report``, ``report_encoder``, ``report_scale``: the report's tables.
+- ``fmt``, ``report``, ``report_encoder``, ``report_scale``: the report's tables, and keeping the
+  hand-written text around them.
 
 The pure parts (percentiles, history parsing, formatting, the AWS arithmetic) are unit-tested
 in ``tests/unit/test_bench.py``.

@@ -21,7 +21,7 @@ from bench.api import import_time
 from bench.encoder import natural_sample, run_encoder_sweep
 from bench.ffargs import ffmpeg_exe
 from bench.procs import loadavg
-from bench.report import report
+from bench.report import report, write_report
 from bench.report_encoder import encoder_section
 from bench.run import bare_tools, machine, make_bench_video, ours_runs, peer_renders, run_stack_job, whisper_bare
 
@@ -45,7 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-rate", type=float, default=20)
     parser.add_argument("--repeat", type=int, default=2, help="bare ffmpeg runs: best of N, interleaved")
     parser.add_argument("--skip-peer", action="store_true")
-    parser.add_argument("--report-only", action="store_true", help="redraw the report from bench-results.json")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="redraw the report's tables (between its markers) from bench-results.json",
+    )
     parser.add_argument(
         "--encoder-sweep",
         action="store_true",
@@ -63,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     results_path = out / "bench-results.json"
     if args.report_only:
-        Path(args.report).write_text(report(json.loads(results_path.read_text())))
+        write_report(Path(args.report), report(json.loads(results_path.read_text())))
         print(f"Wrote {args.report}")
         return 0
     if args.encoder_sweep:
@@ -138,8 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     raw["run_seconds"] = time.perf_counter() - started
     results_path.write_text(json.dumps(raw, indent=1, default=str))
     print("6/6 Report", flush=True)
-    text = report(raw)
-    Path(args.report).write_text(text)
+    write_report(Path(args.report), report(raw))
     print(f"Wrote {args.report} and {results_path} in {raw['run_seconds'] / 60:.1f} min", flush=True)
     return 0
 
@@ -167,7 +170,7 @@ def _encoder_sweep_only(args: argparse.Namespace, out: Path, results_path: Path)
             }
     results_path.write_text(json.dumps(raw, indent=1, default=str))
     if "job" in raw:
-        Path(args.report).write_text(report(raw))
+        write_report(Path(args.report), report(raw))
         print(f"Wrote {results_path} and {args.report}", flush=True)
     else:
         print(encoder_section(raw))

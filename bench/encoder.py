@@ -139,7 +139,8 @@ def choose_encoder(
     least ``min_cpu_gain`` of its CPU time; otherwise the choice is, among the passing settings
     within ``min_cpu_gain`` of the fastest, the one with the fewest bits.
     Returns the choice (None when nothing passes), whether it is a change, the verdict per
-    setting ("preset/crf" -> "passes" or why not) and the reason in words.
+    setting ("preset/crf" -> "passes" or why not) and which case decided: "none passes",
+    "default not measured", "default fails", "nothing clearly faster" or "clearly faster".
     """
     verdicts = encoder_verdicts(rows, ssim_floor=ssim_floor, bitrate_slack=bitrate_slack)
     for name, other in checks:
@@ -153,43 +154,24 @@ def choose_encoder(
                 verdicts[key] = f"{theirs[key]} on {name}"
     passing = [r for r in rows if verdicts[f"{r['preset']}/{r['crf']}"] == "passes"]
     now = next((r for r in rows if (r["preset"], r["crf"]) == tuple(current)), None)
-    cur = f"{current[0]}/{current[1]}"
     if not passing:
-        return {
-            "chosen": None,
-            "change": False,
-            "verdicts": verdicts,
-            "reason": "no setting holds the floor at a reasonable bitrate, so the current default stays",
-        }
+        return {"chosen": None, "change": False, "verdicts": verdicts, "why": "none passes"}
     fastest = min(r["cpu_seconds"] for r in passing)
     near = [r for r in passing if r["cpu_seconds"] <= fastest * (1 + min_cpu_gain)]
     pick = min(near, key=lambda r: (r["video_kbps"], r["cpu_seconds"]))
-    pick_key = f"{pick['preset']}/{pick['crf']}"
-    if now is not None and verdicts[cur] == "passes" and fastest > now["cpu_seconds"] * (1 - min_cpu_gain):
-        chosen = now
-        reason = (
-            f"{cur} passes and no passing setting saves {min_cpu_gain:.0%} of its CPU time (the fastest, "
-            f"{min(passing, key=lambda r: r['cpu_seconds'])['preset']}/"
-            f"{min(passing, key=lambda r: r['cpu_seconds'])['crf']}, takes {fastest:.2f} CPU s against "
-            f"{now['cpu_seconds']:.2f})"
-        )
+    if now is None:
+        chosen, why = pick, "default not measured"
+    elif verdicts[f"{current[0]}/{current[1]}"] != "passes":
+        chosen, why = pick, "default fails"
+    elif fastest > now["cpu_seconds"] * (1 - min_cpu_gain):
+        chosen, why = now, "nothing clearly faster"
     else:
-        chosen = pick
-        if now is None:
-            why = f"{cur} was not measured"
-        elif verdicts[cur] != "passes":
-            why = f"{cur} does not pass ({verdicts[cur]})"
-        else:
-            why = f"{pick_key} saves {1 - pick['cpu_seconds'] / now['cpu_seconds']:.0%} of {cur}'s CPU time"
-        reason = (
-            f"{why}; {pick_key} is the passing setting with the fewest bits among those within "
-            f"{min_cpu_gain:.0%} of the fastest ({pick['cpu_seconds']:.2f} CPU s, {pick['video_kbps']:.0f} kbit/s)"
-        )
+        chosen, why = pick, "clearly faster"
     return {
         "chosen": {"preset": chosen["preset"], "crf": chosen["crf"]},
         "change": (chosen["preset"], chosen["crf"]) != tuple(current),
         "verdicts": verdicts,
-        "reason": reason,
+        "why": why,
     }
 
 

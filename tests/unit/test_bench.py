@@ -1,13 +1,15 @@
 """The pure parts of `make bench`: percentiles, stage times from an execution history, formatting,
-and the arithmetic of the scale section. Nothing here starts a process."""
+the arithmetic of the scale section, and the report's tables and the hand-written text kept around
+them. Nothing here starts a process."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bench import api, encoder, ffargs, fmt, history, report_encoder, scale
+from bench import api, encoder, ffargs, fmt, history, report, report_encoder, scale
 
 T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -440,14 +442,14 @@ def test_encoder_verdicts_hold_the_floor_and_cap_the_bitrate_against_medium():
 def test_choose_encoder_keeps_a_passing_default_when_nothing_is_clearly_faster():
     choice = encoder.choose_encoder(SYNTHETIC, current=("veryfast", 23))
     assert choice["chosen"] == {"preset": "veryfast", "crf": 23} and not choice["change"]
-    assert "no passing setting saves 10%" in choice["reason"]
+    assert choice["why"] == "nothing clearly faster"
 
 
 def test_choose_encoder_takes_a_clearly_faster_setting_that_passes():
     roomy = encoder.choose_encoder(SYNTHETIC, current=("veryfast", 23), bitrate_slack=2.0)
     # superfast now passes the cap and saves 18%; ultrafast (2.5× medium) still does not.
     assert roomy["chosen"] == {"preset": "superfast", "crf": 23} and roomy["change"]
-    assert roomy["reason"].startswith("superfast/23 saves 18% of veryfast/23's CPU time")
+    assert roomy["why"] == "clearly faster"
 
 
 def test_choose_encoder_replaces_a_failing_default_with_the_fewest_bits_among_the_fastest():
@@ -465,7 +467,7 @@ def test_choose_encoder_replaces_a_failing_default_with_the_fewest_bits_among_th
     # superfast/23 (811 <= 1.25 × 657) is the fastest that passes here.
     assert alone["chosen"] == {"preset": "superfast", "crf": 23}
     assert alone["verdicts"]["veryfast/23"] == "SSIM below 0.98"
-    assert alone["reason"].startswith("veryfast/23 does not pass")
+    assert alone["why"] == "default fails"
 
     # Across both sources superfast/23 fails the synthetic one's cap; of veryfast/22 and /20 (within 10%
     # of each other) the one with fewer bits wins.
@@ -484,6 +486,7 @@ def test_choose_encoder_without_a_passing_setting_keeps_the_default():
     choice = encoder.choose_encoder(SYNTHETIC, current=("veryfast", 23), ssim_floor=0.999)
     assert choice["chosen"] is None and not choice["change"]
     assert set(choice["verdicts"].values()) == {"SSIM below 0.999"}  # the floor is judged first
+    assert choice["why"] == "none passes"
 
 
 def test_encoder_section_draws_the_table_and_the_decision_from_the_stored_sweep():
@@ -507,9 +510,147 @@ def test_encoder_section_draws_the_table_and_the_decision_from_the_stored_sweep(
     assert "| **veryfast / crf 22** | 3.95 |" in text
     assert "| veryfast / crf 23 (default) | 4.00 | 1.00× |" in text and "SSIM below 0.98 on bbb.mp4" in text
     assert "| slow / crf 16 (reference) |" in text and "| ∞ |" in text
-    assert "**Decision: change the default to veryfast / crf 22**" in text
-    assert "Natural content: `bbb.mp4`" in text and "on one frame in 3" in text
+    assert "| **the rule changes the default to** (the default fails) | veryfast / crf 22 | 3.95 | 606 |" in text
+    assert "| `bench.mp4` | -1% | +10% | 0.9960 → 0.9966 | 99.0 → 99.0 |" in text  # what the change does
+    assert "### Natural content: `bbb.mp4`" in text and "| VMAF measured on | one frame in 3 | one frame in 3 |" in text
+    assert "| presets swept at crf 23 | ultrafast, superfast, veryfast, faster, medium |" in text
 
     only = report_encoder.encoder_section({"encoder_sweep": stored(SYNTHETIC, "bench.mp4")})
-    assert "**Decision: keep veryfast / crf 23**" in only and "rests on testsrc2 alone" in only
+    kept = "| **the rule keeps the default** (nothing passing is clearly faster) | veryfast / crf 23 | 4.00 | 550 |"
+    assert kept in only
+    assert "rests on testsrc2 alone" in only and "what the change does" not in only
     assert "Not measured in this run" in report_encoder.encoder_section({})
+
+
+# --- the report file: generated tables between markers, hand-written text around them ---------
+
+MIB = 2**20
+
+
+def bench_raw() -> dict:
+    """A whole run's raw figures, shaped like bench-results.json: Prepare, transcription, selection,
+    two renders and Finalize, the ffmpeg children the stack started, the bare tools, the peer and
+    the API; no encoder sweep."""
+    from chalicelib.domain import media
+
+    t0 = T0.timestamp()
+    clips = [{"index": 0, "start": 60.0, "end": 90.0, "aspect": "9:16"},
+             {"index": 1, "start": 200.0, "end": 232.0, "aspect": "9:16"}]
+    h = History()
+    last = h.add("ExecutionStarted", 0.0, 0)
+    last = h.task("Prepare", 0.0, 2.0, last)
+    last = h.task("StartTranscription", 2.01, 30.0, last)
+    options = {"maxClips": 2, "aspectRatio": "9:16"}
+    last = h.task("SelectClips", 30.01, 30.3, last, output=json.dumps({"clips": clips, "options": options}))
+    started = h.add("MapStateStarted", 30.35, h.add("MapStateEntered", 30.35, last, name="RenderClips"))
+    windows = [(30.4, 37.0), (37.1, 43.8)]
+    ends = []
+    for i, (a, b) in enumerate(windows):
+        iteration = h.add("MapIterationStarted", a - 0.005, started, name="RenderClips", index=i)
+        ends.append(h.add("MapIterationSucceeded", b + 0.002, h.task("RenderClip", a, b, iteration), index=i))
+    last = h.add("MapStateExited", 43.811, h.add("MapStateSucceeded", 43.81, ends[-1]), name="RenderClips")
+    h.add("ExecutionSucceeded", 43.95, h.task("Finalize", 43.82, 43.9, last))
+
+    children = []
+
+    def child(argv: list[str], start: float, seconds: float, peak_mib: int) -> None:
+        children.append({"pid": 1000 + len(children), "argv": ["/usr/bin/ffmpeg", *argv], "started": t0 + start,
+                         "last_seen": t0 + start + seconds - 0.01, "peak_rss": peak_mib * MIB,
+                         "gone_seen": t0 + start + seconds + 0.01, "seconds": seconds})
+
+    child(media.probe_args("/w/src"), 0.5, 0.02, 16)
+    child(media.extract_audio_args("/w/src", "/t/a.wav", "/t/l.txt"), 0.6, 1.2, 39)
+    for c, (a, _) in zip(clips, windows):
+        child(media.loudness_args("/w/src", start=c["start"], end=c["end"]), a + 0.1, 0.2, 30)
+        child(media.render_args("/w/src", "/t/clip.mp4", start=c["start"], end=c["end"], aspect="9:16", width=1280,
+                                height=720), a + 1.0, 3.0, 108)
+    iso = "2026-01-01T12:00:{:06.3f}+00:00".format
+    stages = {"queued": iso(0.0), "preparing": iso(0.45), "transcribing": iso(2.02), "selecting": iso(30.06),
+              "rendering": iso(30.35), "finalizing": iso(43.83)}
+    route = {"n": 200, "rate": 20.0, "p50": 0.02, "p99": 0.03, "max": 0.06, "errors": 0, "error_sample": []}
+
+    def run(seconds: float, rss_mib: int = 90, **extra: object) -> dict:
+        return {"seconds": seconds, "returncode": 0, "max_rss": rss_mib * MIB, "cpu_seconds": seconds, **extra}
+
+    return {
+        "machine": {"cpu": "Test CPU", "cores": 2, "usable_cores": 2, "ram_gib": 8.0, "python": "3.11.7",
+                    "ffmpeg": "ffmpeg version 7", "os": "Linux", "date": "2026-01-01 12:00 UTC"},
+        "load": [[0.5], [0.6]],
+        "source": {"name": "bench.mp4", "seconds": 600.0, "bytes": 300_000_000, "width": 1280, "height": 720},
+        "job": {
+            "startup_seconds": 3.0, "upload_seconds": 10.0, "s3_download_seconds": 8.0, "submitted": t0 - 0.07,
+            "seen_done": t0 + 44.0, "clips_view": [{"width": 404, "height": 720}], "render_concurrency": 1,
+            "result": {"status": "succeeded", "stages": stages, "finishedAt": iso(43.9)},
+            "events": [{**e, "timestamp": e["timestamp"].timestamp()} for e in h.events],
+            "samples": [[t0 + t / 4, 900 * MIB, 0] for t in range(-1, 177)],
+            "children": children, "api": {"GET /health": route},
+        },
+        "clips": clips,
+        "bare": {"probe": run(0.03), "extract_audio": run(1.3), "repeat": 2,
+                 "whisper": run(35.0, 800, load_seconds=0.4, transcribe_seconds=34.0, audio_seconds=600.0,
+                                compute_type="int8", threads=2),
+                 "renders": [run(2.6, bytes=6_000_000), run(2.8, bytes=6_400_000)]},
+        "peer": "skipped (--skip-peer)",
+        "import": {"importtime_cumulative": 0.41, "top": [["chalicelib.models", 0.15]], "packages": {"boto3": 0.15},
+                   "import_app": 0.4, "heavy_modules_loaded": []},
+        "run_seconds": 300.0,
+    }
+
+
+def test_report_draws_every_table_from_a_whole_run():
+    text = report.report(bench_raw())
+    for heading in ("## Machine", "## Input and job", "## The job, stage by stage", "### Inside each render",
+                    "### Orchestration", "## The peer", "## Encoder settings", "## API latency", "## Scale on paper",
+                    "### Where the limits are"):
+        assert heading in text
+    assert "| **render clip 1** (32.0 s, RenderClip) | 6.70 s | 2.80 s | 2.39× |" in text
+    assert "| **all clips** | 13.3 s |" in text  # inside each render: the two tasks summed
+    assert "| CPU shared with other work (load above 0.75 per usable core) | no |" in text
+    assert "| this job (2 clips) |" in text and "Not measured: skipped (--skip-peer)." in text
+    assert report.BEGIN not in text and report.END not in text  # the markers are the file's, not the tables'
+
+
+HAND_BEFORE = "# Benchmarks\n\nWritten by hand, above the tables.\n\n"
+HAND_AFTER = "\n\n## Reading the figures\n\nWritten by hand: the job took 44 s.\n"
+
+
+def test_splice_replaces_only_the_text_between_the_markers():
+    existing = f"{HAND_BEFORE}{report.BEGIN}\nold tables\n{report.END}{HAND_AFTER}"
+    text = report.splice(existing, "## Machine\n\nnew tables\n")
+    assert text == f"{HAND_BEFORE}{report.BEGIN}\n\n## Machine\n\nnew tables\n\n{report.END}{HAND_AFTER}"
+    assert report.splice(text, "## Machine\n\nnew tables\n") == text  # redrawing the same figures changes nothing
+
+
+def test_splice_without_a_file_or_its_markers_starts_the_layout():
+    for existing in (None, "# Benchmarks\n\nA report from before the markers.\n"):
+        text = report.splice(existing, "tables\n")
+        assert text.startswith(f"# Benchmarks\n\n{report.BEGIN}\n\ntables\n\n{report.END}\n\n")
+        assert text.endswith(report.PLACEHOLDER) and "## Reading the figures" in text
+        assert "A report from before" not in text
+
+
+def test_splice_refuses_markers_it_cannot_pair():
+    for broken in (
+        f"{report.BEGIN}\nno end\n",
+        f"{report.END}\nend first\n{report.BEGIN}\n",
+        f"{report.BEGIN}\n{report.END}\n{report.BEGIN}\n{report.END}\n",
+    ):
+        with pytest.raises(ValueError, match="fix them by hand"):
+            report.splice(broken, "tables\n")
+
+
+def test_report_only_redraws_the_tables_and_keeps_the_hand_written_text(tmp_path):
+    from bench.__main__ import main
+
+    (tmp_path / "bench-results.json").write_text(json.dumps(bench_raw()))
+    path = tmp_path / "BENCHMARKS.md"
+    path.write_text(f"{HAND_BEFORE}{report.BEGIN}\nstale tables\n{report.END}{HAND_AFTER}")
+    assert main(["--report-only", "--out", str(tmp_path), "--report", str(path)]) == 0
+    text = path.read_text()
+    assert text.startswith(f"{HAND_BEFORE}{report.BEGIN}\n\nGenerated by `make bench`")
+    assert text.endswith(f"{report.END}{HAND_AFTER}")
+    assert "stale tables" not in text and "## Scale on paper" in text
+
+    path.unlink()
+    assert main(["--report-only", "--out", str(tmp_path), "--report", str(path)]) == 0
+    assert path.read_text().endswith(f"{report.END}\n\n{report.PLACEHOLDER}")
