@@ -23,7 +23,15 @@ from bench.ffargs import ffmpeg_exe
 from bench.procs import loadavg
 from bench.report import report, write_report
 from bench.report_encoder import encoder_section
-from bench.run import bare_tools, machine, make_bench_video, ours_runs, peer_renders, run_stack_job, whisper_bare
+from bench.run import (
+    bare_tools,
+    machine,
+    make_bench_video,
+    ours_runs,
+    peer_renders,
+    run_stack_job,
+    whisper_bare,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     video = make_bench_video(out, args.source_seconds)
     from chalicelib.domain import media
 
-    probe = subprocess.run([ffmpeg_exe(), *media.probe_args(str(video))], capture_output=True, text=True)
+    # ffmpeg -i exits non-zero (no output named): the probe is its stderr.
+    probe = subprocess.run([ffmpeg_exe(), *media.probe_args(str(video))], capture_output=True, text=True, check=False)
     info = media.parse_probe(probe.stderr, video.stat().st_size)
     raw["source"] = {
         "name": video.name,

@@ -9,8 +9,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from bench import ROOT
 
@@ -115,7 +116,9 @@ def steady_load(
 def import_time() -> dict[str, Any]:
     py = sys.executable
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    it = subprocess.run([py, "-X", "importtime", "-c", "import app"], cwd=ROOT, capture_output=True, text=True, env=env)
+    it = subprocess.run(
+        [py, "-X", "importtime", "-c", "import app"], cwd=ROOT, capture_output=True, text=True, env=env, check=False
+    )
     cumulative, top = parse_importtime(it.stderr, "app")
     packages = package_import_times(it.stderr, ("boto3", "pydantic", "chalice"))
 
@@ -132,13 +135,16 @@ def import_time() -> dict[str, Any]:
         [
             py,
             "-c",
-            "import app, sys; print(','.join(m for m in ('numpy', 'faster_whisper', 'ctranslate2', 'cv2', "
-            "'wordllama', 'moviepy', 'PIL', 'onnxruntime') if m in sys.modules))",
+            (
+                "import app, sys; print(','.join(m for m in ('numpy', 'faster_whisper', 'ctranslate2', 'cv2', "
+                "'wordllama', 'moviepy', 'PIL', 'onnxruntime') if m in sys.modules))"
+            ),
         ],
         cwd=ROOT,
         capture_output=True,
         text=True,
         env=env,
+        check=False,
     ).stdout.strip()
     return {
         "importtime_cumulative": cumulative,

@@ -7,8 +7,9 @@ import inspect
 import re
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from bench.ffargs import call_render_args, ffmpeg_exe
 from bench.procs import loadavg, run_measured
@@ -196,7 +197,7 @@ def encoder_sweep(
     exe = ffmpeg_exe()
     t0 = time.perf_counter()
     load_before = loadavg()
-    listing = subprocess.run([exe, "-hide_banner", "-filters"], capture_output=True, text=True).stdout
+    listing = subprocess.run([exe, "-hide_banner", "-filters"], capture_output=True, text=True, check=False).stdout
     vmaf = has_filter(listing, "libvmaf")
     defaults = inspect.signature(media.render_args).parameters
     current = (defaults["preset"].default, defaults["crf"].default)
@@ -207,8 +208,8 @@ def encoder_sweep(
         return work / f"sweep-{preset}-crf{crf}.mp4"
 
     def cmd(preset: str, crf: int) -> list[str]:
-        known = dict(src=str(video), dst=str(dst(preset, crf)), start=start, end=end, aspect=aspect, width=width,
-                     height=height)
+        known = {"src": str(video), "dst": str(dst(preset, crf)), "start": start, "end": end, "aspect": aspect,
+                 "width": width, "height": height}
         return [exe, *call_render_args(media.render_args, **known, preset=preset, crf=crf)]
 
     def render_all(settings: list[tuple[str, int]]) -> dict[tuple[str, int], dict]:
@@ -227,10 +228,12 @@ def encoder_sweep(
         streams = parse_stream_bytes(
             subprocess.run(
                 [exe, "-hide_banner", "-nostdin", "-i", f"file:{path}", "-map", "0", "-c", "copy", "-f", "null", "-"],
-                capture_output=True, text=True,
+                capture_output=True, text=True, check=False,
             ).stderr
         ) or {"video": 0, "audio": 0}
-        q = subprocess.run([exe, *quality_args(str(path), str(reference), vmaf=vmaf)], capture_output=True, text=True)
+        q = subprocess.run(
+            [exe, *quality_args(str(path), str(reference), vmaf=vmaf)], capture_output=True, text=True, check=False
+        )
         quality = parse_quality(q.stderr)
         if quality["ssim"] is None:
             raise RuntimeError(f"no SSIM for {s}: {q.stderr[-500:]}")
@@ -266,7 +269,7 @@ def encoder_sweep(
         subprocess.run(
             [exe, *quality_args(str(reference), str(video), vmaf=vmaf, reference_seek=(start, seconds),
                                 reference_filter=vf)],
-            capture_output=True, text=True,
+            capture_output=True, text=True, check=False,
         ).stderr
     )
     ref_row = measure(ref_setting, runs.pop(ref_setting), reference)
@@ -332,7 +335,8 @@ def run_encoder_sweep(video: Path, work: Path, repeat: int) -> dict[str, Any]:
     """Probe ``video`` and sweep a 30 s clip of it (from 60 s in when it is long enough)."""
     from chalicelib.domain import media
 
-    probe = subprocess.run([ffmpeg_exe(), *media.probe_args(str(video))], capture_output=True, text=True)
+    # ffmpeg -i exits non-zero (no output named): the probe is its stderr.
+    probe = subprocess.run([ffmpeg_exe(), *media.probe_args(str(video))], capture_output=True, text=True, check=False)
     info = media.parse_probe(probe.stderr, video.stat().st_size)
     start = 60.0 if info.duration_seconds >= 90 else 0.0
     seconds = min(30.0, info.duration_seconds - start)

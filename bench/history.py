@@ -4,9 +4,10 @@ covered (orchestration), and how many events and transitions a job costs."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 
 def to_epoch(ts: Any) -> float:
@@ -14,9 +15,9 @@ def to_epoch(ts: Any) -> float:
     if isinstance(ts, (int, float)):
         return float(ts)
     if isinstance(ts, str):
-        ts = datetime.fromisoformat(ts.replace("Z", "+00:00"))
+        ts = datetime.fromisoformat(ts)  # Python 3.11 reads a "Z" suffix too
     if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=timezone.utc)
+        ts = ts.replace(tzinfo=UTC)
     return ts.timestamp()
 
 
@@ -78,7 +79,7 @@ def _contexts(events: Sequence[dict]) -> tuple[dict[int, dict], dict[int, str | 
             state[e["id"]] = state.get(prev)
         if kind in _ITERATION_EVENTS:
             iteration[e["id"]] = details.get("index")
-        elif kind.startswith("MapState") or kind.startswith("Execution"):
+        elif kind.startswith(("MapState", "Execution")):
             iteration[e["id"]] = None
         else:
             iteration[e["id"]] = iteration.get(prev)
@@ -87,7 +88,7 @@ def _contexts(events: Sequence[dict]) -> tuple[dict[int, dict], dict[int, str | 
 
 def task_spans(events: Sequence[dict]) -> list[Span]:
     """Each task attempt, from scheduled to succeeded (or failed), with its state and Map iteration."""
-    by_id, state, iteration = _contexts(events)
+    _, state, iteration = _contexts(events)
     children: dict[int, list[dict]] = defaultdict(list)
     for e in events:
         children[e.get("previousEventId") or 0].append(e)
@@ -122,7 +123,7 @@ def task_spans(events: Sequence[dict]) -> list[Span]:
 
 def state_spans(events: Sequence[dict]) -> list[Span]:
     """Each state from entered to exited (Map states include all their iterations)."""
-    by_id, state, iteration = _contexts(events)
+    by_id, _, iteration = _contexts(events)
     spans = []
     for e in sorted(events, key=lambda e: e["id"]):
         if not e["type"].endswith("StateExited"):

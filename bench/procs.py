@@ -3,15 +3,17 @@ argv), and running a command to completion with its wall time, CPU time and peak
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 
 def read_file(path: str) -> str | None:
@@ -111,11 +113,11 @@ class ProcessSampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def start(self) -> "ProcessSampler":
+    def start(self) -> ProcessSampler:
         self._thread.start()
         return self
 
-    def stop(self) -> "ProcessSampler":
+    def stop(self) -> ProcessSampler:
         self._stop.set()
         self._thread.join()
         return self
@@ -156,10 +158,8 @@ class ProcessSampler:
                 elif argv != rec.argv:  # exec'd since the last sample
                     rec.argv, rec.peak_rss, execd = argv, 0, True
                 if execd and self.on_exec:
-                    try:
+                    with contextlib.suppress(Exception):  # a capture must never stop the sampling
                         self.on_exec(argv)
-                    except Exception:  # noqa: BLE001 - a capture must never stop the sampling
-                        pass
                 rec.last_seen = now
                 if argv != parent_argv:
                     kids_rss += status.get("VmRSS", 0)
@@ -185,23 +185,24 @@ class ProcessSampler:
 def run_measured(cmd: Sequence[str], *, cwd: Path | None = None, env: dict | None = None) -> dict[str, Any]:
     """Run a command to completion: wall seconds, exit code, CPU seconds, the program's own peak
     RSS (VmHWM after exec) and the peak RSS summed over it and its descendants (sampled every 10 ms)."""
-    err = tempfile.TemporaryFile()
     me = [a for a in (read_file("/proc/self/cmdline") or "").split("\0") if a]
-    started = time.perf_counter()
-    proc = subprocess.Popen(list(cmd), cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=err, stderr=err)
-    sampler = ProcessSampler(proc.pid, 0.01, ignore_argv=me).start()
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    sampler.stop()
-    err.seek(0)
+    with tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(list(cmd), cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=err, stderr=err)
+        sampler = ProcessSampler(proc.pid, 0.01, ignore_argv=me).start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        sampler.stop()
+        err.seek(0)
+        output = err.read().decode(errors="replace")
     return {
         "seconds": seconds,
         "returncode": proc.returncode,
         "max_rss": sampler.own_peak or None,
         "tree_peak_rss": sampler.peak()["total"] or None,
         "cpu_seconds": usage.ru_utime + usage.ru_stime,
-        "output_tail": err.read().decode(errors="replace")[-2000:],
+        "output_tail": output[-2000:],
     }
 
 

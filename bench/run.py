@@ -13,13 +13,21 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench import ROOT
 from bench.api import steady_load
-from bench.ffargs import call_render_args, classify_ffmpeg, ffmpeg_exe, filter_files, option, replay_args, seek_of
+from bench.ffargs import (
+    call_render_args,
+    classify_ffmpeg,
+    ffmpeg_exe,
+    filter_files,
+    option,
+    replay_args,
+    seek_of,
+)
 from bench.fmt import fmt_ms, fmt_seconds
 from bench.history import to_epoch
 from bench.procs import ProcessSampler, read_file, run_measured
@@ -89,7 +97,7 @@ def machine() -> dict[str, Any]:
     mem = read_file("/proc/meminfo") or ""
     total_kb = next((int(line.split()[1]) for line in mem.splitlines() if line.startswith("MemTotal")), 0)
     version = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-version"], capture_output=True, text=True
+        [ffmpeg_exe(), "-hide_banner", "-version"], capture_output=True, text=True, check=False
     ).stdout.splitlines()
     return {
         "cpu": model,
@@ -99,7 +107,7 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "ffmpeg": version[0] if version else "?",
         "os": f"{platform.system()} {platform.release()}",
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
 
 
@@ -178,12 +186,12 @@ def run_stack_job(
         if result["status"] != "succeeded":
             raise RuntimeError(f"job failed: {result.get('error')}")
         print(f"  done in {seen_done - submitted:.1f} s", flush=True)
-        aws = dict(
-            endpoint_url=f"http://127.0.0.1:{port + 1}",
-            region_name="us-east-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        aws = {
+            "endpoint_url": f"http://127.0.0.1:{port + 1}",
+            "region_name": "us-east-1",
+            "aws_access_key_id": "local",
+            "aws_secret_access_key": "local",
+        }
         # The same boto3 download_file Prepare does, from this process: what moving the source out
         # of the stand-in's S3 costs on its own.
         s3_copy = out_dir / "source-download.tmp"
@@ -308,15 +316,15 @@ def bare_tools(
     renders = []
     for clip in clips:
         dst = work / f"bare-{clip['index']:02d}.mp4"
-        known = dict(
-            src=str(video),
-            dst=str(dst),
-            start=clip["start"],
-            end=clip["end"],
-            aspect=clip["aspect"],
-            width=width,
-            height=height,
-        )
+        known = {
+            "src": str(video),
+            "dst": str(dst),
+            "start": clip["start"],
+            "end": clip["end"],
+            "aspect": clip["aspect"],
+            "width": width,
+            "height": height,
+        }
         variants: dict[str, tuple[list[str], dict | None]] = {
             "bare": ([exe, *call_render_args(media.render_args, **known)], None)
         }
