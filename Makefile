@@ -40,7 +40,7 @@ load: install
 # API latency and import time; writes BENCHMARKS.md. 4-6 min on 2 cores (+1 min once to generate the video).
 # BENCH_ARGS=--help for options; BENCH_ARGS=--report-only redraws BENCHMARKS.md from bench-output/.
 bench: install
-	$(PY) -m bench.bench $(BENCH_ARGS)
+	$(PY) -m bench $(BENCH_ARGS)
 
 test-unit: install
 	$(PY) -m pytest tests/unit -q -p no:cacheprovider

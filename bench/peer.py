@@ -1,7 +1,7 @@
 """The peer in ``make bench``: one clip cut and cropped with MoviePy, the way popular open-source
 shorts generators do it (subclip, crop to 9:16 centre, resize, ``write_videofile`` with libx264/AAC).
 
-Run as a child process by ``bench.bench`` so its peak memory (Python holding frames,
+Run as a child process by ``bench.run`` (``peer_renders``) so its peak memory (Python holding frames,
 plus MoviePy's reader and writer ffmpeg processes) is measured on its own. Writes a JSON report.
 """
 

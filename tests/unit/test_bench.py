@@ -1,13 +1,15 @@
 """The pure parts of `make bench`: percentiles, stage times from an execution history, formatting,
-and the arithmetic of the scale section. Nothing here starts a process."""
+the arithmetic of the scale section, and the report's tables and the hand-written text kept around
+them. Nothing here starts a process."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bench import bench
+from bench import api, encoder, ffargs, fmt, history, report, report_encoder, scale
 
 T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -72,30 +74,30 @@ def pipeline_history(render_times: list[tuple[float, float]]) -> list[dict]:
 
 def test_percentile_interpolates_like_numpy():
     values = [5.0, 1.0, 3.0, 2.0, 4.0]
-    assert bench.percentile(values, 0) == 1.0
-    assert bench.percentile(values, 50) == 3.0
-    assert bench.percentile(values, 100) == 5.0
-    assert bench.percentile(values, 25) == 2.0
-    assert bench.percentile([1.0, 2.0], 99) == pytest.approx(1.99)
-    assert bench.percentile([7.0], 99) == 7.0
+    assert api.percentile(values, 0) == 1.0
+    assert api.percentile(values, 50) == 3.0
+    assert api.percentile(values, 100) == 5.0
+    assert api.percentile(values, 25) == 2.0
+    assert api.percentile([1.0, 2.0], 99) == pytest.approx(1.99)
+    assert api.percentile([7.0], 99) == 7.0
 
 
 def test_percentile_rejects_nothing_and_bad_ranks():
     with pytest.raises(ValueError):
-        bench.percentile([], 50)
+        api.percentile([], 50)
     with pytest.raises(ValueError):
-        bench.percentile([1.0], 101)
+        api.percentile([1.0], 101)
 
 
 def test_p99_of_a_hundred_samples_sits_near_the_worst():
     values = [float(i) for i in range(1, 101)]  # 1..100
-    assert bench.percentile(values, 99) == pytest.approx(99.01)
-    assert bench.percentile(values, 50) == pytest.approx(50.5)
+    assert api.percentile(values, 99) == pytest.approx(99.01)
+    assert api.percentile(values, 50) == pytest.approx(50.5)
 
 
 def test_task_spans_pair_each_task_with_its_own_end_even_when_iterations_overlap():
     events = pipeline_history([(11.1, 20.0), (11.2, 15.0)])  # iteration 1 finishes first
-    spans = bench.task_spans(events)
+    spans = history.task_spans(events)
     names = [(s.name, s.index) for s in spans]
     assert names == [
         ("Prepare", None),
@@ -114,7 +116,7 @@ def test_task_spans_pair_each_task_with_its_own_end_even_when_iterations_overlap
 
 def test_state_spans_include_the_map_as_a_whole():
     events = pipeline_history([(11.1, 20.0), (11.2, 15.0)])
-    spans = {(s.name, s.index): s for s in bench.state_spans(events)}
+    spans = {(s.name, s.index): s for s in history.state_spans(events)}
     t0 = T0.timestamp()
     assert spans[("RenderClips", None)].start - t0 == pytest.approx(11.01)
     assert spans[("RenderClips", None)].end - t0 == pytest.approx(20.011)
@@ -128,18 +130,18 @@ def test_failed_task_attempts_are_spans_too():
     scheduled = h.add("LambdaFunctionScheduled", 0.1, entered)
     started = h.add("LambdaFunctionStarted", 0.1, scheduled)
     h.add("LambdaFunctionFailed", 0.6, started)
-    spans = bench.task_spans(h.events)
+    spans = history.task_spans(h.events)
     assert [(s.name, s.status) for s in spans] == [("Prepare", "failed")]
     assert spans[0].seconds == pytest.approx(0.5)
 
 
 def test_orchestration_is_the_wall_time_no_task_covered():
     events = pipeline_history([(11.1, 20.0), (11.2, 15.0)])
-    spans = bench.task_spans(events)
-    execution = bench.execution_span(events)
+    spans = history.task_spans(events)
+    execution = history.execution_span(events)
     submitted = T0.timestamp() - 0.3
     seen = execution.end + 0.2
-    o = bench.orchestration(spans, execution, submitted, seen)
+    o = history.orchestration(spans, execution, submitted, seen)
     assert o["before_execution"] == pytest.approx(0.3)
     assert o["after_execution"] == pytest.approx(0.2)
     # Overlapping renders count once: covered = 1.999 + 7.99 + 0.99 + (20 - 11.101) + 0.08
@@ -152,7 +154,7 @@ def test_orchestration_is_the_wall_time_no_task_covered():
 
 def test_event_counts_split_fixed_and_per_clip():
     events = pipeline_history([(11.1, 20.0), (11.2, 15.0), (11.3, 12.0)])
-    counts = bench.event_counts(events)
+    counts = history.event_counts(events)
     # Each iteration: MapIterationStarted, 5 task events, MapIterationSucceeded.
     assert counts["iterations"] == 3
     assert counts["per_iteration"] == 7
@@ -163,9 +165,9 @@ def test_event_counts_split_fixed_and_per_clip():
 
 def test_task_output_and_stage_spans():
     events = pipeline_history([(11.1, 20.0)])
-    assert '"index":1' in bench.task_output(events, "SelectClips")
-    assert bench.task_output(events, "Nothing") is None
-    spans = bench.stage_spans(
+    assert '"index":1' in history.task_output(events, "SelectClips")
+    assert history.task_output(events, "Nothing") is None
+    spans = history.stage_spans(
         {
             "queued": "2026-01-01T12:00:00.000Z",
             "preparing": "2026-01-01T12:00:00.500Z",
@@ -181,30 +183,30 @@ def test_task_output_and_stage_spans():
 
 
 def test_merge_intervals():
-    assert bench.merge_intervals([(5, 6), (1, 3), (2, 4), (6, 7)]) == [(1, 4), (5, 7)]
-    assert bench.covered_seconds([(0, 1), (0.5, 2), (3, 4)]) == 3
+    assert history.merge_intervals([(5, 6), (1, 3), (2, 4), (6, 7)]) == [(1, 4), (5, 7)]
+    assert history.covered_seconds([(0, 1), (0.5, 2), (3, 4)]) == 3
 
 
 def test_formatting():
-    assert bench.fmt_ratio(3.0, 2.0) == "1.50×"
-    assert bench.fmt_ratio(25.0, 2.0) == "12.5×"
-    assert bench.fmt_ratio(1.0, 0) == "—"
-    assert bench.fmt_ratio(None, 2.0) == "—"
-    assert bench.fmt_seconds(0.0421) == "42 ms"
-    assert bench.fmt_seconds(1.234) == "1.23 s"
-    assert bench.fmt_seconds(12.34) == "12.3 s"
-    assert bench.fmt_seconds(123.4) == "123 s"
-    assert bench.fmt_seconds(None) == "—"
-    assert bench.fmt_ms(0.0123) == "12.3 ms"
-    assert bench.fmt_ms(0.456) == "456 ms"
-    assert bench.fmt_mib(3 * 2**20) == "3 MiB"
-    assert bench.fmt_usd(1.4412) == "$1.44"
-    assert bench.fmt_usd(0.0123) == "$0.012"
-    assert bench.fmt_usd(0.000231) == "$0.00023"
+    assert fmt.fmt_ratio(3.0, 2.0) == "1.50×"
+    assert fmt.fmt_ratio(25.0, 2.0) == "12.5×"
+    assert fmt.fmt_ratio(1.0, 0) == "—"
+    assert fmt.fmt_ratio(None, 2.0) == "—"
+    assert fmt.fmt_seconds(0.0421) == "42 ms"
+    assert fmt.fmt_seconds(1.234) == "1.23 s"
+    assert fmt.fmt_seconds(12.34) == "12.3 s"
+    assert fmt.fmt_seconds(123.4) == "123 s"
+    assert fmt.fmt_seconds(None) == "—"
+    assert fmt.fmt_ms(0.0123) == "12.3 ms"
+    assert fmt.fmt_ms(0.456) == "456 ms"
+    assert fmt.fmt_mib(3 * 2**20) == "3 MiB"
+    assert fmt.fmt_usd(1.4412) == "$1.44"
+    assert fmt.fmt_usd(0.0123) == "$0.012"
+    assert fmt.fmt_usd(0.000231) == "$0.00023"
 
 
 def test_md_table_escapes_pipes_and_aligns():
-    table = bench.md_table(["a", "b"], [["x|y", 1]])
+    table = fmt.md_table(["a", "b"], [["x|y", 1]])
     assert table.splitlines() == ["| a | b |", "| :--- | ---: |", "| x\\|y | 1 |"]
 
 
@@ -219,11 +221,11 @@ def test_parse_importtime_reads_the_module_and_its_heaviest_direct_imports():
             "import time:      3000 |     320000 | app",
         ]
     )
-    total, top = bench.parse_importtime(stderr, "app")
+    total, top = api.parse_importtime(stderr, "app")
     assert total == pytest.approx(0.32)
     assert top == [("chalicelib.services.auth", 0.25), ("chalicelib.models", 0.06)]
-    assert bench.package_import_times(stderr, ("boto3",)) == {"boto3": 0.2}
-    assert bench.parse_importtime(stderr, "nothing") == (None, [])
+    assert api.package_import_times(stderr, ("boto3",)) == {"boto3": 0.2}
+    assert api.parse_importtime(stderr, "nothing") == (None, [])
 
 
 def test_classify_ffmpeg_runs_and_replay():
@@ -240,23 +242,23 @@ def test_classify_ffmpeg_runs_and_replay():
         captions="/t/captions.ass",
         fonts_dir="/f",
     )
-    assert bench.classify_ffmpeg(["ffmpeg", *render]) == "encode"
-    assert bench.seek_of(render) == 12.5
-    assert bench.filter_files(render) == ["/t/captions.ass"]
+    assert ffargs.classify_ffmpeg(["ffmpeg", *render]) == "encode"
+    assert ffargs.seek_of(render) == 12.5
+    assert ffargs.filter_files(render) == ["/t/captions.ass"]
     assert (
-        bench.classify_ffmpeg(["ffmpeg", *media.extract_audio_args("/s/src", "/t/a.wav", "/t/l.txt")])
+        ffargs.classify_ffmpeg(["ffmpeg", *media.extract_audio_args("/s/src", "/t/a.wav", "/t/l.txt")])
         == "extract_audio"
     )
-    assert bench.classify_ffmpeg(["ffmpeg", *media.probe_args("/s/src")]) == "probe"
-    assert bench.classify_ffmpeg(["ffmpeg", *media.probe_args("/t/clip.mp4")]) == "probe_clip"
-    assert bench.classify_ffmpeg(["ffmpeg", *media.loudness_args("/s/src", start=1, end=2)]) == "loudness"
-    assert bench.classify_ffmpeg(["ffmpeg", *media.thumbnail_args("/t/clip.mp4", "/t/t.jpg", at=3)]) == "thumbnail"
+    assert ffargs.classify_ffmpeg(["ffmpeg", *media.probe_args("/s/src")]) == "probe"
+    assert ffargs.classify_ffmpeg(["ffmpeg", *media.probe_args("/t/clip.mp4")]) == "probe_clip"
+    assert ffargs.classify_ffmpeg(["ffmpeg", *media.loudness_args("/s/src", start=1, end=2)]) == "loudness"
+    assert ffargs.classify_ffmpeg(["ffmpeg", *media.thumbnail_args("/t/clip.mp4", "/t/t.jpg", at=3)]) == "thumbnail"
     sampling = ["-ss", "21.000", "-t", "30.000", "-i", "file:/s/src", "-vf", "fps=4,format=gray", "-f", "rawvideo", "-"]
-    assert bench.classify_ffmpeg(["ffmpeg", *sampling]) == "frames"
-    assert bench.replay_args(sampling, src="/b/v.mp4", dst="/b/f.raw", captions={}, filter_path=media.filter_path)[
+    assert ffargs.classify_ffmpeg(["ffmpeg", *sampling]) == "frames"
+    assert ffargs.replay_args(sampling, src="/b/v.mp4", dst="/b/f.raw", captions={}, filter_path=media.filter_path)[
         -1
     ] == ("file:/b/f.raw")
-    replay = bench.replay_args(
+    replay = ffargs.replay_args(
         render,
         src="/b/video.mp4",
         dst="/b/out.mp4",
@@ -264,7 +266,7 @@ def test_classify_ffmpeg_runs_and_replay():
         filter_path=media.filter_path,
     )
     assert "file:/b/video.mp4" in replay and replay[-1] == "file:/b/out.mp4"
-    assert bench.filter_files(replay) == ["/b/c.ass"]
+    assert ffargs.filter_files(replay) == ["/b/c.ass"]
     moving = media.render_args(
         "/s/src",
         "/t/clip.mp4",
@@ -275,7 +277,7 @@ def test_classify_ffmpeg_runs_and_replay():
         height=720,
         crop_commands="/t/crop:moves.txt",
     )
-    assert bench.filter_files(moving) == ["/t/crop:moves.txt"]  # escaped in the graph, read back unescaped
+    assert ffargs.filter_files(moving) == ["/t/crop:moves.txt"]  # escaped in the graph, read back unescaped
     assert len(replay) == len(render)
 
 
@@ -284,16 +286,16 @@ def test_call_render_args_passes_what_is_required_and_refuses_unknown_requiremen
         return [src, dst, str(start), str(end), aspect, str(width), str(height), preset]
 
     known = dict(src="s", dst="d", start=1, end=2, aspect="9:16", width=10, height=20)
-    assert bench.call_render_args(fn, **known) == ["s", "d", "1", "2", "9:16", "10", "20", "veryfast"]
+    assert ffargs.call_render_args(fn, **known) == ["s", "d", "1", "2", "9:16", "10", "20", "veryfast"]
 
     def grown(src, dst, *, start, end, aspect, width, height, fps):
         return []
 
     with pytest.raises(TypeError, match="fps"):
-        bench.call_render_args(grown, **known)
+        ffargs.call_render_args(grown, **known)
 
 
-def scale_inputs(**overrides: object) -> bench.ScaleInputs:
+def scale_inputs(**overrides: object) -> scale.ScaleInputs:
     values = dict(
         source_seconds=600,
         source_bytes=300_000_000,
@@ -314,11 +316,11 @@ def scale_inputs(**overrides: object) -> bench.ScaleInputs:
         map_result_bytes_per_clip=30,
     )
     values.update(overrides)
-    return bench.ScaleInputs(**values)
+    return scale.ScaleInputs(**values)
 
 
 def test_scale_on_paper_arithmetic():
-    s = bench.scale_on_paper(scale_inputs(), hours=1.0, clips=10)
+    s = scale.scale_on_paper(scale_inputs(), hours=1.0, clips=10)
     wav_upload = 3600 * 32000 / 100e6
     # cold start + 1.8 GB at 100 MB/s + 1 s of ffmpeg per 600 s -> x6 + the WAV upload
     assert s["stages"]["prepare"] == pytest.approx(1.5 + 18.0 + 6.0 + wav_upload)
@@ -330,7 +332,7 @@ def test_scale_on_paper_arithmetic():
     assert s["transitions"] == pytest.approx(6 + 10 + 3 * polls)
     assert s["cost"]["step_functions"] == pytest.approx(s["transitions"] / 1000 * 0.025)
     assert s["events"] == pytest.approx(28 + 70 + 9 * polls)
-    gb = bench.MEDIA_LAMBDA_MB / 1024
+    gb = scale.MEDIA_LAMBDA_MB / 1024
     assert s["lambda_gb_s"]["renders"] == pytest.approx(10 * 28.5 * gb)
     assert s["cost"]["total"] == pytest.approx(
         s["cost"]["transcribe"] + s["cost"]["lambda"] + s["cost"]["step_functions"] + s["cost"]["s3_requests"]
@@ -338,7 +340,7 @@ def test_scale_on_paper_arithmetic():
 
 
 def test_scale_limits():
-    lim = bench.scale_on_paper(scale_inputs(), hours=1.0, clips=10)["limits"]
+    lim = scale.scale_on_paper(scale_inputs(), hours=1.0, clips=10)["limits"]
     # History: 25,000 - 28 fixed - 9 events x 480 polls (4 h transcribed in 0.5x = 2 h, every 15 s), 7 per clip.
     assert lim["clips_by_events"] == int((25000 - 28 - 9 * 480) / 7)
     # Payload: 256 KiB minus the state without its clips, 80 + 30 bytes per clip.
@@ -363,33 +365,33 @@ muxing overhead: unknown
 
 
 def test_parse_quality_reads_the_ssim_psnr_and_vmaf_summaries():
-    q = bench.parse_quality(QUALITY_STDERR)
+    q = encoder.parse_quality(QUALITY_STDERR)
     assert q == {"ssim": 0.996126, "ssim_y": 0.996991, "psnr": 44.087399, "psnr_y": 44.509453, "vmaf": 99.02533}
-    identical = bench.parse_quality(
+    identical = encoder.parse_quality(
         "[Parsed_psnr_1 @ 0x1] PSNR y:inf u:inf v:inf average:inf min:inf max:inf\n"
         "[Parsed_ssim_0 @ 0x2] SSIM Y:1.000000 (inf) U:1.000000 (inf) V:1.000000 (inf) All:1.000000 (inf)\n"
     )
     assert identical["ssim"] == 1.0 and identical["psnr"] == float("inf") and identical["vmaf"] is None
     nothing = dict.fromkeys(["ssim", "ssim_y", "psnr", "psnr_y", "vmaf"])
-    assert bench.parse_quality("Error opening input file") == nothing
+    assert encoder.parse_quality("Error opening input file") == nothing
 
 
 def test_parse_stream_bytes_reads_the_closing_size_line():
-    assert bench.parse_stream_bytes(QUALITY_STDERR) == {"video": 5440 * 1024, "audio": 0}
+    assert encoder.parse_stream_bytes(QUALITY_STDERR) == {"video": 5440 * 1024, "audio": 0}
     old = "video:2048kB audio:160kB subtitle:0kB other streams:0kB global headers:0kB muxing overhead: 0.5%"
-    assert bench.parse_stream_bytes(old) == {"video": 2048 * 1024, "audio": 160 * 1024}
-    assert bench.parse_stream_bytes("frame=  750 fps=0.0") is None
+    assert encoder.parse_stream_bytes(old) == {"video": 2048 * 1024, "audio": 160 * 1024}
+    assert encoder.parse_stream_bytes("frame=  750 fps=0.0") is None
 
 
 def test_quality_args_compare_in_one_pass_and_can_cut_the_source_into_a_reference():
-    args = bench.quality_args("/w/d.mp4", "/w/r.mp4", vmaf=True)
+    args = encoder.quality_args("/w/d.mp4", "/w/r.mp4", vmaf=True)
     graph = args[args.index("-lavfi") + 1]
     assert args[args.index("-i") + 1] == "file:/w/d.mp4"  # the distorted file is the first input
     assert graph.startswith("[0:v]split=3[d0][d1][d2];[1:v]split=3[r0][r1][r2];")
-    assert graph.endswith(f"[d0][r0]ssim;[d1][r1]psnr;[d2][r2]libvmaf=n_threads=2:n_subsample={bench.VMAF_SUBSAMPLE}")
+    assert graph.endswith(f"[d0][r0]ssim;[d1][r1]psnr;[d2][r2]libvmaf=n_threads=2:n_subsample={encoder.VMAF_SUBSAMPLE}")
     assert args[-3:] == ["-f", "null", "-"]
 
-    plain = bench.quality_args(
+    plain = encoder.quality_args(
         "/w/d.mp4", "/s/src.mp4", vmaf=False, reference_seek=(60, 30), reference_filter="crop=1:2"
     )
     graph = plain[plain.index("-lavfi") + 1]
@@ -405,9 +407,9 @@ def test_has_filter_reads_the_filter_listing():
         " .. libvmaf           VV->V      Calculate the VMAF between two video streams.\n"
         " .. vmafmotion        V->V       Calculate the VMAF Motion score.\n"
     )
-    assert bench.has_filter(listing, "libvmaf")
-    assert bench.has_filter(listing, "vmafmotion")
-    assert not bench.has_filter(listing, "vmaf")
+    assert encoder.has_filter(listing, "libvmaf")
+    assert encoder.has_filter(listing, "vmafmotion")
+    assert not encoder.has_filter(listing, "vmaf")
 
 
 def sweep_row(preset: str, crf: int, cpu: float, kbps: float, ssim: float) -> dict:
@@ -428,26 +430,26 @@ SYNTHETIC = [
 
 
 def test_encoder_verdicts_hold_the_floor_and_cap_the_bitrate_against_medium():
-    verdicts = bench.encoder_verdicts(SYNTHETIC)
+    verdicts = encoder.encoder_verdicts(SYNTHETIC)
     assert verdicts["ultrafast/23"] == "bitrate > 1.25× medium"  # 1485 > 1.25 × 599
     assert verdicts["superfast/23"] == "bitrate > 1.25× medium"
     assert verdicts["veryfast/23"] == verdicts["medium/23"] == "passes"
     assert verdicts["veryfast/20"] == "passes"  # no medium at crf 20: no cap
-    assert bench.encoder_verdicts(SYNTHETIC, ssim_floor=0.995)["veryfast/26"] == "SSIM below 0.995"
-    assert bench.encoder_verdicts(SYNTHETIC, bitrate_slack=3)["ultrafast/23"] == "passes"
+    assert encoder.encoder_verdicts(SYNTHETIC, ssim_floor=0.995)["veryfast/26"] == "SSIM below 0.995"
+    assert encoder.encoder_verdicts(SYNTHETIC, bitrate_slack=3)["ultrafast/23"] == "passes"
 
 
 def test_choose_encoder_keeps_a_passing_default_when_nothing_is_clearly_faster():
-    choice = bench.choose_encoder(SYNTHETIC, current=("veryfast", 23))
+    choice = encoder.choose_encoder(SYNTHETIC, current=("veryfast", 23))
     assert choice["chosen"] == {"preset": "veryfast", "crf": 23} and not choice["change"]
-    assert "no passing setting saves 10%" in choice["reason"]
+    assert choice["why"] == "nothing clearly faster"
 
 
 def test_choose_encoder_takes_a_clearly_faster_setting_that_passes():
-    roomy = bench.choose_encoder(SYNTHETIC, current=("veryfast", 23), bitrate_slack=2.0)
+    roomy = encoder.choose_encoder(SYNTHETIC, current=("veryfast", 23), bitrate_slack=2.0)
     # superfast now passes the cap and saves 18%; ultrafast (2.5× medium) still does not.
     assert roomy["chosen"] == {"preset": "superfast", "crf": 23} and roomy["change"]
-    assert roomy["reason"].startswith("superfast/23 saves 18% of veryfast/23's CPU time")
+    assert roomy["why"] == "clearly faster"
 
 
 def test_choose_encoder_replaces_a_failing_default_with_the_fewest_bits_among_the_fastest():
@@ -461,29 +463,30 @@ def test_choose_encoder_replaces_a_failing_default_with_the_fewest_bits_among_th
         sweep_row("veryfast", 22, 1.10, 583, 0.9809),
         sweep_row("veryfast", 26, 0.99, 326, 0.9686),
     ]
-    alone = bench.choose_encoder(natural, current=("veryfast", 23))
+    alone = encoder.choose_encoder(natural, current=("veryfast", 23))
     # superfast/23 (811 <= 1.25 × 657) is the fastest that passes here.
     assert alone["chosen"] == {"preset": "superfast", "crf": 23}
     assert alone["verdicts"]["veryfast/23"] == "SSIM below 0.98"
-    assert alone["reason"].startswith("veryfast/23 does not pass")
+    assert alone["why"] == "default fails"
 
     # Across both sources superfast/23 fails the synthetic one's cap; of veryfast/22 and /20 (within 10%
     # of each other) the one with fewer bits wins.
-    both = bench.choose_encoder(SYNTHETIC, current=("veryfast", 23), checks=[("bbb.mp4", natural)])
+    both = encoder.choose_encoder(SYNTHETIC, current=("veryfast", 23), checks=[("bbb.mp4", natural)])
     assert both["chosen"] == {"preset": "veryfast", "crf": 22} and both["change"]
     assert both["verdicts"]["veryfast/23"] == "SSIM below 0.98 on bbb.mp4"
     assert both["verdicts"]["superfast/23"] == "bitrate > 1.25× medium"
     assert both["verdicts"]["veryfast/20"] == "passes"
 
-    partial = bench.choose_encoder(SYNTHETIC, current=("veryfast", 23), checks=[("bbb.mp4", natural[:5])])
+    partial = encoder.choose_encoder(SYNTHETIC, current=("veryfast", 23), checks=[("bbb.mp4", natural[:5])])
     assert partial["verdicts"]["veryfast/22"] == "not measured on bbb.mp4"
     assert partial["chosen"] == {"preset": "faster", "crf": 23}
 
 
 def test_choose_encoder_without_a_passing_setting_keeps_the_default():
-    choice = bench.choose_encoder(SYNTHETIC, current=("veryfast", 23), ssim_floor=0.999)
+    choice = encoder.choose_encoder(SYNTHETIC, current=("veryfast", 23), ssim_floor=0.999)
     assert choice["chosen"] is None and not choice["change"]
     assert set(choice["verdicts"].values()) == {"SSIM below 0.999"}  # the floor is judged first
+    assert choice["why"] == "none passes"
 
 
 def test_encoder_section_draws_the_table_and_the_decision_from_the_stored_sweep():
@@ -502,14 +505,152 @@ def test_encoder_section_draws_the_table_and_the_decision_from_the_stored_sweep(
     below = {("veryfast", 23): 0.9784, ("veryfast", 26): 0.9686}
     natural = [{**r, "ssim": below.get((r["preset"], r["crf"]), r["ssim"])} for r in SYNTHETIC]
     raw = {"encoder_sweep": stored(SYNTHETIC, "bench.mp4"), "encoder_sweep_checks": {"bbb.mp4": stored(natural, "bbb")}}
-    text = bench._encoder_section(raw)
+    text = report_encoder.encoder_section(raw)
     assert text.startswith("## Encoder settings")
     assert "| **veryfast / crf 22** | 3.95 |" in text
     assert "| veryfast / crf 23 (default) | 4.00 | 1.00× |" in text and "SSIM below 0.98 on bbb.mp4" in text
     assert "| slow / crf 16 (reference) |" in text and "| ∞ |" in text
-    assert "**Decision: change the default to veryfast / crf 22**" in text
-    assert "Natural content: `bbb.mp4`" in text and "on one frame in 3" in text
+    assert "| **the rule changes the default to** (the default fails) | veryfast / crf 22 | 3.95 | 606 |" in text
+    assert "| `bench.mp4` | -1% | +10% | 0.9960 → 0.9966 | 99.0 → 99.0 |" in text  # what the change does
+    assert "### Natural content: `bbb.mp4`" in text and "| VMAF measured on | one frame in 3 | one frame in 3 |" in text
+    assert "| presets swept at crf 23 | ultrafast, superfast, veryfast, faster, medium |" in text
 
-    only = bench._encoder_section({"encoder_sweep": stored(SYNTHETIC, "bench.mp4")})
-    assert "**Decision: keep veryfast / crf 23**" in only and "rests on testsrc2 alone" in only
-    assert "Not measured in this run" in bench._encoder_section({})
+    only = report_encoder.encoder_section({"encoder_sweep": stored(SYNTHETIC, "bench.mp4")})
+    kept = "| **the rule keeps the default** (nothing passing is clearly faster) | veryfast / crf 23 | 4.00 | 550 |"
+    assert kept in only
+    assert "rests on testsrc2 alone" in only and "what the change does" not in only
+    assert "Not measured in this run" in report_encoder.encoder_section({})
+
+
+# --- the report file: generated tables between markers, hand-written text around them ---------
+
+MIB = 2**20
+
+
+def bench_raw() -> dict:
+    """A whole run's raw figures, shaped like bench-results.json: Prepare, transcription, selection,
+    two renders and Finalize, the ffmpeg children the stack started, the bare tools, the peer and
+    the API; no encoder sweep."""
+    from chalicelib.domain import media
+
+    t0 = T0.timestamp()
+    clips = [{"index": 0, "start": 60.0, "end": 90.0, "aspect": "9:16"},
+             {"index": 1, "start": 200.0, "end": 232.0, "aspect": "9:16"}]
+    h = History()
+    last = h.add("ExecutionStarted", 0.0, 0)
+    last = h.task("Prepare", 0.0, 2.0, last)
+    last = h.task("StartTranscription", 2.01, 30.0, last)
+    options = {"maxClips": 2, "aspectRatio": "9:16"}
+    last = h.task("SelectClips", 30.01, 30.3, last, output=json.dumps({"clips": clips, "options": options}))
+    started = h.add("MapStateStarted", 30.35, h.add("MapStateEntered", 30.35, last, name="RenderClips"))
+    windows = [(30.4, 37.0), (37.1, 43.8)]
+    ends = []
+    for i, (a, b) in enumerate(windows):
+        iteration = h.add("MapIterationStarted", a - 0.005, started, name="RenderClips", index=i)
+        ends.append(h.add("MapIterationSucceeded", b + 0.002, h.task("RenderClip", a, b, iteration), index=i))
+    last = h.add("MapStateExited", 43.811, h.add("MapStateSucceeded", 43.81, ends[-1]), name="RenderClips")
+    h.add("ExecutionSucceeded", 43.95, h.task("Finalize", 43.82, 43.9, last))
+
+    children = []
+
+    def child(argv: list[str], start: float, seconds: float, peak_mib: int) -> None:
+        children.append({"pid": 1000 + len(children), "argv": ["/usr/bin/ffmpeg", *argv], "started": t0 + start,
+                         "last_seen": t0 + start + seconds - 0.01, "peak_rss": peak_mib * MIB,
+                         "gone_seen": t0 + start + seconds + 0.01, "seconds": seconds})
+
+    child(media.probe_args("/w/src"), 0.5, 0.02, 16)
+    child(media.extract_audio_args("/w/src", "/t/a.wav", "/t/l.txt"), 0.6, 1.2, 39)
+    for c, (a, _) in zip(clips, windows):
+        child(media.loudness_args("/w/src", start=c["start"], end=c["end"]), a + 0.1, 0.2, 30)
+        child(media.render_args("/w/src", "/t/clip.mp4", start=c["start"], end=c["end"], aspect="9:16", width=1280,
+                                height=720), a + 1.0, 3.0, 108)
+    iso = "2026-01-01T12:00:{:06.3f}+00:00".format
+    stages = {"queued": iso(0.0), "preparing": iso(0.45), "transcribing": iso(2.02), "selecting": iso(30.06),
+              "rendering": iso(30.35), "finalizing": iso(43.83)}
+    route = {"n": 200, "rate": 20.0, "p50": 0.02, "p99": 0.03, "max": 0.06, "errors": 0, "error_sample": []}
+
+    def run(seconds: float, rss_mib: int = 90, **extra: object) -> dict:
+        return {"seconds": seconds, "returncode": 0, "max_rss": rss_mib * MIB, "cpu_seconds": seconds, **extra}
+
+    return {
+        "machine": {"cpu": "Test CPU", "cores": 2, "usable_cores": 2, "ram_gib": 8.0, "python": "3.11.7",
+                    "ffmpeg": "ffmpeg version 7", "os": "Linux", "date": "2026-01-01 12:00 UTC"},
+        "load": [[0.5], [0.6]],
+        "source": {"name": "bench.mp4", "seconds": 600.0, "bytes": 300_000_000, "width": 1280, "height": 720},
+        "job": {
+            "startup_seconds": 3.0, "upload_seconds": 10.0, "s3_download_seconds": 8.0, "submitted": t0 - 0.07,
+            "seen_done": t0 + 44.0, "clips_view": [{"width": 404, "height": 720}], "render_concurrency": 1,
+            "result": {"status": "succeeded", "stages": stages, "finishedAt": iso(43.9)},
+            "events": [{**e, "timestamp": e["timestamp"].timestamp()} for e in h.events],
+            "samples": [[t0 + t / 4, 900 * MIB, 0] for t in range(-1, 177)],
+            "children": children, "api": {"GET /health": route},
+        },
+        "clips": clips,
+        "bare": {"probe": run(0.03), "extract_audio": run(1.3), "repeat": 2,
+                 "whisper": run(35.0, 800, load_seconds=0.4, transcribe_seconds=34.0, audio_seconds=600.0,
+                                compute_type="int8", threads=2),
+                 "renders": [run(2.6, bytes=6_000_000), run(2.8, bytes=6_400_000)]},
+        "peer": "skipped (--skip-peer)",
+        "import": {"importtime_cumulative": 0.41, "top": [["chalicelib.models", 0.15]], "packages": {"boto3": 0.15},
+                   "import_app": 0.4, "heavy_modules_loaded": []},
+        "run_seconds": 300.0,
+    }
+
+
+def test_report_draws_every_table_from_a_whole_run():
+    text = report.report(bench_raw())
+    for heading in ("## Machine", "## Input and job", "## The job, stage by stage", "### Inside each render",
+                    "### Orchestration", "## The peer", "## Encoder settings", "## API latency", "## Scale on paper",
+                    "### Where the limits are"):
+        assert heading in text
+    assert "| **render clip 1** (32.0 s, RenderClip) | 6.70 s | 2.80 s | 2.39× |" in text
+    assert "| **all clips** | 13.3 s |" in text  # inside each render: the two tasks summed
+    assert "| CPU shared with other work (load above 0.75 per usable core) | no |" in text
+    assert "| this job (2 clips) |" in text and "Not measured: skipped (--skip-peer)." in text
+    assert report.BEGIN not in text and report.END not in text  # the markers are the file's, not the tables'
+
+
+HAND_BEFORE = "# Benchmarks\n\nWritten by hand, above the tables.\n\n"
+HAND_AFTER = "\n\n## Reading the figures\n\nWritten by hand: the job took 44 s.\n"
+
+
+def test_splice_replaces_only_the_text_between_the_markers():
+    existing = f"{HAND_BEFORE}{report.BEGIN}\nold tables\n{report.END}{HAND_AFTER}"
+    text = report.splice(existing, "## Machine\n\nnew tables\n")
+    assert text == f"{HAND_BEFORE}{report.BEGIN}\n\n## Machine\n\nnew tables\n\n{report.END}{HAND_AFTER}"
+    assert report.splice(text, "## Machine\n\nnew tables\n") == text  # redrawing the same figures changes nothing
+
+
+def test_splice_without_a_file_or_its_markers_starts_the_layout():
+    for existing in (None, "# Benchmarks\n\nA report from before the markers.\n"):
+        text = report.splice(existing, "tables\n")
+        assert text.startswith(f"# Benchmarks\n\n{report.BEGIN}\n\ntables\n\n{report.END}\n\n")
+        assert text.endswith(report.PLACEHOLDER) and "## Reading the figures" in text
+        assert "A report from before" not in text
+
+
+def test_splice_refuses_markers_it_cannot_pair():
+    for broken in (
+        f"{report.BEGIN}\nno end\n",
+        f"{report.END}\nend first\n{report.BEGIN}\n",
+        f"{report.BEGIN}\n{report.END}\n{report.BEGIN}\n{report.END}\n",
+    ):
+        with pytest.raises(ValueError, match="fix them by hand"):
+            report.splice(broken, "tables\n")
+
+
+def test_report_only_redraws_the_tables_and_keeps_the_hand_written_text(tmp_path):
+    from bench.__main__ import main
+
+    (tmp_path / "bench-results.json").write_text(json.dumps(bench_raw()))
+    path = tmp_path / "BENCHMARKS.md"
+    path.write_text(f"{HAND_BEFORE}{report.BEGIN}\nstale tables\n{report.END}{HAND_AFTER}")
+    assert main(["--report-only", "--out", str(tmp_path), "--report", str(path)]) == 0
+    text = path.read_text()
+    assert text.startswith(f"{HAND_BEFORE}{report.BEGIN}\n\nGenerated by `make bench`")
+    assert text.endswith(f"{report.END}{HAND_AFTER}")
+    assert "stale tables" not in text and "## Scale on paper" in text
+
+    path.unlink()
+    assert main(["--report-only", "--out", str(tmp_path), "--report", str(path)]) == 0
+    assert path.read_text().endswith(f"{report.END}\n\n{report.PLACEHOLDER}")
