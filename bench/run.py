@@ -31,6 +31,8 @@ from bench.ffargs import (
 from bench.fmt import fmt_ms, fmt_seconds
 from bench.history import to_epoch
 from bench.procs import ProcessSampler, read_file, run_measured
+from chalicelib.adapters.s3 import source_key
+from chalicelib.config import settings
 
 SPEECH = ROOT / "tests" / "fixtures" / "speech_long.ogg"
 EXECUTION_ARN = "arn:aws:states:us-east-1:123456789012:execution:klyph-local-pipeline:{}"
@@ -197,9 +199,7 @@ def run_stack_job(
         s3_copy = out_dir / "source-download.tmp"
         t_dl = time.perf_counter()
         boto3.client("s3", **aws).download_file(
-            os.environ.get("KLYPH_BUCKET", "klyph-media"),
-            f"accounts/{stack.account_id}/videos/{uploaded['id']}/source",
-            str(s3_copy),
+            settings().bucket, source_key(stack.account_id, uploaded["id"]), str(s3_copy)
         )
         s3_download = time.perf_counter() - t_dl
         s3_copy.unlink(missing_ok=True)

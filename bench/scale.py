@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.analysis import task_row
+from chalicelib.config import DEFAULT_MAX_VIDEO_SECONDS
+from chalicelib.models import MAX_CLIPS
 
 # AWS list prices (us-east-1, on-demand, as published when this was written). Change them here.
 PRICES = {
@@ -30,8 +32,8 @@ LIMITS = {
     "inline_map_concurrency": 40,
     "transcribe_concurrent_jobs": 100,
     "transcribe_queue": 10000,
-    "max_clips_per_job": 10,  # the API's maxClips bound
-    "max_video_seconds": 4 * 3600,  # KLYPH_MAX_VIDEO_SECONDS default
+    "max_clips_per_job": MAX_CLIPS,  # the API's maxClips bound
+    "max_video_seconds": DEFAULT_MAX_VIDEO_SECONDS,
 }
 # Memory the scale section assumes per function: 3538 MB is 2 vCPU on Lambda, like the 2 cores the
 # local media figures are usually measured on; the light tasks get 1 GB.

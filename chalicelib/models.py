@@ -15,9 +15,11 @@ from chalicelib.errors import BadRequest
 
 AspectRatio = Literal["9:16", "1:1", "16:9"]
 Id = Annotated[str, Field(min_length=3, max_length=80, pattern=r"^[A-Za-z0-9_\-]+$")]
-Seconds = Annotated[float, Field(strict=True, ge=5, le=180, allow_inf_nan=False)]
+Seconds = Annotated[float, Field(strict=True, ge=5, le=180, allow_inf_nan=False)]  # DURATION_BOUNDS
 
 MAX_INSTRUCTIONS_CHARS = 4000
+MAX_CLIPS = 10
+DURATION_BOUNDS = (5, 180)  # seconds, minDuration and maxDuration alike
 
 
 class _Request(BaseModel):
@@ -47,7 +49,7 @@ class JobOptions(_Request):
     """What a job was asked for: the submit body without its videoId. It travels in the job's
     state through the state machine and is validated again there (``chalicelib/job.py``)."""
 
-    maxClips: Annotated[int, Field(strict=True, ge=1, le=10)] = 3
+    maxClips: Annotated[int, Field(strict=True, ge=1, le=MAX_CLIPS)] = 3
     minDuration: Seconds = 30
     maxDuration: Seconds = 60
     aspectRatio: AspectRatio = "9:16"
