@@ -38,17 +38,20 @@ class ApiPrefixHandler(ChaliceRequestHandler):
 
     def _send_error_response(self, error: LocalGatewayException) -> None:
         # Chalice answers an unknown route with 403 "Missing Authentication Token" (API
-        # Gateway's wording); a developer is better served by a plain 404.
+        # Gateway's wording); a developer is better served by a plain 404. Chalice has read
+        # the body by now: reading it again would wait forever for bytes already consumed.
         if error.CODE == 403:
-            self._not_found()
+            self._not_found(body_read=True)
         else:
             super()._send_error_response(error)
 
-    def _not_found(self) -> None:
-        # Drain the body so keep-alive clients are not confused.
-        length = int(self.headers.get("content-length") or 0)
-        if length:
-            self.rfile.read(length)
+    def _not_found(self, body_read: bool = False) -> None:
+        if not body_read:
+            # Outside /api Chalice never saw the request: discard its body so the client
+            # is not left sending into a connection nobody reads.
+            length = int(self.headers.get("content-length") or 0)
+            if length:
+                self.rfile.read(length)
         body = json.dumps({"error": "not_found", "message": f"no route {self.command} {self.path}"})
         self._send_http_response(404, {"Content-Type": "application/json"}, body)
 

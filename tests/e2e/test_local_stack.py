@@ -74,6 +74,9 @@ def test_errors_over_http_are_json_with_a_message(stack):
         (requests.get(f"{base}/dev/process-video-result", params={"callId": "call_missing"}, headers=auth), 404, "not_found"),
         (requests.get(f"{base}/dev/no-such-route", headers=auth), 404, "not_found"),
         (requests.get(f"http://127.0.0.1:{stack.port}/elsewhere"), 404, "not_found"),
+        # With a body too, under /api and outside it: answered at once, not after a timeout.
+        (requests.post(f"{base}/dev/no-such-route", json={"a": 1}, headers=auth, timeout=5), 404, "not_found"),
+        (requests.post(f"http://127.0.0.1:{stack.port}/elsewhere", data=b"x" * 5000, timeout=5), 404, "not_found"),
     ]
     for resp, status, code in cases:
         body = resp.json()
