@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from chalicelib.errors import BadRequest
 
@@ -71,6 +71,16 @@ class SubmitJob(JobOptions):
 
     def options(self) -> JobOptions:
         return JobOptions.model_validate(self.model_dump(exclude={"videoId"}))
+
+
+def checked_id(field: str, value: str) -> str:
+    """``value`` if it is an id the API would accept in ``field``, else BadRequest naming it.
+    Ids made outside a request (the operator CLI, the local stack's seeded workspace) go
+    through the same rule, so no key is ever bound to an account the API then rejects."""
+    try:
+        return TypeAdapter(Id).validate_python(value)
+    except ValidationError as err:
+        raise BadRequest(f"{field}: {err.errors()[0]['msg']}") from None
 
 
 def describe_validation_error(err: ValidationError) -> str:

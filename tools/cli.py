@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     elif not os.environ.get("KLYPH_TABLE"):
         print("set KLYPH_TABLE to the deployed table (the stack's TableName output)", file=sys.stderr)
         return 2
+    from chalicelib.errors import BadRequest
     from chalicelib.services import auth
 
     where = "the local stack (is `make run` running?)" if args.stage == "local" else "DynamoDB"
@@ -48,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
             if not auth.revoke_key(api_key):
                 print(f"no such key: {api_key[:12]}...", file=sys.stderr)
                 return 1
+    except BadRequest as exc:
+        print(exc.message, file=sys.stderr)
+        return 2
     except Exception as exc:  # an operator needs the reason, not a traceback
         print(f"could not reach {where}: {exc.__class__.__name__}: {exc}", file=sys.stderr)
         return 1

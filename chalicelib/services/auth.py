@@ -7,6 +7,7 @@ import secrets
 from chalicelib.domain.clock import now_iso
 from chalicelib.domain.ids import new_id
 from chalicelib.errors import Unauthorized
+from chalicelib.models import checked_id
 from chalicelib.services import wiring
 
 KEY_PREFIX = "klyph_sk_"
@@ -38,7 +39,7 @@ def authenticate(headers: dict[str, str]) -> str:
 
 def create_workspace(account_id: str | None = None, api_key: str | None = None, name: str = "") -> tuple[str, str]:
     """Create (or reuse) a workspace account and bind a new key to it; returns (account_id, api_key)."""
-    account_id = account_id or new_id("account")
+    account_id = checked_id("account id", account_id) if account_id else new_id("account")
     api_key = api_key or KEY_PREFIX + secrets.token_urlsafe(32)
     records = wiring.records()
     if not records.get_account(account_id):

@@ -46,3 +46,10 @@ def test_aws_stage_needs_the_table_name(monkeypatch, capsys):
     monkeypatch.delenv("KLYPH_TABLE", raising=False)
     assert cli.main(["api-key", "--stage", "aws"]) == 2
     assert "KLYPH_TABLE" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("account", ["acc_x#KEY", "a" * 300, "acc x"])
+def test_an_account_id_the_api_would_reject_gets_no_key(deployed_table, capsys, account):
+    assert cli.main(["api-key", "--stage", "aws", "--account", account]) == 2
+    assert "account id:" in capsys.readouterr().err
+    assert wiring.records().get_account(account) is None, "nothing was written"
