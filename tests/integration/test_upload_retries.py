@@ -1,5 +1,5 @@
-"""An upload the trigger fails on: Lambda-style async retries in the local stack and the
-on-failure queue, under moto."""
+"""An upload the trigger fails on: Lambda-style async retries in the local stack, the on-failure
+queue, and the operator's redrive (tools/redrive_uploads.py), all under moto."""
 from __future__ import annotations
 
 import json
@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 from chalicelib import clients
 from devstack.stack import UPLOAD_FAILURES_QUEUE, UPLOAD_TRIGGER, function_name
 from media_fixtures import make_video
+from tools import redrive_uploads
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +90,7 @@ def test_a_transient_failure_is_retried_and_the_video_ends_uploaded(api, project
     assert queued() == 0
 
 
-def test_an_event_failing_every_attempt_is_parked_in_the_queue(api, project, clip, monkeypatch, caplog):
+def test_an_event_failing_every_attempt_is_parked_then_redriven(api, project, clip, monkeypatch, capsys, caplog):
     caplog.set_level(logging.WARNING, logger="klyph.local")
     lam = clients.client("lambda")
     config = lam.get_function_event_invoke_config(FunctionName=function_name(UPLOAD_TRIGGER))
@@ -114,6 +115,35 @@ def test_an_event_failing_every_attempt_is_parked_in_the_queue(api, project, cli
     errors = [r for r in caplog.records if r.levelno == logging.ERROR and r.name == "klyph.local"]
     assert len(errors) == 1 and key in errors[0].getMessage() and UPLOAD_FAILURES_QUEUE in errors[0].getMessage()
 
+    # The operator's redrive, as `make redrive-uploads STAGE=aws` runs it with the stack's outputs.
+    monkeypatch.setenv(redrive_uploads.QUEUE_URL_ENV, queue_url())
+    monkeypatch.setenv(redrive_uploads.FUNCTION_ENV, function_name(UPLOAD_TRIGGER))
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "never-print-this-secret")
+    capsys.readouterr()
+
+    assert redrive_uploads.main(["--stage", "aws", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert f"{key}: queued (ClientError after 3 attempts" in out and "1 message(s) queued" in out
+    assert queued() == 1 and len(calls) == 3
+
+    # Still failing: reported, kept, and (a synchronous Invoke) not retried in the background.
+    assert redrive_uploads.main(["--stage", "aws"]) == 1
+    out = capsys.readouterr().out
+    assert f"{key}: failed again (ClientError:" in out and "left in the queue" in out
+    time.sleep(0.3)  # longer than the local async retry delays
+    assert len(calls) == 4 and queued() == 1
+
+    monkeypatch.undo()  # the fault is gone (and the environment restored) ...
+    monkeypatch.setenv(redrive_uploads.QUEUE_URL_ENV, queue_url())
+    monkeypatch.setenv(redrive_uploads.FUNCTION_ENV, function_name(UPLOAD_TRIGGER))
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "never-print-this-secret")
+    assert redrive_uploads.main(["--stage", "aws"]) == 0  # ... so the redrive uploads it
+    out = capsys.readouterr().out
+    assert f"{key}: ok (uploaded); removed from the queue" in out and "1 redriven, 0 failed again" in out
+    assert video_status(api, video_id) == "uploaded"
+    assert queued() == 0
+    assert "never-print-this-secret" not in out
+
 
 def test_a_direct_invoke_of_the_trigger_is_not_retried(aws, monkeypatch):
     calls = throttled(monkeypatch, failing_calls=None)
@@ -124,3 +154,11 @@ def test_a_direct_invoke_of_the_trigger_is_not_retried(aws, monkeypatch):
     assert json.loads(response["Payload"].read())["errorType"] == "ClientError"
     time.sleep(0.3)
     assert len(calls) == 1 and queued() == 0
+
+
+def test_redrive_for_aws_names_the_outputs_it_needs(monkeypatch, capsys):
+    monkeypatch.delenv(redrive_uploads.QUEUE_URL_ENV, raising=False)
+    monkeypatch.delenv(redrive_uploads.FUNCTION_ENV, raising=False)
+    assert redrive_uploads.main(["--stage", "aws"]) == 2
+    err = capsys.readouterr().err
+    assert redrive_uploads.QUEUE_URL_ENV in err and "UploadFailuresQueueUrl" in err and "UploadTriggerFunctionName" in err
