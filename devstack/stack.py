@@ -88,6 +88,10 @@ def install_lambda_dispatch(app: Any, *, async_retry_delays: tuple[float, ...] =
     import moto.s3.notifications
     from moto.awslambda.models import LambdaFunction
 
+    if not callable(getattr(moto.s3.notifications, "_invoke_awslambda", None)):
+        # Assigning it below would then change nothing: S3 events would silently lose their retries.
+        raise RuntimeError("moto.s3.notifications._invoke_awslambda is gone: the S3 -> Lambda hook needs moto 5.2.5")
+
     def invoke(self: Any, event: Any = None) -> tuple[str, bool, str]:
         handler_name = self.handler.split(".", 1)[1]
         handler = app.handler_map[handler_name]
