@@ -15,7 +15,7 @@ DEPLOY_STAGE = $(or $(STAGE),prod)
 API_STAGE = $(if $(filter-out local,$(or $(STAGE),local)),aws,local)
 CDK_ENV := AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-$${AWS_REGION:-us-east-1}} JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=1
 
-.PHONY: install run test test-unit test-infra load demo api-key revoke-key layer synth deploy clean bench
+.PHONY: install run test test-unit test-infra load demo api-key revoke-key redrive-uploads layer synth deploy clean bench
 
 install: $(STAMP)
 
@@ -95,6 +95,12 @@ api-key: install
 # Revoke a key for good: make revoke-key KEY=klyph_sk_... [STAGE=aws]
 revoke-key: install
 	$(PY) -m tools.cli revoke-key --key "$(KEY)" --stage $(API_STAGE) --port $(PORT)
+
+# Re-run upload events the S3 upload trigger failed on 3 times (README runbook): each success
+# leaves the on-failure queue. Local stack by default; STAGE=aws reads the queue and function
+# from KLYPH_UPLOAD_FAILURES_QUEUE_URL and KLYPH_UPLOAD_TRIGGER_FUNCTION. DRY_RUN=1 only lists them.
+redrive-uploads: install
+	$(PY) -m tools.redrive_uploads --stage $(API_STAGE) --port $(PORT) $(if $(DRY_RUN),--dry-run)
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache infra/build infra/cdk.out infra/chalice.out infra/node_modules

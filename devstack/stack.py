@@ -6,7 +6,8 @@ One process runs
   machine definition runs;
 - a dispatch hook so that every Lambda invocation moto makes (from the state
   machine, from ``Invoke`` and from the S3 bucket notification) runs the Chalice
-  app's own handler in this process;
+  app's own handler in this process; S3's invocations of the upload trigger get
+  Lambda's asynchronous handling (retries, then the on-failure queue);
 - Chalice's local HTTP server for the API under ``/api``.
 
 ``python -m devstack`` (what ``make run`` starts) provisions everything
@@ -18,9 +19,12 @@ import io
 import json
 import logging
 import os
+import threading
 import traceback
+import uuid
 import zipfile
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 log = logging.getLogger("klyph.local")
@@ -30,6 +34,12 @@ APP_NAME = "klyph"
 STAGE = "local"
 ROLE_NAME = "klyph-local-role"
 UPLOAD_TRIGGER = "upload_trigger"
+# As on AWS (infra/stack.py): Lambda retries a failed S3 event twice, then parks it here.
+UPLOAD_FAILURES_QUEUE = f"{APP_NAME}-{STAGE}-upload-trigger-failures"
+UPLOAD_RETRY_ATTEMPTS = 2
+UPLOAD_EVENT_MAX_AGE_SECONDS = 6 * 3600
+# Lambda waits about 1 then 2 minutes between attempts; locally seconds keep the loop short.
+ASYNC_RETRY_DELAYS = (1.0, 2.0)
 
 
 def function_name(handler: str) -> str:
@@ -64,15 +74,25 @@ def enable_state_machine_interpreter() -> None:
     default_user_config["stepfunctions"]["execute_state_machine"] = True
 
 
-def install_lambda_dispatch(app: Any) -> None:
+def install_lambda_dispatch(app: Any, *, async_retry_delays: tuple[float, ...] = ASYNC_RETRY_DELAYS) -> None:
     """Make moto run Lambda invocations as in-process calls to the Chalice app's handlers.
 
     moto routes every invocation through ``LambdaFunction._invoke_lambda(event)``
     and expects ``(payload_json, errored, logs)``; on error the payload carries
     ``errorType``/``errorMessage`` like the real Lambda runtime, which is what the
     state machine's Retry and Catch match on.
+
+    S3 bucket notifications are asynchronous invocations on AWS, and moto runs them
+    once and forgets errors. They are routed through :func:`_invoke_async` instead
+    (``async_retry_delays``: seconds before each retry). State machine tasks and
+    ``Invoke`` calls, whatever their payload, keep the plain synchronous path.
     """
+    import moto.s3.notifications
     from moto.awslambda.models import LambdaFunction
+
+    if not callable(getattr(moto.s3.notifications, "_invoke_awslambda", None)):
+        # Assigning it below would then change nothing: S3 events would silently lose their retries.
+        raise RuntimeError("moto.s3.notifications._invoke_awslambda is gone: the S3 -> Lambda hook needs moto 5.2.5")
 
     def invoke(self: Any, event: Any = None) -> tuple[str, bool, str]:
         handler_name = self.handler.split(".", 1)[1]
@@ -92,6 +112,136 @@ def install_lambda_dispatch(app: Any) -> None:
             return json.dumps(payload), True, ""
 
     LambdaFunction._invoke_lambda = invoke
+
+    global _retries
+    stop_async_retries()  # a previous install's pending retries belong to a previous stack
+    _retries = _AsyncRetries(tuple(async_retry_delays))
+
+    def notify(account_id: str, event: dict, fn_arn: str, region: str) -> None:
+        # Replaces moto's S3 -> Lambda call (moto.s3.notifications._invoke_awslambda), the only
+        # place that knows an invocation is S3's: a redrive's synchronous Invoke carries the same
+        # S3-event payload and must not be retried behind its caller's back.
+        from moto.awslambda.utils import get_backend
+
+        try:
+            fn = get_backend(account_id, region).get_function(fn_arn)
+        except Exception as exc:  # S3 on AWS drops events for a missing function the same way
+            log.error("S3 notification for %s not delivered: %s", fn_arn, exc)
+            return
+        _invoke_async(fn, event, _retries)
+
+    moto.s3.notifications._invoke_awslambda = notify
+
+
+class _AsyncRetries:
+    """The retries waiting on background threads; ``stop()`` abandons the ones not yet run."""
+
+    def __init__(self, delays: tuple[float, ...]) -> None:
+        self.delays = delays or (0.0,)
+        self.stopped = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def delay(self, retry: int) -> float:
+        return self.delays[min(retry, len(self.delays) - 1)]
+
+    def start(self, target: Any, name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        self.threads = [t for t in self.threads if t.is_alive()] + [thread]
+        thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stopped.set()
+        for thread in self.threads:
+            thread.join(timeout)
+
+
+_retries: _AsyncRetries | None = None
+
+
+def stop_async_retries() -> None:
+    """Abandon pending retries of S3-notified invocations (a test's stack is going away)."""
+    if _retries is not None:
+        _retries.stop()
+
+
+def _invoke_async(fn: Any, event: dict, retries: _AsyncRetries) -> None:
+    """Lambda's asynchronous invocation, for the events S3 sends the upload trigger.
+
+    The first attempt runs here, inside the PUT that fired the notification: uploads rely on
+    the video being ``uploaded`` when the PUT returns (on AWS it is a moment later). If it
+    raises, the retries run on a background thread after ``retries.delays``, as many as the
+    function's event invoke config allows (Lambda's default: 2). When the last one fails too,
+    the Lambda-style on-failure record goes to the configured SQS destination.
+    """
+    config = fn.event_invoke_config[0].config if fn.event_invoke_config else {}
+    max_retries = int(config.get("MaximumRetryAttempts", UPLOAD_RETRY_ATTEMPTS))
+    destination = (config.get("DestinationConfig") or {}).get("OnFailure", {}).get("Destination")
+    request_id = str(uuid.uuid4())  # Lambda keeps one request id across an event's attempts
+    body = json.dumps(event)
+    payload, errored, _ = fn._invoke_lambda(body)
+    if not errored:
+        return
+
+    def retry() -> None:
+        attempts, result = 1, payload
+        for n in range(max_retries):
+            delay = retries.delay(n)
+            log.warning("%s failed on %s (attempt %d); retrying in %.3g s", fn.function_name, _keys(event), attempts, delay)
+            if retries.stopped.wait(delay):
+                return
+            result, failed, _ = fn._invoke_lambda(body)
+            attempts += 1
+            if not failed:
+                log.info("%s handled %s on attempt %d", fn.function_name, _keys(event), attempts)
+                return
+        _on_failure(fn, event, destination, request_id, attempts, result)
+
+    retries.start(retry, name=f"async-retry-{request_id[:8]}")
+
+
+def _keys(event: dict) -> str:
+    from urllib.parse import unquote_plus
+
+    keys = [unquote_plus(r.get("s3", {}).get("object", {}).get("key", "?")) for r in event.get("Records", [])]
+    return ", ".join(keys) or "an event without records"
+
+
+def _on_failure(fn: Any, event: dict, destination: str | None, request_id: str, attempts: int, payload: str) -> None:
+    """Hand the event to the on-failure destination in the record Lambda writes there."""
+    try:
+        response = json.loads(payload)
+    except ValueError:
+        response = {"errorMessage": payload}
+    record = {
+        "version": "1.0",
+        "timestamp": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "requestContext": {
+            "requestId": request_id,
+            "functionArn": f"{fn.function_arn}:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": attempts,
+        },
+        "requestPayload": event,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": response,
+    }
+    error = f"{response.get('errorType', 'Error')}: {response.get('errorMessage', '')}"
+    if not destination or destination.split(":")[2] != "sqs":
+        log.error("%s failed %d times on %s (%s); no SQS on-failure destination, event dropped",
+                  fn.function_name, attempts, _keys(event), error)
+        return
+    from moto.sqs.models import sqs_backends
+
+    _, _, _, region, account, queue = destination.split(":", 5)
+    try:
+        # As the Lambda service does: straight to the queue, no client in between.
+        sqs_backends[account][region].send_message(queue, json.dumps(record))
+    except Exception as exc:
+        log.error("%s failed %d times on %s (%s); the on-failure record could not reach %s: %s",
+                  fn.function_name, attempts, _keys(event), error, queue, exc)
+        return
+    log.error("%s failed %d times on %s (%s); event sent to %s (redrive: make redrive-uploads)",
+              fn.function_name, attempts, _keys(event), error, queue)
 
 
 @dataclass
@@ -115,7 +265,8 @@ def _placeholder_zip() -> bytes:
 
 
 def provision(app: Any, *, render_concurrency: int = 2, retry_interval_seconds: int = 2) -> str:
-    """Create the table, bucket, functions, notification and state machine; return the state machine ARN."""
+    """Create the table, bucket, functions, notification (with the upload trigger's on-failure
+    queue) and state machine; return the state machine ARN."""
     from chalicelib import clients
     from chalicelib.config import settings
     from chalicelib.services import wiring
@@ -155,6 +306,21 @@ def provision(app: Any, *, render_concurrency: int = 2, retry_interval_seconds: 
             Timeout=900,
             MemorySize=3008,
         )["FunctionArn"]
+    # Lambda's async handling of S3's events, as infra/stack.py configures it on AWS; the
+    # dispatch reads it back from the function (install_lambda_dispatch).
+    failures_queue = clients.client("sqs").create_queue(
+        QueueName=UPLOAD_FAILURES_QUEUE,
+        Attributes={"MessageRetentionPeriod": str(14 * 24 * 3600), "SqsManagedSseEnabled": "true"},
+    )["QueueUrl"]
+    failures_arn = clients.client("sqs").get_queue_attributes(QueueUrl=failures_queue, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    lam.put_function_event_invoke_config(
+        FunctionName=function_name(UPLOAD_TRIGGER),
+        MaximumRetryAttempts=UPLOAD_RETRY_ATTEMPTS,
+        MaximumEventAgeInSeconds=UPLOAD_EVENT_MAX_AGE_SECONDS,
+        DestinationConfig={"OnFailure": {"Destination": failures_arn}},
+    )
     clients.s3().put_bucket_notification_configuration(
         Bucket=cfg.bucket,
         NotificationConfiguration={

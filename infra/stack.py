@@ -2,8 +2,9 @@
 
 The Chalice construct runs ``chalice package`` (for the ``.chalice/config.json`` stage named
 like this stack's construct id) and includes its SAM template; this stack then adds what
-Chalice cannot express: the table, the media bucket and its upload notification, the state
-machine, per-function IAM roles, layers, log groups, gateway responses and alarms.
+Chalice cannot express: the table, the media bucket and its upload notification (with the
+upload trigger's retries and on-failure queue), the state machine, per-function IAM roles,
+layers, log groups, gateway responses and alarms.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from aws_cdk import (
     aws_s3_notifications as s3n,
     aws_sns as sns,
     aws_sns_subscriptions as subs,
+    aws_sqs as sqs,
     aws_stepfunctions as sfn,
 )
 from constructs import Construct
@@ -55,6 +57,13 @@ EPHEMERAL_STORAGE_MB = 10240  # Lambda's maximum
 
 SOURCE_SUFFIX = "/source"  # accounts/<acc>/videos/<vid>/source: what the upload trigger probes
 
+# S3 invokes the upload trigger asynchronously. An event it raises on (a DynamoDB or S3 hiccup;
+# bad media is not an error) is retried by Lambda, then parked in the on-failure queue for
+# `make redrive-uploads` instead of being dropped with its video stuck in "uploading".
+UPLOAD_RETRY_ATTEMPTS = 2  # Lambda's maximum
+UPLOAD_EVENT_MAX_AGE = cdk.Duration.hours(6)  # Lambda's maximum; throttled events wait that long
+UPLOAD_FAILURES_RETENTION = cdk.Duration.days(14)  # SQS's maximum: time for an operator to redrive
+
 
 def logical_id(handler: str) -> str:
     """The logical id ``chalice package`` gives a function (``chalice.utils.to_cfn_resource_name``)."""
@@ -66,6 +75,11 @@ def logical_id(handler: str) -> str:
 def function_name(stage: str, handler: str) -> str:
     """Deterministic names, as ``chalice deploy`` and the local stack name them."""
     return f"{APP_NAME}-{stage}" if handler == API_HANDLER else f"{APP_NAME}-{stage}-{handler}"
+
+
+def upload_failures_queue_name(stage: str) -> str:
+    """The upload trigger's on-failure queue; the local stack names its own the same way."""
+    return f"{APP_NAME}-{stage}-upload-trigger-failures"
 
 
 def gateway_responses() -> dict:
@@ -163,6 +177,16 @@ class KlyphStack(cdk.Stack):
             ],
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
+        # Upload events the trigger failed on UPLOAD_RETRY_ATTEMPTS + 1 times, as Lambda's
+        # on-failure records (the original S3 event is the record's requestPayload).
+        self.upload_failures = sqs.Queue(
+            self,
+            "UploadFailures",
+            queue_name=upload_failures_queue_name(stage),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,  # SSE without a KMS key to grant
+            retention_period=UPLOAD_FAILURES_RETENTION,
+            enforce_ssl=True,  # queue policy: deny any request without TLS, as for the bucket
+        )
 
         # --- the state machine's name, before anything that needs it ------------------------
         # Circular dependency: every function gets KLYPH_STATE_MACHINE_ARN and the API may only
@@ -194,6 +218,7 @@ class KlyphStack(cdk.Stack):
         self.functions = {h: self.chalice.get_resource(logical_id(h)) for h in ALL_FUNCTIONS}
         self.function_arns = {h: cdk.Fn.get_att(logical_id(h), "Arn").to_string() for h in ALL_FUNCTIONS}
         self.log_groups: dict[str, logs.LogGroup] = {}
+        self.roles: dict[str, iam.Role] = {}
         layer_arns = self._layers()
 
         environment = {
@@ -223,7 +248,7 @@ class KlyphStack(cdk.Stack):
                 retention=log_retention,
                 removal_policy=cdk.RemovalPolicy.DESTROY,
             )
-            role = self._function_role(handler, executions_arn)
+            role = self.roles[handler] = self._function_role(handler, executions_arn)
             fn.add_property_override("Role", role.role_arn)
             # A function must not start before its role's policy is attached.
             fn.node.add_dependency(role.node.find_child("DefaultPolicy"))
@@ -250,6 +275,21 @@ class KlyphStack(cdk.Stack):
             # Only sources: rendered clips land under accounts/ too and would wake the trigger for nothing.
             s3.NotificationKeyFilter(prefix="accounts/", suffix=SOURCE_SUFFIX),
         )
+        # Lambda's handling of those asynchronous invocations: retry an event that raised, then
+        # send it to the queue rather than drop it. Lambda sends with the function's role.
+        upload_async = lambda_.CfnEventInvokeConfig(
+            self,
+            "UploadTriggerAsync",
+            function_name=self.functions[UPLOAD_TRIGGER].ref,
+            qualifier="$LATEST",  # S3 invokes the unqualified function
+            maximum_retry_attempts=UPLOAD_RETRY_ATTEMPTS,
+            maximum_event_age_in_seconds=int(UPLOAD_EVENT_MAX_AGE.to_seconds()),
+            destination_config=lambda_.CfnEventInvokeConfig.DestinationConfigProperty(
+                on_failure=lambda_.CfnEventInvokeConfig.OnFailureProperty(destination=self.upload_failures.queue_arn)
+            ),
+        )
+        # Lambda refuses a destination the role cannot send to: the grant must exist first.
+        upload_async.node.add_dependency(self.roles[UPLOAD_TRIGGER].node.find_child("DefaultPolicy"))
 
         # --- the state machine -----------------------------------------------------------------
         sm_role = iam.Role(self, "PipelineRole", assumed_by=iam.ServicePrincipal("states.amazonaws.com"))
@@ -290,6 +330,9 @@ class KlyphStack(cdk.Stack):
         cdk.CfnOutput(self, "BucketName", value=self.bucket.bucket_name)
         cdk.CfnOutput(self, "StateMachineArn", value=self.state_machine.state_machine_arn)
         cdk.CfnOutput(self, "AlarmTopicArn", value=self.alarm_topic.topic_arn)
+        # What `make redrive-uploads STAGE=aws` needs (README runbook).
+        cdk.CfnOutput(self, "UploadFailuresQueueUrl", value=self.upload_failures.queue_url)
+        cdk.CfnOutput(self, "UploadTriggerFunctionName", value=self.functions[UPLOAD_TRIGGER].ref)
 
     # ----------------------------------------------------------------------------------------
     def _layers(self) -> dict[tuple[str, ...], str]:
@@ -354,7 +397,13 @@ class KlyphStack(cdk.Stack):
                 iam.PolicyStatement(actions=["states:StartExecution"], resources=[self.state_machine_arn]),
                 iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[executions_arn]),
             ],
-            UPLOAD_TRIGGER: [table_rw, objects(["s3:GetObject"], "accounts/*"), head_missing],
+            UPLOAD_TRIGGER: [
+                table_rw,
+                objects(["s3:GetObject"], "accounts/*"),
+                head_missing,
+                # Lambda delivers the on-failure record with the function's own role.
+                iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.upload_failures.queue_arn]),
+            ],
             "pipeline_prepare": [table_rw, objects(["s3:GetObject"], "accounts/*"), objects(["s3:PutObject"], "work/*")],
             "pipeline_transcribe_start": [
                 table_rw,
@@ -420,6 +469,12 @@ class KlyphStack(cdk.Stack):
             "PipelineTimedOutAlarm",
             self.state_machine.metric_timed_out(period=period, statistic="Sum"),
             "Clip jobs timed out",
+        )
+        alarm(
+            "UploadFailuresAlarm",
+            self.upload_failures.metric_approximate_number_of_messages_visible(period=period, statistic="Maximum"),
+            "Upload events the trigger failed on 3 times: their videos stay 'uploading'. "
+            "Fix the cause, then `make redrive-uploads STAGE=aws` (README runbook)",
         )
         for handler in ALL_FUNCTIONS:
             name = function_name(self.stage, handler)

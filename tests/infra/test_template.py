@@ -125,6 +125,60 @@ def test_upload_notification_targets_the_trigger_for_sources_under_accounts(synt
     assert len(permissions) == 1 and permissions[0]["FunctionName"] == {"Fn::GetAtt": ["UploadTrigger", "Arn"]}
 
 
+def test_upload_trigger_retries_twice_then_parks_the_event_in_an_encrypted_queue(synth):
+    """S3 invokes the trigger asynchronously: Lambda retries a failed event, then hands it to the queue."""
+    (queue_id, queue), = synth.resources("AWS::SQS::Queue").items()
+    props = queue["Properties"]
+    assert props["QueueName"] == "klyph-prod-upload-trigger-failures"
+    assert props["SqsManagedSseEnabled"] is True
+    assert props["MessageRetentionPeriod"] == 14 * 24 * 3600
+    config = only(synth.resources("AWS::Lambda::EventInvokeConfig"))
+    assert config["Properties"] == {
+        "FunctionName": {"Ref": "UploadTrigger"},
+        "Qualifier": "$LATEST",
+        "MaximumRetryAttempts": 2,
+        "MaximumEventAgeInSeconds": 6 * 3600,
+        "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": [queue_id, "Arn"]}}},
+    }
+    # Lambda checks the role may send to the destination when the config is created.
+    trigger_role = function(synth, TRIGGER)["Role"]["Fn::GetAtt"][0]
+    trigger_policies = [k for k, p in synth.resources("AWS::IAM::Policy").items()
+                        if {"Ref": trigger_role} in p["Properties"]["Roles"]]
+    assert set(trigger_policies) <= set(config.get("DependsOn", []))
+
+
+def test_upload_failures_queue_denies_requests_without_tls(synth):
+    (queue_id,) = synth.resources("AWS::SQS::Queue")
+    policy = only(synth.resources("AWS::SQS::QueuePolicy"))["Properties"]
+    assert policy["Queues"] == [{"Ref": queue_id}]
+    deny = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+    assert deny and deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert deny[0]["Action"] == "sqs:*" and deny[0]["Principal"] == {"AWS": "*"}
+
+
+def test_only_the_upload_trigger_may_send_to_the_failures_queue(synth):
+    (queue_id,) = synth.resources("AWS::SQS::Queue")
+    granted = {h: actions_on(role_statements(synth, h)) for h in ALL}
+    assert granted[TRIGGER]["sqs:SendMessage"] == [{"Fn::GetAtt": [queue_id, "Arn"]}]
+    assert [h for h in ALL if any(a.startswith("sqs:") for a in granted[h])] == [TRIGGER]
+    assert [a for a in granted[TRIGGER] if a.startswith("sqs:")] == ["sqs:SendMessage"]
+
+
+def test_stuck_uploads_alarm_and_the_outputs_the_redrive_needs(synth):
+    (queue_id,) = synth.resources("AWS::SQS::Queue")
+    (topic,) = synth.resources("AWS::SNS::Topic")
+    alarms = [a["Properties"] for a in synth.resources("AWS::CloudWatch::Alarm").values() if a["Properties"]["Namespace"] == "AWS/SQS"]
+    assert len(alarms) == 1
+    (alarm,) = alarms
+    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]
+    assert alarm["Threshold"] == 1 and alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["AlarmActions"] == [{"Ref": topic}] and "redrive-uploads" in alarm["AlarmDescription"]
+    outputs = synth.template["Outputs"]
+    assert outputs["UploadFailuresQueueUrl"]["Value"] == {"Ref": queue_id}
+    assert outputs["UploadTriggerFunctionName"]["Value"] == {"Ref": "UploadTrigger"}
+
+
 def test_state_machine_is_the_shared_definition_with_the_chalice_functions(synth):
     sm = only(synth.resources("AWS::StepFunctions::StateMachine"))["Properties"]
     assert sm["StateMachineName"] == SM_NAME
