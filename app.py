@@ -197,7 +197,8 @@ def upload_trigger(event: dict, context: Any) -> dict:
     for record in event.get("Records", []):
         s3 = record.get("s3", {})
         try:
-            results.append(videos.handle_uploaded_object(s3["bucket"]["name"], s3["object"]["key"]))
+            obj = s3["object"]
+            results.append(videos.handle_uploaded_object(s3["bucket"]["name"], obj["key"], obj.get("versionId")))
         except Exception as exc:
             app.log.exception("upload trigger failed for %s", s3.get("object", {}).get("key"))
             errors.append(exc)

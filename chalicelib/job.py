@@ -50,6 +50,14 @@ class Media(_Wire):
         return MediaInfo.from_dict(self.model_dump())
 
 
+class SourceRef(_Wire):
+    """The exact object a job reads: the source's key, and the version the upload probe
+    accepted (None only for a video recorded before versions were pinned)."""
+
+    key: str
+    versionId: str | None = None
+
+
 class Transcription(_Wire):
     """Where the transcript is (``key``) and, while Amazon Transcribe works, how to poll it."""
 
@@ -88,9 +96,9 @@ class JobState(_Wire):
     callId: str
     videoId: str
     accountId: str
-    sourceKey: str
+    source: SourceRef
     options: JobOptions
-    # Prepare
+    # Submit (the probe's facts about the pinned source), else Prepare
     media: Media | None = None
     audioKey: str | None = None
     loudnessKey: str | None = None
@@ -121,7 +129,7 @@ class RenderItem(_Wire):
     callId: str
     videoId: str
     accountId: str
-    sourceKey: str
+    source: SourceRef
     media: Media
     transcriptKey: str
     options: JobOptions

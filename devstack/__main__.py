@@ -31,9 +31,12 @@ def main(argv: list[str] | None = None) -> int:
     stack.enable_state_machine_interpreter()
 
     from app import app
+    from chalicelib.services import auth, sources
     from devstack.server import make_server
-    from chalicelib.services import auth
 
+    stale = sources.remove_stale_caches()
+    if stale:
+        logging.getLogger("klyph.local").info("removed source caches of stopped processes: %s", ", ".join(stale))
     stack.install_lambda_dispatch(app)
     stack.provision(app, render_concurrency=int(os.environ.get("KLYPH_RENDER_CONCURRENCY", 2)))
     account_id, api_key = auth.create_workspace(
@@ -54,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.server.server_close()
         moto.stop()
+        sources.clear()  # the downloaded sources in the temp directory
     print("Klyph local stack stopped.", flush=True)
     return 0
 

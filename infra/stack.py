@@ -56,6 +56,7 @@ LARGE_TMP_FUNCTIONS = (UPLOAD_TRIGGER, "pipeline_prepare", "pipeline_render")
 EPHEMERAL_STORAGE_MB = 10240  # Lambda's maximum
 
 SOURCE_SUFFIX = "/source"  # accounts/<acc>/videos/<vid>/source: what the upload trigger probes
+SOURCES = "accounts/*/videos/*/source"  # object pattern of every uploaded source (IAM)
 
 # S3 invokes the upload trigger asynchronously. An event it raises on (a DynamoDB or S3 hiccup;
 # bad media is not an error) is retried by Lambda, then parked in the on-failure queue for
@@ -157,6 +158,10 @@ class KlyphStack(cdk.Stack):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             enforce_ssl=True,  # bucket policy: deny any request without TLS
+            # A video record pins the version of its source the upload probe accepted; a later
+            # write through a still-valid upload URL makes a new version, which the trigger
+            # deletes, so the accepted one stays current and is what every job reads.
+            versioned=True,
             cors=[
                 # Browsers PUT sources straight to presigned URLs and play clips from signed GETs.
                 s3.CorsRule(
@@ -174,6 +179,10 @@ class KlyphStack(cdk.Stack):
                     id="abort-incomplete-multipart",
                     abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
                 ),
+                # Versions nobody reads: rejected uploads a corrected one replaced, and the
+                # expired work/ files. Accepted sources are never noncurrent.
+                s3.LifecycleRule(id="expire-noncurrent", noncurrent_version_expiration=cdk.Duration.days(7)),
+                s3.LifecycleRule(id="remove-expired-delete-markers", expired_object_delete_marker=True),
             ],
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
@@ -391,8 +400,10 @@ class KlyphStack(cdk.Stack):
                 table_rw,
                 # health check
                 iam.PolicyStatement(actions=["dynamodb:DescribeTable"], resources=[self.table.table_arn]),
-                # multipart uploads and presigned PUTs write sources; presigned GETs read clips
-                objects(["s3:GetObject", "s3:PutObject"], "accounts/*"),
+                # multipart uploads and presigned PUTs write sources (and nothing else: an
+                # upload URL signed with this role cannot reach clips); presigned GETs read clips
+                objects(["s3:GetObject"], "accounts/*"),
+                objects(["s3:PutObject"], SOURCES),
                 head_missing,
                 iam.PolicyStatement(actions=["states:StartExecution"], resources=[self.state_machine_arn]),
                 iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[executions_arn]),
@@ -400,11 +411,18 @@ class KlyphStack(cdk.Stack):
             UPLOAD_TRIGGER: [
                 table_rw,
                 objects(["s3:GetObject"], "accounts/*"),
+                # probe the event's version; delete a version written after a source was accepted
+                objects(["s3:GetObjectVersion", "s3:DeleteObjectVersion"], SOURCES),
                 head_missing,
                 # Lambda delivers the on-failure record with the function's own role.
                 iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.upload_failures.queue_arn]),
             ],
-            "pipeline_prepare": [table_rw, objects(["s3:GetObject"], "accounts/*"), objects(["s3:PutObject"], "work/*")],
+            "pipeline_prepare": [
+                table_rw,
+                objects(["s3:GetObject"], "accounts/*"),
+                objects(["s3:GetObjectVersion"], SOURCES),  # the pinned source version
+                objects(["s3:PutObject"], "work/*"),
+            ],
             "pipeline_transcribe_start": [
                 table_rw,
                 # StartTranscriptionJob has no resource type in IAM: it can only be granted on "*".
@@ -436,6 +454,7 @@ class KlyphStack(cdk.Stack):
             "pipeline_render": [
                 table_rw,
                 objects(["s3:GetObject"], "accounts/*"),
+                objects(["s3:GetObjectVersion"], SOURCES),
                 objects(["s3:PutObject"], "accounts/*/videos/*/clips/*"),
             ],
             "pipeline_clip_failed": [table_rw],

@@ -105,6 +105,20 @@ class Records:
         set_ = {k: v for k, v in fields.items() if v is not None}
         return self.table.update(f"VIDEO#{video_id}", "VIDEO", set=set_, remove=remove)
 
+    def settle_upload(self, video_id: str, **fields: Any) -> dict[str, Any]:
+        """Record the probe's verdict on a source, only while the video still awaits one
+        (uploading, or failed without media: a rejected upload may be replaced). A video that
+        already accepted a source keeps it; ConditionFailed tells the caller so."""
+        remove = [k for k, v in fields.items() if v is None]
+        return self.table.update(
+            f"VIDEO#{video_id}",
+            "VIDEO",
+            set={k: v for k, v in fields.items() if v is not None},
+            remove=remove,
+            condition="#status = :uploading OR (#status = :failed AND attribute_not_exists(#media))",
+            condition_values={":uploading": "uploading", ":failed": "failed"},
+        )
+
     def start_job_on_video(self, video_id: str, call_id: str, now: str) -> dict[str, Any]:
         """Mark the video processing for ``call_id``; ConditionFailed if it cannot start."""
         values = {f":st{i}": s for i, s in enumerate(SUBMITTABLE_STATUSES)}

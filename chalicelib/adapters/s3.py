@@ -3,7 +3,8 @@
 Key layout, every key naming its workspace so one account's objects never mix
 with another's:
 - ``accounts/<acc>/videos/<vid>/source`` and ``.../clips/<callId>/<nn>.mp4``: what
-  users uploaded and what we rendered, kept;
+  users uploaded and what we rendered, kept. The bucket is versioned: a video record pins
+  the version of its source that the upload probe accepted, and everything reads that one;
 - ``work/<acc>/<vid>/<callId>/...`` (audio, loudness, transcripts): intermediates
   under one top-level prefix so a lifecycle rule can expire them, and so they never
   fire the upload trigger (which listens on ``accounts/``).
@@ -56,22 +57,35 @@ class Blobs:
     def get_bytes(self, key: str) -> bytes:
         return self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
 
-    def download_file(self, key: str, path: str) -> None:
-        self._client.download_file(self.bucket, key, path)
+    def download_file(self, key: str, path: str, version_id: str | None = None) -> None:
+        extra = {"VersionId": version_id} if version_id else None
+        self._client.download_file(self.bucket, key, path, ExtraArgs=extra)
 
-    def head(self, key: str) -> dict[str, Any] | None:
+    def head(self, key: str, version_id: str | None = None) -> dict[str, Any] | None:
+        """The object's metadata (``ContentLength``, ``ETag``, ``VersionId`` on a versioned
+        bucket), of one version when ``version_id`` is given; None if there is none."""
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if version_id:
+            kwargs["VersionId"] = version_id
         try:
-            return self._client.head_object(Bucket=self.bucket, Key=key)
+            return self._client.head_object(**kwargs)
         except self._client.exceptions.ClientError as err:
-            if err.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            if err.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound", "NoSuchVersion"):
                 return None
             raise
 
-    def presign_put(self, key: str, expires: int) -> str:
-        # No Content-Type is signed so a plain `curl -T file URL` works.
-        return self._client.generate_presigned_url(
-            "put_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires
-        )
+    def delete_version(self, key: str, version_id: str) -> None:
+        """Remove one version for good (the bucket is versioned: a plain delete would only hide it)."""
+        self._client.delete_object(Bucket=self.bucket, Key=key, VersionId=version_id)
+
+    def presign_put(self, key: str, expires: int, content_length: int | None = None) -> str:
+        # No Content-Type is signed so a plain `curl -T file URL` works. Content-Length is: S3
+        # then refuses a body of any other size (SignatureDoesNotMatch), which `curl -T` and
+        # every HTTP client send correctly by themselves.
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if content_length is not None:
+            params["ContentLength"] = content_length
+        return self._client.generate_presigned_url("put_object", Params=params, ExpiresIn=expires)
 
     def presign_get(self, key: str, expires: int, filename: str | None = None) -> str:
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
@@ -80,10 +94,13 @@ class Blobs:
         return self._client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
 
     def create_bucket(self, region: str) -> None:
+        """The bucket as infra/ makes it on AWS: versioned, so an accepted source's version
+        stays readable whatever is written to its key later (local stack and tests)."""
         kwargs: dict[str, Any] = {"Bucket": self.bucket}
         if region != "us-east-1":
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
         self._client.create_bucket(**kwargs)
+        self._client.put_bucket_versioning(Bucket=self.bucket, VersioningConfiguration={"Status": "Enabled"})
 
     def ping(self) -> None:
         self._client.head_bucket(Bucket=self.bucket)

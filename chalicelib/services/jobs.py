@@ -9,7 +9,7 @@ from chalicelib.config import settings
 from chalicelib.domain.clock import now_iso
 from chalicelib.domain.ids import looks_like_id, new_id
 from chalicelib.errors import BadRequest, NotFound
-from chalicelib.job import JobState
+from chalicelib.job import JobState, Media, SourceRef
 from chalicelib.models import (
     ClipCounts,
     ClipList,
@@ -62,8 +62,13 @@ def submit(caller: str, req: SubmitJob) -> Submitted:
             "updatedAt": now,
         }
     )
-    state = JobState(callId=call_id, videoId=video["id"], accountId=caller, sourceKey=video["sourceKey"],
-                     options=options)
+    pinned = video.get("sourceVersionId")
+    state = JobState(
+        callId=call_id, videoId=video["id"], accountId=caller,
+        source=SourceRef(key=video["sourceKey"], versionId=pinned), options=options,
+        # The probe's facts hold for exactly the pinned version: Prepare need not probe again.
+        media=Media.model_validate(video["media"]) if pinned else None,
+    )
     try:
         arn = wiring.workflow().start(call_id, state.wire())
     except Exception:

@@ -41,17 +41,18 @@ def _load_json(key: str) -> Any:
 
 
 def prepare(event: Event) -> Event:
-    """Probe the source and extract the speech audio with its loudness profile.
+    """Extract the speech audio with its loudness profile from the pinned source.
 
-    The source is probed again although the upload was probed when it arrived: until the
-    upload trigger pins the exact object it accepted, the bytes here may not be those.
+    A pinned source (``source.versionId``) is the very object the upload probe accepted, and
+    submit passed its facts along: it is not probed again. Only a video recorded before
+    versions were pinned is probed here, since its bytes may have changed since.
     """
     state = JobState.model_validate(event)
     _stage(state.callId, "preparing")
     ffmpeg = wiring.ffmpeg()
     audio_key = loudness_key = None
-    with local_source(state.sourceKey) as source, tempfile.TemporaryDirectory() as tmp:
-        info = ffmpeg.probe(source)
+    with local_source(state.source.key, state.source.versionId) as source, tempfile.TemporaryDirectory() as tmp:
+        info = state.media.info() if state.media and state.source.versionId else ffmpeg.probe(source)
         if info.has_audio:
             wav = os.path.join(tmp, "audio.wav")
             # One decoding pass gives the speech audio and its per-second loudness.
@@ -185,7 +186,7 @@ def render(event: Event) -> Event:
     ffmpeg = wiring.ffmpeg()
     blobs = wiring.blobs()
     fields: dict[str, Any] = {}
-    with local_source(item.sourceKey) as source, tempfile.TemporaryDirectory() as tmp:
+    with local_source(item.source.key, item.source.versionId) as source, tempfile.TemporaryDirectory() as tmp:
         crop_commands = None
         if opts.reframe == "auto":
             from chalicelib.services.reframe import plan_for_clip

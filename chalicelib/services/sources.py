@@ -36,16 +36,19 @@ _root = os.path.join(tempfile.gettempdir(), f"klyph-sources-{os.getpid()}")
 
 
 @contextmanager
-def local_source(key: str) -> Iterator[str]:
-    """Yield a local path holding the S3 object ``key``, downloading each version at most once.
+def local_source(key: str, version_id: str | None = None) -> Iterator[str]:
+    """Yield a local path holding the S3 object ``key`` (that exact version when
+    ``version_id`` is given), downloading each version at most once.
 
-    The cache is keyed by the object's ETag: a source replaced by a second PUT to its
-    upload URL is a different file and must not be served from the first one's copy.
+    The cache is keyed by version id, or ETag on an unversioned bucket: a source replaced
+    by a second PUT to its upload URL is a different file and must not be served from the
+    first one's copy.
     """
-    head = wiring.blobs().head(key)
+    head = wiring.blobs().head(key, version_id)
     if head is None:
-        raise FileNotFoundError(f"s3 object {key} does not exist")
-    version = f"{key}#{head.get('ETag', '')}"
+        raise FileNotFoundError(f"s3 object {key} (version {version_id or 'latest'}) does not exist")
+    version = f"{key}#{version_id or head.get('VersionId') or head.get('ETag', '')}"
+    version_id = version_id or head.get("VersionId")
     with _lock:
         entry = _entries.get(version)
         stale = entry is not None and entry.ready.is_set() and not os.path.exists(entry.path)
@@ -58,7 +61,7 @@ def local_source(key: str) -> Iterator[str]:
     try:
         if owner:
             try:
-                wiring.blobs().download_file(key, entry.path)
+                wiring.blobs().download_file(key, entry.path, version_id)
             except BaseException:
                 entry.failed = True
                 raise
@@ -85,6 +88,31 @@ def _evict() -> None:
 
 
 def clear() -> None:
+    """Forget every cached source and delete the files (a stopping process, a test)."""
     with _lock:
         _entries.clear()
         shutil.rmtree(_root, ignore_errors=True)
+
+
+def remove_stale_caches() -> list[str]:
+    """Delete the caches of processes that are gone (a crash, a ``kill -9``): each folder
+    names its process, and one whose process no longer runs holds nothing anyone will read."""
+    removed = []
+    parent = os.path.dirname(_root)
+    for name in os.listdir(parent):
+        prefix, _, pid = name.rpartition("-")
+        if prefix != "klyph-sources" or not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+            continue
+        shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+        removed.append(name)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True

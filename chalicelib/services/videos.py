@@ -7,6 +7,7 @@ import tempfile
 from typing import Any
 from urllib.parse import unquote_plus
 
+from chalicelib.adapters.dynamo import ConditionFailed
 from chalicelib.adapters.s3 import parse_source_key, source_key
 from chalicelib.config import settings
 from chalicelib.domain.clock import now_iso
@@ -70,7 +71,10 @@ def upload_multipart(caller: str, form: UploadForm, filename: str, data: bytes) 
         with open(path, "wb") as fh:
             fh.write(data)
         info = wiring.ffmpeg().probe(path)
-        wiring.blobs().upload_file(path, key)
+        blobs = wiring.blobs()
+        blobs.upload_file(path, key)
+    # Pin the version just written: the key is new and no upload URL names it, so it is ours.
+    stored = blobs.head(key) or {}
     now = now_iso()
     video = {
         "id": video_id,
@@ -80,6 +84,7 @@ def upload_multipart(caller: str, form: UploadForm, filename: str, data: bytes) 
         "filename": clean_title(filename or "")[:255],
         "status": "uploaded",
         "sourceKey": key,
+        "sourceVersionId": stored.get("VersionId"),
         "media": info.to_dict(),
         "createdAt": now,
         "updatedAt": now,
@@ -111,7 +116,7 @@ def create_upload(caller: str, req: CreateUpload) -> UploadTicket:
     wiring.records().put_video(video)
     return UploadTicket(
         videoId=video_id,
-        uploadUrl=wiring.blobs().presign_put(key, cfg.upload_url_seconds),
+        uploadUrl=wiring.blobs().presign_put(key, cfg.upload_url_seconds, content_length=req.sizeBytes),
         method="PUT",
         headers={},
         expiresAt=now_iso(cfg.upload_url_seconds),
@@ -119,8 +124,15 @@ def create_upload(caller: str, req: CreateUpload) -> UploadTicket:
     )
 
 
-def handle_uploaded_object(bucket: str, raw_key: str) -> dict[str, Any]:
-    """S3 ObjectCreated: probe the new source and mark its video uploaded, or failed with a reason."""
+def handle_uploaded_object(bucket: str, raw_key: str, version_id: str | None = None) -> dict[str, Any]:
+    """S3 ObjectCreated: probe the new source and mark its video uploaded, or failed with a reason.
+
+    The verdict is about one object version (the event's), and an accepted video pins it:
+    Prepare and every render read that version, whatever is written to the key later. A
+    write after acceptance (a still-valid upload URL used again) changes nothing: its
+    version is deleted, so the accepted one stays the current object, and the record keeps
+    what it says. A rejected upload stays replaceable and is probed afresh.
+    """
     key = unquote_plus(raw_key)  # S3 events URL-encode keys
     ids = parse_source_key(raw_key)
     if ids is None:
@@ -128,24 +140,55 @@ def handle_uploaded_object(bucket: str, raw_key: str) -> dict[str, Any]:
     account_id, video_id = ids
     records = wiring.records()
     video = records.get_video(video_id)
-    # A failed upload may be corrected by a second PUT to the same URL while it is valid.
-    awaiting_source = video and (video["status"] == "uploading" or (video["status"] == "failed" and not video.get("media")))
-    if not video or video["accountId"] != account_id or not awaiting_source:
+    if not video or video["accountId"] != account_id:
         return {"ignored": key}
+    head = wiring.blobs().head(key, version_id)
+    if head is None:  # that version is gone already (deleted as a late write, or by an operator)
+        return {"ignored": key}
+    # S3 events name the version; the local stand-in's do not, and there the notification
+    # runs inside the PUT, so the latest version is this event's.
+    version_id = version_id or head.get("VersionId")
+    if not _awaits_source(video):
+        return _late_write(video, key, version_id)
     try:
+        _check_declared_size(video, int(head["ContentLength"]))
         # Through the source cache: in the local stack (one process) the pipeline's
         # Prepare then reads this copy instead of downloading the file again.
-        with local_source(key) as path:
+        with local_source(key, version_id) as path:
             info = wiring.ffmpeg().probe(path)
     except MediaError as err:
         log.info("upload rejected", extra={"videoId": video["id"], "reason": err.code})
-        records.update_video(
-            video["id"],
-            status="failed",
-            error={"code": err.code, "message": err.message},
-            updatedAt=now_iso(),
+        verdict = {"status": "failed", "error": {"code": err.code, "message": err.message}}
+    else:
+        # error=None: a corrected re-upload must not keep the first attempt's verdict.
+        verdict = {"status": "uploaded", "media": info.to_dict(), "error": None, "sourceVersionId": version_id}
+    try:
+        records.settle_upload(video["id"], updatedAt=now_iso(), **verdict)
+    except ConditionFailed:  # another version of this key was accepted while we probed
+        return _late_write(records.get_video(video_id) or video, key, version_id)
+    return {"videoId": video["id"], "status": verdict["status"],
+            **({"reason": verdict["error"]["code"]} if verdict.get("error") else {})}
+
+
+def _awaits_source(video: dict[str, Any]) -> bool:
+    return video["status"] == "uploading" or (video["status"] == "failed" and not video.get("media"))
+
+
+def _check_declared_size(video: dict[str, Any], size: int) -> None:
+    declared = video.get("declaredSizeBytes")
+    if declared is not None and size != declared:
+        raise MediaError(
+            "size_mismatch",
+            f"The upload is {size} bytes but create-upload declared sizeBytes {declared}; "
+            "upload the file you declared, or ask for a new upload URL with its real size.",
         )
-        return {"videoId": video["id"], "status": "failed", "reason": err.code}
-    # error=None: a corrected re-upload must not keep the first attempt's verdict.
-    records.update_video(video["id"], status="uploaded", media=info.to_dict(), error=None, updatedAt=now_iso())
-    return {"videoId": video["id"], "status": "uploaded"}
+
+
+def _late_write(video: dict[str, Any], key: str, version_id: str | None) -> dict[str, Any]:
+    pinned = video.get("sourceVersionId")
+    if version_id and pinned and version_id != pinned:
+        log.warning("write to an accepted source ignored and its version deleted",
+                    extra={"videoId": video["id"], "versionId": version_id})
+        wiring.blobs().delete_version(key, version_id)
+        return {"videoId": video["id"], "ignored": key, "reason": "source_already_accepted"}
+    return {"ignored": key}

@@ -1,7 +1,9 @@
 """One real local stack (python -m devstack) for the end-to-end tests, stopped with Ctrl-C."""
 from __future__ import annotations
 
+import os
 import socket
+import tempfile
 import time
 
 import pytest
@@ -30,8 +32,11 @@ def stack(tmp_path_factory):
     proc = LocalStackProcess(free_port_pair(), log_path=log).start()
     yield proc
     started = time.time()
+    pid = proc.proc.pid if proc.proc else None
     code = proc.stop()
     assert code == 0, f"Ctrl-C should stop the stack cleanly, got {code}; log: {log.read_text()[-2000:]}"
     assert time.time() - started < 15
+    # The sources it downloaded for its jobs went with it.
+    assert not os.path.exists(os.path.join(tempfile.gettempdir(), f"klyph-sources-{pid}"))
 
 

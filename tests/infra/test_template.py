@@ -104,6 +104,10 @@ def test_bucket_private_encrypted_cors_and_lifecycle(synth):
     assert rules["expire-work"]["Prefix"] == "work/" and rules["expire-work"]["ExpirationInDays"] == 7
     assert rules["abort-incomplete-multipart"]["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 1
     assert all(r["Status"] == "Enabled" for r in rules.values())
+    # Versioned, so a source's accepted version survives later writes; what no one reads expires.
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert rules["expire-noncurrent"]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 7
+    assert rules["remove-expired-delete-markers"]["ExpiredObjectDeleteMarker"] is True
 
 
 def test_bucket_policy_denies_requests_without_tls(synth):
@@ -280,11 +284,17 @@ def test_function_roles_grant_what_each_function_does(synth):
     api = text[API]
     assert api["states:StartExecution"] == [f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:{SM_NAME}"]
     assert api["states:DescribeExecution"] == [f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{SM_NAME}:*"]
-    assert objects(API, "s3:PutObject") == ["accounts/*"] and objects(API, "s3:GetObject") == ["accounts/*"]
+    # Upload URLs are signed with the API's role: they can write sources, never clips.
+    assert objects(API, "s3:PutObject") == ["accounts/*/videos/*/source"] and objects(API, "s3:GetObject") == ["accounts/*"]
     assert not any(a.startswith("transcribe:") for a in api)
     # Only the API starts executions; nobody else touches Step Functions.
     assert [h for h in ALL if any(a.startswith("states:") for a in text[h])] == [API]
     assert objects(TRIGGER, "s3:GetObject") == ["accounts/*"] and "s3:PutObject" not in text[TRIGGER]
+    # Only the trigger may delete, and only source versions (a write after a source was accepted).
+    assert [h for h in ALL if any(a.startswith("s3:Delete") for a in text[h])] == [TRIGGER]
+    assert objects(TRIGGER, "s3:DeleteObjectVersion") == ["accounts/*/videos/*/source"]
+    for handler in (TRIGGER, "pipeline_prepare", "pipeline_render"):
+        assert objects(handler, "s3:GetObjectVersion") == ["accounts/*/videos/*/source"], handler
     assert objects("pipeline_prepare", "s3:PutObject") == ["work/*"]
     assert objects("pipeline_render", "s3:PutObject") == ["accounts/*/videos/*/clips/*"]
     assert text["pipeline_transcribe_start"]["transcribe:StartTranscriptionJob"] == ["*"]

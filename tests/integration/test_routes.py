@@ -385,9 +385,10 @@ def test_a_put_to_the_presigned_url_marks_the_video_uploaded(api, project, media
 
 
 def test_a_put_of_a_text_file_fails_the_video_with_the_reason(api, project, media):
-    status, body = create_upload(api, project)
+    text = (media / "notes.txt").read_bytes()
+    status, body = create_upload(api, project, sizeBytes=len(text))
     assert status == 200, body
-    assert requests.put(body["uploadUrl"], data=(media / "notes.txt").read_bytes(), timeout=30).status_code == 200
+    assert requests.put(body["uploadUrl"], data=text, timeout=30).status_code == 200
     video = summary(api, body["videoId"])["video"]
     assert video["status"] == "failed"
     assert video["error"]["code"] == "not_a_video" and "not a video" in video["error"]["message"]
@@ -396,13 +397,57 @@ def test_a_put_of_a_text_file_fails_the_video_with_the_reason(api, project, medi
     assert_error(result, 400, "bad_request", "videoId", "not a video")
 
 
-def test_a_corrected_put_after_a_failed_one_is_picked_up(api, project, media):
-    status, body = create_upload(api, project)
+def test_a_corrected_put_after_a_failed_one_is_picked_up_and_the_old_error_goes(api, project, media):
+    data = (media / "clip.mp4").read_bytes()
+    status, body = create_upload(api, project, sizeBytes=len(data))
     assert status == 200, body
-    assert requests.put(body["uploadUrl"], data=b"oops, wrong file", timeout=30).status_code == 200
-    assert summary(api, body["videoId"])["video"]["status"] == "failed"
-    assert requests.put(body["uploadUrl"], data=(media / "clip.mp4").read_bytes(), timeout=30).status_code == 200
-    assert summary(api, body["videoId"])["video"]["status"] == "uploaded"
+    assert requests.put(body["uploadUrl"], data=b"x" * len(data), timeout=30).status_code == 200
+    assert summary(api, body["videoId"])["video"]["error"]["code"] == "not_a_video"
+    assert requests.put(body["uploadUrl"], data=data, timeout=30).status_code == 200
+    # One true thing: uploaded, with no verdict of the first attempt still attached.
+    assert summary(api, body["videoId"])["video"] == {"id": body["videoId"], "title": "talk", "status": "uploaded"}
+
+
+def test_the_declared_size_is_part_of_the_upload_url_and_is_checked(api, project, media):
+    data = (media / "clip.mp4").read_bytes()
+    status, body = create_upload(api, project, sizeBytes=10)
+    assert status == 200, body
+    # On AWS S3 itself refuses another size: Content-Length is signed into the URL.
+    assert "content-length" in body["uploadUrl"].split("X-Amz-SignedHeaders=")[1].split("&")[0]
+    # The stand-in does not check signatures; the upload probe does check the size.
+    assert requests.put(body["uploadUrl"], data=data, timeout=30).status_code == 200
+    video = summary(api, body["videoId"])["video"]
+    assert video["status"] == "failed" and video["error"]["code"] == "size_mismatch"
+    assert f"{len(data)} bytes" in video["error"]["message"] and "sizeBytes 10" in video["error"]["message"]
+
+
+def test_an_accepted_source_cannot_be_replaced_through_its_upload_url(api, project, media):
+    from chalicelib import clients
+    from chalicelib.services import wiring
+
+    data = (media / "silent.mp4").read_bytes()
+    status, body = create_upload(api, project, sizeBytes=len(data))
+    assert status == 200, body
+    assert requests.put(body["uploadUrl"], data=data, timeout=30).status_code == 200
+    accepted = wiring.records().get_video(body["videoId"])
+    assert accepted["status"] == "uploaded" and accepted["sourceVersionId"]
+
+    # The URL is still valid: a second write, of a text file, goes to the same key.
+    assert requests.put(body["uploadUrl"], data=b"not a video at all", timeout=30).status_code == 200
+    after = wiring.records().get_video(body["videoId"])
+    assert after == accepted, "the record still describes the accepted source"
+    key, s3 = accepted["sourceKey"], clients.s3()
+    assert s3.get_object(Bucket=wiring.blobs().bucket, Key=key)["Body"].read() == data, "the late write was undone"
+    versions = s3.list_object_versions(Bucket=wiring.blobs().bucket, Prefix=key).get("Versions", [])
+    assert [v["VersionId"] for v in versions] == [accepted["sourceVersionId"]]
+
+    # And what is processed is the accepted video.
+    status, submitted = api.post("/dev/process-video-submit",
+                                 {"videoId": body["videoId"], "maxClips": 1, "minDuration": 5, "maxDuration": 6,
+                                  "reframe": "center"})
+    assert status == 200, submitted
+    result = api.wait_for_result(submitted["callId"])[1]
+    assert result["status"] == "succeeded" and [c["status"] for c in result["clips"]] == ["ready"], result
 
 
 def test_submitting_a_video_still_uploading_is_a_bad_request(api, project):

@@ -231,7 +231,7 @@ def test_select_task_stores_titles_descriptions_and_scores(embedder, monkeypatch
     try:
         media = {"container": "mp4", "durationSeconds": WHISPER.duration, "hasAudio": True, "hasVideo": True,
                  "sizeBytes": 1000}
-        state = {"callId": "call_1", "videoId": "vid_1", "accountId": "acc_1", "sourceKey": "s", "media": media,
+        state = {"callId": "call_1", "videoId": "vid_1", "accountId": "acc_1", "source": {"key": "s"}, "media": media,
                  "transcription": {"status": "COMPLETED", "key": "t.json"},
                  "options": {"maxClips": 3, "minDuration": 15, "maxDuration": 40, "aspectRatio": "9:16",
                              "customInstructions": "the Apollo moon missions"}}

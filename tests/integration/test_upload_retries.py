@@ -32,22 +32,22 @@ def throttled(monkeypatch, failing_calls: int | None) -> list[str]:
     real = videos.handle_uploaded_object
     calls: list[str] = []
 
-    def flaky(bucket: str, key: str) -> dict:
+    def flaky(bucket: str, key: str, version_id: str | None = None) -> dict:
         calls.append(unquote_plus(key))
         if failing_calls is None or len(calls) <= failing_calls:
             raise ClientError(
                 {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "Rate of requests exceeds"}},
                 "UpdateItem",
             )
-        return real(bucket, key)
+        return real(bucket, key, version_id)
 
     monkeypatch.setattr(videos, "handle_uploaded_object", flaky)
     return calls
 
 
-def start_upload(api, project) -> tuple[str, str, str]:
+def start_upload(api, project, size: int) -> tuple[str, str, str]:
     status, body = api.post("/dev/create-upload", {"accountId": api.account_id, "projectId": project["id"],
-                                                   "filename": "talk.mp4", "sizeBytes": 1000})
+                                                   "filename": "talk.mp4", "sizeBytes": size})
     assert status == 200, body
     key = f"accounts/{api.account_id}/videos/{body['videoId']}/source"
     return body["videoId"], body["uploadUrl"], key
@@ -82,7 +82,7 @@ def queued() -> int:
 
 def test_a_transient_failure_is_retried_and_the_video_ends_uploaded(api, project, clip, monkeypatch):
     calls = throttled(monkeypatch, failing_calls=1)
-    video_id, url, key = start_upload(api, project)
+    video_id, url, key = start_upload(api, project, len(clip))
     # The first attempt runs inside the PUT, fails, and does not fail the PUT (S3 invokes async).
     assert requests.put(url, data=clip, timeout=30).status_code == 200
     wait_until(lambda: video_status(api, video_id) == "uploaded")
@@ -98,7 +98,7 @@ def test_an_event_failing_every_attempt_is_parked_then_redriven(api, project, cl
     assert config["DestinationConfig"]["OnFailure"]["Destination"].endswith(":" + UPLOAD_FAILURES_QUEUE)
 
     calls = throttled(monkeypatch, failing_calls=None)
-    video_id, url, key = start_upload(api, project)
+    video_id, url, key = start_upload(api, project, len(clip))
     assert requests.put(url, data=clip, timeout=30).status_code == 200
     wait_until(lambda: queued() == 1)
     assert calls == [key] * 3  # the first attempt and Lambda's two retries
