@@ -30,11 +30,11 @@ run: install
 	PORT=$(PORT) $(PY) -m devstack
 
 test: install infra-install layer
-	$(PY) -m pytest tests -q -p no:cacheprovider --ignore=tests/load
+	$(PY) -m pytest tests -q --ignore=tests/load
 
 # Load on the real local stack: 200 concurrent creates, 20 jobs at once, latency while they run.
 load: install
-	$(PY) -m pytest tests/load -q -s -p no:cacheprovider -p no:logging
+	$(PY) -m pytest tests/load -q -s -p no:logging
 
 # Every stage of a 10-minute job against the bare tools (ffmpeg, faster-whisper) and MoviePy,
 # API latency and import time; writes BENCHMARKS.md. 4-6 min on 2 cores (+1 min once to generate the video).
@@ -43,11 +43,11 @@ bench: install
 	$(PY) -m bench $(BENCH_ARGS)
 
 test-unit: install
-	$(PY) -m pytest tests/unit -q -p no:cacheprovider
+	$(PY) -m pytest tests/unit -q
 
 # The synthesised template (one synth per run), cfn-lint, and the 250 MB Lambda size limit.
 test-infra: install infra-install layer
-	$(PY) -m pytest tests/infra -q -p no:cacheprovider
+	$(PY) -m pytest tests/infra -q
 
 infra-install: $(INFRA_STAMP)
 

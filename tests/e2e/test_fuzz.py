@@ -14,6 +14,8 @@ from schemathesis.specs.openapi.checks import (
 
 from chalicelib.openapi import document
 
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
 schema = schemathesis.openapi.from_dict(document())
 
 

@@ -1,11 +1,15 @@
 """The real local stack as a user runs it (`make run`), driven over HTTP with the seed's flow."""
 from __future__ import annotations
 
+import pytest
 import requests
 
 from devstack.client import KlyphClient
 
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
+
+@pytest.mark.media
 def test_two_jobs_at_once_on_a_fresh_stack(speech_video, tmp_path):
     """What a user's first minutes look like: a stack just started, two 9:16 jobs submitted
     together, so renders of both run in parallel threads that each load OpenCV, numpy and
@@ -31,6 +35,7 @@ def test_two_jobs_at_once_on_a_fresh_stack(speech_video, tmp_path):
     assert "has no attribute" not in log
 
 
+@pytest.mark.media
 def test_seed_flow_over_http(stack, speech_video, tmp_path):
     client = stack.client()
     assert requests.get(f"{stack.base_url}/health", timeout=5).json() == {"status": "ok"}

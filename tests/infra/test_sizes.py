@@ -9,6 +9,10 @@ import zipfile
 from functools import lru_cache
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow
+
 LIMIT_BYTES = 250 * 1024 * 1024  # Lambda counts MiB
 MB = 1e6
 

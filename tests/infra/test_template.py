@@ -11,6 +11,8 @@ import pytest
 
 from chalicelib.statemachine import DEFINITION_PATH, TASK_FUNCTIONS
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 
 API, TRIGGER = "api_handler", "upload_trigger"

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from botocore.awsrequest import AWSResponse
 
 from chalicelib import clients
+
+pytestmark = [pytest.mark.media, pytest.mark.slow]
 
 
 class _Body:

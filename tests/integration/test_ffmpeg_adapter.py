@@ -20,6 +20,8 @@ from tests.media_fixtures import (
     top_level_atoms,
 )
 
+pytestmark = pytest.mark.media
+
 CONTAINERS = ["mp4", "mov", "mkv", "webm"]
 
 

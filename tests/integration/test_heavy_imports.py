@@ -8,7 +8,11 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from support import FIXTURES
+
+pytestmark = [pytest.mark.media, pytest.mark.slow]
 
 ROOT = FIXTURES.parents[1]
 

@@ -11,6 +11,8 @@ from chalicelib import clients
 from chalicelib.services import wiring
 from media_fixtures import _ffmpeg, make_ffconcat, make_hls_playlist, make_truncated_mp4, make_video
 
+pytestmark = pytest.mark.media
+
 
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):

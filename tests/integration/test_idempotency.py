@@ -1,6 +1,8 @@
 """Idempotency-Key: a retried create or submit returns the first answer instead of doing it twice."""
 from __future__ import annotations
 
+import pytest
+
 
 def test_a_retried_create_project_returns_the_same_project(api):
     body = {"name": "Retry Me", "accountId": api.account_id}
@@ -30,6 +32,7 @@ def test_keys_are_per_account(api, aws):
     assert mine[0] == theirs[0] == 200 and mine[1]["id"] != theirs[1]["id"]
 
 
+@pytest.mark.media
 def test_a_retried_submit_starts_one_job(api, project, tmp_path):
     from media_fixtures import make_video
 
@@ -44,6 +47,7 @@ def test_a_retried_submit_starts_one_job(api, project, tmp_path):
     assert result["status"] == "succeeded"
 
 
+@pytest.mark.media
 def test_a_rejection_is_not_replayed_once_the_state_it_depended_on_changed(api, project, tmp_path):
     """Submit while the video is still uploading: 400. The same key and body after the upload
     finished must run for real, not replay the stale 400."""

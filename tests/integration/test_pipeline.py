@@ -14,6 +14,8 @@ from chalicelib.errors import MediaError, PipelineError, TransientError
 from chalicelib.services import wiring
 from support import FIXTURES
 
+pytestmark = [pytest.mark.media, pytest.mark.slow]
+
 
 def upload(api, project, path, name="talk.mp4"):
     status, video = api.upload(api.account_id, project["id"], name, path.read_bytes())

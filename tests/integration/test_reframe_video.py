@@ -24,6 +24,8 @@ from chalicelib.errors import MediaError
 from chalicelib.services.reframe import plan_for_clip
 from tests.media_fixtures import ffmpeg_exe, make_hls_playlist, make_video
 
+pytestmark = [pytest.mark.media, pytest.mark.slow]
+
 W, H, FPS = 1280, 720, 25
 FACE = 200  # side of the pasted face patch; the whole patch counts as "the face"
 STRIP = (670, 8)  # rows (top, count) below the face's path, used to locate each output frame

@@ -18,6 +18,8 @@ from chalicelib.domain import captions
 from chalicelib.domain.transcript import Transcript
 from media_fixtures import ffmpeg_exe
 
+pytestmark = [pytest.mark.media, pytest.mark.slow]
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 FPS = 25
 

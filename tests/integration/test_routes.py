@@ -147,6 +147,7 @@ def test_a_revoked_key_is_unauthorized(api):
     assert_error(api.post("/dev/create-project", {"name": "x", "accountId": api.account_id}), 401, "unauthorized")
 
 
+@pytest.mark.media
 def test_another_workspace_sees_none_of_a_workspaces_ids(client, api, project, media):
     from chalicelib.services import wiring
 
@@ -266,6 +267,7 @@ def test_a_project_name_keeps_no_control_characters(api):
 # upload-video (multipart)
 
 
+@pytest.mark.media
 def test_upload_video_stores_an_mp4_and_describes_it(api, project, media):
     status, video = upload(api, project, media / "clip.mp4", "Fall Interview_01.mp4")
     assert status == 200, video
@@ -282,6 +284,7 @@ def test_upload_video_stores_an_mp4_and_describes_it(api, project, media):
     assert seen["counts"] == {"total": 0, "ready": 0, "draft": 0, "failed": 0}
 
 
+@pytest.mark.media
 def test_upload_video_judges_the_container_by_content(api, project, media):
     for source, filename, container in (
         ("clip.mov", "clip.mov", "mov"),
@@ -296,12 +299,14 @@ def test_upload_video_judges_the_container_by_content(api, project, media):
         assert got == ("uploaded", container, 320, 180, True), (filename, video)
 
 
+@pytest.mark.media
 def test_upload_video_titles_a_hostile_filename_safely(api, project, media):
     status, video = upload(api, project, media / "clip.mp4", "../../etc/pass\x1bwd.mp4")
     assert status == 200, video
     assert video["title"] == "passwd"
 
 
+@pytest.mark.media
 def test_upload_video_rejects_what_is_not_a_video_and_keeps_nothing(api, project, media):
     for source, filename, mentions in (
         ("notes.txt", "interview.mp4", "not a video"),
@@ -315,6 +320,7 @@ def test_upload_video_rejects_what_is_not_a_video_and_keeps_nothing(api, project
         assert s3_keys(api.account_id) == [] and video_records(api.account_id) == [], filename
 
 
+@pytest.mark.media
 def test_upload_video_over_the_multipart_limit_points_to_create_upload(api, project, media, monkeypatch):
     from chalicelib.config import settings
 
@@ -342,6 +348,7 @@ def test_upload_video_without_a_boundary_is_a_bad_request(api):
     assert_error(result, 400, "bad_request", "boundary")
 
 
+@pytest.mark.media
 def test_upload_video_names_a_missing_form_field(api, project, media):
     data = (media / "clip.mp4").read_bytes()
     result = api.upload(api.account_id, "", "a.mp4", data)  # project_id sent empty
@@ -349,6 +356,7 @@ def test_upload_video_names_a_missing_form_field(api, project, media):
     assert s3_keys(api.account_id) == []
 
 
+@pytest.mark.media
 def test_upload_video_to_an_unknown_project_is_not_found(api, media):
     result = api.upload(api.account_id, "proj_01J0000000000000000000000Z", "a.mp4", (media / "clip.mp4").read_bytes())
     assert_error(result, 404, "not_found", "proj_01J0000000000000000000000Z")
@@ -370,6 +378,7 @@ def test_create_upload_hands_out_a_presigned_put(api, project):
     assert summary(api, body["videoId"])["video"] == {"id": body["videoId"], "title": "My Talk", "status": "uploading"}
 
 
+@pytest.mark.media
 def test_a_put_to_the_presigned_url_marks_the_video_uploaded(api, project, media):
     data = (media / "clip.mp4").read_bytes()
     status, body = create_upload(api, project, sizeBytes=len(data))
@@ -384,6 +393,7 @@ def test_a_put_to_the_presigned_url_marks_the_video_uploaded(api, project, media
     assert api.get(f"/dev/list-clips?videoId={body['videoId']}") == (200, {"clips": []})
 
 
+@pytest.mark.media
 def test_a_put_of_a_text_file_fails_the_video_with_the_reason(api, project, media):
     text = (media / "notes.txt").read_bytes()
     status, body = create_upload(api, project, sizeBytes=len(text))
@@ -397,6 +407,7 @@ def test_a_put_of_a_text_file_fails_the_video_with_the_reason(api, project, medi
     assert_error(result, 400, "bad_request", "videoId", "not a video")
 
 
+@pytest.mark.media
 def test_a_corrected_put_after_a_failed_one_is_picked_up_and_the_old_error_goes(api, project, media):
     data = (media / "clip.mp4").read_bytes()
     status, body = create_upload(api, project, sizeBytes=len(data))
@@ -472,6 +483,7 @@ def test_create_upload_rejects_bad_fields_naming_them(api, project):
 # process-video-submit and process-video-result
 
 
+@pytest.mark.media
 def test_submit_returns_a_call_id_that_polls_as_running_or_done(api, project, media):
     video = uploaded_video(api, project, media / "silent.mp4")
     status, job = api.post(
@@ -511,6 +523,7 @@ def test_submit_rejects_bad_options_naming_the_field(api):
     assert_error(api.post("/dev/process-video-submit", raw), 400, "bad_request", "minDuration")
 
 
+@pytest.mark.media
 def test_submit_of_a_video_shorter_than_min_duration_explains(api, project, media):
     video = uploaded_video(api, project, media / "clip.mov")  # 2 s against the default minDuration 30
     assert_error(api.post("/dev/process-video-submit", {"videoId": video["id"]}), 400, "bad_request", "minDuration")

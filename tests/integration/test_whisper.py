@@ -18,6 +18,8 @@ from support import loudness_profile
 from chalicelib.adapters.whisper import WhisperTranscriber
 from support import select_clips
 
+pytestmark = pytest.mark.media
+
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
 

@@ -9,9 +9,12 @@ import statistics
 import threading
 import time
 
+import pytest
 import requests
 
 from devstack.client import KlyphClient
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 JOBS = 20
 CREATES = 200
@@ -54,6 +57,7 @@ def test_concurrent_creates_get_distinct_slugs(stack):
     print("\n" + report("create-project x200 (32 thr)", [t for t, _ in results], elapsed))
 
 
+@pytest.mark.media
 def test_twenty_jobs_at_once_all_finish_consistently(stack, small_speech_video):
     client = stack.client()
     project = client.create_project("Load", stack.account_id)
