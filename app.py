@@ -7,14 +7,15 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from chalice import Chalice, Response
 
 from chalicelib import models, observability
-from chalicelib.observability import MetricUnit, logger, metrics
 from chalicelib.domain.multipart import parse_multipart
 from chalicelib.errors import RETRY_LATER, BadRequest, KlyphError, error_body
+from chalicelib.observability import MetricUnit, logger, metrics
 from chalicelib.services import auth, idempotency, jobs, pipeline, projects, videos, wiring
 
 # On Lambda the Powertools logger (service "klyph", the same logger as app.log) writes JSON lines.

@@ -23,15 +23,7 @@ from bench.ffargs import ffmpeg_exe
 from bench.procs import loadavg
 from bench.report import report, write_report
 from bench.report_encoder import encoder_section
-from bench.run import (
-    bare_tools,
-    machine,
-    make_bench_video,
-    ours_runs,
-    peer_renders,
-    run_stack_job,
-    whisper_bare,
-)
+from bench.run import bare_tools, machine, make_bench_video, ours_runs, peer_renders, run_stack_job, whisper_bare
 
 
 def main(argv: list[str] | None = None) -> int:

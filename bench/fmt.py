@@ -50,8 +50,7 @@ def md_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], align: str |
     align = align or "l" + "r" * (len(headers) - 1)
     sep = ["---:" if a == "r" else ":---" for a in align]
     lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(sep) + " |"]
-    for row in rows:
-        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |")
+    lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
 

@@ -3,15 +3,7 @@
 from __future__ import annotations
 
 from bench.fmt import fmt_seconds, fmt_usd, md_table
-from bench.scale import (
-    ASSUMED,
-    LIGHT_LAMBDA_MB,
-    LIMITS,
-    MEDIA_LAMBDA_MB,
-    PRICES,
-    measured_inputs,
-    scale_on_paper,
-)
+from bench.scale import ASSUMED, LIGHT_LAMBDA_MB, LIMITS, MEDIA_LAMBDA_MB, PRICES, measured_inputs, scale_on_paper
 
 CAPTION = (
     "One job on an hour of the same video, on AWS with the Map fanned out (one render Lambda per clip, all at "

@@ -19,15 +19,7 @@ from typing import Any
 
 from bench import ROOT
 from bench.api import steady_load
-from bench.ffargs import (
-    call_render_args,
-    classify_ffmpeg,
-    ffmpeg_exe,
-    filter_files,
-    option,
-    replay_args,
-    seek_of,
-)
+from bench.ffargs import call_render_args, classify_ffmpeg, ffmpeg_exe, filter_files, option, replay_args, seek_of
 from bench.fmt import fmt_ms, fmt_seconds
 from bench.history import to_epoch
 from bench.procs import ProcessSampler, read_file, run_measured

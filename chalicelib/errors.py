@@ -94,7 +94,7 @@ class TransientError(KlyphError):
 
 # Crossing the state machine --------------------------------------------------------------------
 
-_ENCODED = re.compile(r"^\[([a-z_]+)\] (.+)$", re.S)
+_ENCODED = re.compile(r"^\[([a-z_]+)\] (.+)$", re.DOTALL)
 
 
 def encode(code: str, message: str) -> str:

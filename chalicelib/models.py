@@ -58,7 +58,7 @@ class JobOptions(_Request):
     reframe: Literal["auto", "center"] = "auto"
 
     @model_validator(mode="after")
-    def _durations_ordered(self) -> "JobOptions":
+    def _durations_ordered(self) -> JobOptions:
         if self.minDuration > self.maxDuration:
             raise ValueError(
                 f"minDuration ({self.minDuration:g}) must not exceed maxDuration ({self.maxDuration:g})"

@@ -21,7 +21,8 @@ import functools
 import logging
 import os
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -34,7 +35,7 @@ NAMESPACE = "Klyph"
 IN_LAMBDA = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
 CORRELATION_KEYS = ("callId", "videoId", "accountId")
 
-__all__ = ["IN_LAMBDA", "MetricUnit", "logger", "metrics", "tracer", "task", "publishes_metrics", "correlation_keys"]
+__all__ = ["IN_LAMBDA", "MetricUnit", "correlation_keys", "logger", "metrics", "publishes_metrics", "task", "tracer"]
 
 Handler = Callable[[Any, Any], Any]
 

@@ -79,21 +79,24 @@ def document() -> dict[str, Any]:
         "paths": {
             "/dev/create-project": {"post": {
                 "operationId": "createProject", "parameters": [IDEMPOTENCY_HEADER],
-                "requestBody": _body(models.CreateProject), "responses": _responses(models.ProjectView, 400, 401, 404, 409)}},
+                "requestBody": _body(models.CreateProject),
+                "responses": _responses(models.ProjectView, 400, 401, 404, 409)}},
             "/dev/upload-video": {"post": {
                 "operationId": "uploadVideo", "parameters": [IDEMPOTENCY_HEADER],
                 "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": upload_form}}},
                 "responses": _responses(models.VideoView, 400, 401, 404, 409)}},
             "/dev/create-upload": {"post": {
                 "operationId": "createUpload", "parameters": [IDEMPOTENCY_HEADER],
-                "requestBody": _body(models.CreateUpload), "responses": _responses(models.UploadTicket, 400, 401, 404, 409)}},
+                "requestBody": _body(models.CreateUpload),
+                "responses": _responses(models.UploadTicket, 400, 401, 404, 409)}},
             "/dev/process-video-submit": {"post": {
                 "operationId": "submitJob", "parameters": [IDEMPOTENCY_HEADER],
                 "requestBody": _body(models.SubmitJob), "responses": _responses(models.Submitted, 400, 401, 404, 409)}},
             "/dev/process-video-result": {"get": {
                 "operationId": "jobResult", "parameters": _query("callId"),
-                "responses": _responses(models.JobFinished, 400, 401, 404,
-                                        extra={"202": {"description": "still running", **_json(_ref(models.JobRunning))}})}},
+                "responses": _responses(
+                    models.JobFinished, 400, 401, 404,
+                    extra={"202": {"description": "still running", **_json(_ref(models.JobRunning))}})}},
             "/dev/list-clips": {"get": {"operationId": "listClips", "parameters": _query("videoId"),
                                         "responses": _responses(models.ClipList, 400, 401, 404)}},
             "/dev/video-summary": {"get": {"operationId": "videoSummary", "parameters": _query("videoId"),

@@ -17,7 +17,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     moto_port = args.moto_port or args.port + 1
 
-    logging.basicConfig(level=os.environ.get("KLYPH_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("KLYPH_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
     for noisy in ("werkzeug", "botocore", "urllib3", "faster_whisper"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -40,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     stack.install_lambda_dispatch(app)
     stack.provision(app, render_concurrency=int(os.environ.get("KLYPH_RENDER_CONCURRENCY", 2)))
     account_id, api_key = auth.create_workspace(
-        os.environ.get("KLYPH_DEV_ACCOUNT_ID") or None, os.environ.get("KLYPH_DEV_API_KEY") or None, name="Local workspace"
+        os.environ.get("KLYPH_DEV_ACCOUNT_ID") or None,
+        os.environ.get("KLYPH_DEV_API_KEY") or None,
+        name="Local workspace",
     )
     server = make_server(app, args.host, args.port)
     _print_banner(f"http://{args.host}:{args.port}/api", account_id, api_key)

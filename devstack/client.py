@@ -5,6 +5,7 @@ service over HTTP exactly as a user's code would.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -54,10 +55,15 @@ class KlyphClient:
         ticket = self._call(
             "POST",
             "/dev/create-upload",
-            json={"accountId": account_id, "projectId": project_id, "filename": path.name, "sizeBytes": path.stat().st_size},
+            json={
+                "accountId": account_id, "projectId": project_id, "filename": path.name,
+                "sizeBytes": path.stat().st_size,
+            },
         )[1]
         with open(path, "rb") as fh:
-            put = requests.request(ticket["method"], ticket["uploadUrl"], data=fh, headers=ticket["headers"], timeout=600)
+            put = requests.request(
+                ticket["method"], ticket["uploadUrl"], data=fh, headers=ticket["headers"], timeout=600
+            )
         put.raise_for_status()
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -106,16 +112,19 @@ class LocalStackProcess:
         self.base_url = f"http://127.0.0.1:{port}/api"
         self.account_id = f"acc_local{secrets.token_hex(6)}"
         self.api_key = "klyph_sk_" + secrets.token_urlsafe(24)
-        self.env = {**os.environ, "KLYPH_DEV_ACCOUNT_ID": self.account_id, "KLYPH_DEV_API_KEY": self.api_key, **(env or {})}
+        self.env = {
+            **os.environ, "KLYPH_DEV_ACCOUNT_ID": self.account_id, "KLYPH_DEV_API_KEY": self.api_key, **(env or {})
+        }
         self.log_path = Path(log_path) if log_path else None
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 120) -> "LocalStackProcess":
-        out = open(self.log_path, "w") if self.log_path else subprocess.DEVNULL
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "devstack", "--port", str(self.port)],
-            cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-        )
+    def start(self, timeout: float = 120) -> LocalStackProcess:
+        # The child writes the log through its own descriptor; the parent's is closed once it has started.
+        with open(self.log_path, "w") if self.log_path else contextlib.nullcontext(subprocess.DEVNULL) as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "devstack", "--port", str(self.port)],
+                cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+            )
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -141,7 +150,7 @@ class LocalStackProcess:
             self.proc.wait()
             raise
 
-    def __enter__(self) -> "LocalStackProcess":
+    def __enter__(self) -> LocalStackProcess:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

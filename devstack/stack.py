@@ -102,7 +102,7 @@ def install_lambda_dispatch(app: Any, *, async_retry_delays: tuple[float, ...] =
         try:
             result = handler(event if event is not None else {}, LocalContext(self.function_name))
             return json.dumps(result), False, ""
-        except Exception as exc:  # the runtime's error contract, not a swallow
+        except Exception as exc:  # noqa: BLE001 - Lambda's contract: any failure is reported
             log.warning("function %s failed: %s", self.function_name, exc)
             payload = {
                 "errorType": type(exc).__name__,

@@ -23,7 +23,6 @@ from aws_cdk import aws_logs as logs  # noqa: E402
 
 from stack import KlyphStack  # noqa: E402
 
-
 RETENTION = {
     1: logs.RetentionDays.ONE_DAY, 7: logs.RetentionDays.ONE_WEEK, 14: logs.RetentionDays.TWO_WEEKS,
     30: logs.RetentionDays.ONE_MONTH, 90: logs.RetentionDays.THREE_MONTHS, 180: logs.RetentionDays.SIX_MONTHS,

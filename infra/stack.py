@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import aws_cdk as cdk
 from aws_cdk import (
@@ -95,14 +95,18 @@ def gateway_responses() -> dict:
     def response(status: int | None, code: str, message: str) -> dict:
         entry = {
             "responseParameters": {"gatewayresponse.header.Content-Type": "'application/json'"},
-            "responseTemplates": {"application/json": json.dumps({"error": code, "message": "MSG"}).replace('"MSG"', message)},
+            "responseTemplates": {
+                "application/json": json.dumps({"error": code, "message": "MSG"}).replace('"MSG"', message)
+            },
         }
         if status:
             entry["statusCode"] = str(status)
         return entry
 
     return {
-        "MISSING_AUTHENTICATION_TOKEN": response(404, "not_found", '"no route matches $context.httpMethod on this path"'),
+        "MISSING_AUTHENTICATION_TOKEN": response(
+            404, "not_found", '"no route matches $context.httpMethod on this path"'
+        ),
         "RESOURCE_NOT_FOUND": response(404, "not_found", "$context.error.messageString"),
         "UNAUTHORIZED": response(None, "unauthorized", "$context.error.messageString"),
         "ACCESS_DENIED": response(None, "unauthorized", "$context.error.messageString"),
@@ -268,7 +272,9 @@ class KlyphStack(cdk.Stack):
         self.chalice.add_environment_variable("HF_HOME", "/tmp/hf", logical_id("pipeline_select"))
         self.chalice.add_environment_variable("KLYPH_SELECTOR", selector, logical_id("pipeline_select"))
         if selector == "bedrock":
-            self.chalice.add_environment_variable("KLYPH_BEDROCK_MODEL_ID", bedrock_model_id, logical_id("pipeline_select"))
+            self.chalice.add_environment_variable(
+                "KLYPH_BEDROCK_MODEL_ID", bedrock_model_id, logical_id("pipeline_select")
+            )
 
         api = self.chalice.get_resource("RestAPI")
         api.add_property_override("TracingEnabled", True)
@@ -317,7 +323,7 @@ class KlyphStack(cdk.Stack):
         )
         # Task Resources are ${handler} placeholders resolved by CloudFormation's
         # DefinitionSubstitutions to the Chalice functions' ARNs.
-        definition = render({h: "${%s}" % h for h in TASK_FUNCTIONS}, render_concurrency=render_concurrency)
+        definition = render({h: f"${{{h}}}" for h in TASK_FUNCTIONS}, render_concurrency=render_concurrency)
         self.state_machine = sfn.StateMachine(
             self,
             "Pipeline",
@@ -347,7 +353,9 @@ class KlyphStack(cdk.Stack):
     def _layers(self) -> dict[tuple[str, ...], str]:
         """Layer ARN per group of functions that gets it."""
         built = {
-            FFMPEG_FUNCTIONS: (layers.FFMPEG_LAYER, "Ffmpeg", "ffmpeg (imageio-ffmpeg's Linux build) at /opt/bin/ffmpeg"),
+            FFMPEG_FUNCTIONS: (
+                layers.FFMPEG_LAYER, "Ffmpeg", "ffmpeg (imageio-ffmpeg's Linux build) at /opt/bin/ffmpeg"
+            ),
             ML_FUNCTIONS: (layers.ML_LAYER, "Ml", "numpy and wordllama for the clip selector"),
             TRACED_FUNCTIONS: (layers.TRACING_LAYER, "Tracing", "aws-xray-sdk for Powertools' Tracer"),
         }
@@ -385,7 +393,9 @@ class KlyphStack(cdk.Stack):
 
     def _statements(self, handler: str, executions_arn: str) -> list[iam.PolicyStatement]:
         table_rw = iam.PolicyStatement(
-            actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"],
+            actions=[
+                "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"
+            ],
             resources=[self.table.table_arn],
         )
         bucket = self.bucket.bucket_arn

@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     except BadRequest as exc:
         print(exc.message, file=sys.stderr)
         return 2
-    except Exception as exc:  # an operator needs the reason, not a traceback
+    except Exception as exc:  # noqa: BLE001 - an operator needs the reason, not a traceback
         print(f"could not reach {where}: {exc.__class__.__name__}: {exc}", file=sys.stderr)
         return 1
     if args.command == "api-key":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 SILENCE_DBFS = -100.0  # floor for digital silence, which would otherwise be -inf (not JSON-safe)
-_LEVEL_RE = re.compile(r"^lavfi\.astats\.Overall\.RMS_level=(\S+)\s*$", re.M)
+_LEVEL_RE = re.compile(r"^lavfi\.astats\.Overall\.RMS_level=(\S+)\s*$", re.MULTILINE)
 
 
 def _floored(level: float) -> float:

@@ -9,9 +9,10 @@ the adapters' callers and the state machine agree with boto3 on what "transient"
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+from botocore.exceptions import ClientError, ConnectionError as BotocoreConnectionError, HTTPClientError
 from botocore.retries.standard import ThrottledRetryableChecker, TransientRetryableChecker
 
 from chalicelib.errors import TransientError
@@ -25,7 +26,7 @@ T = TypeVar("T")
 
 
 def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, (ConnectionError, HTTPClientError)):
+    if isinstance(exc, (BotocoreConnectionError, HTTPClientError)):
         return True
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})

@@ -72,8 +72,10 @@ class BedrockSelector:
 
 def prompt(ranking: Ranking, instructions: str | None) -> str:
     lines = [
-        f"Choose up to {ranking.max_clips} clips from these {len(ranking.candidates)} candidates "
-        f"(a {ranking.duration / 60:.0f}-minute video; candidates never overlap).",
+        (
+            f"Choose up to {ranking.max_clips} clips from these {len(ranking.candidates)} candidates "
+            f"(a {ranking.duration / 60:.0f}-minute video; candidates never overlap)."
+        ),
         f"User instructions: {json.dumps(instructions.strip()) if instructions and instructions.strip() else 'none'}",
         "",
         "Candidates:",
@@ -84,11 +86,15 @@ def prompt(ranking: Ranking, instructions: str | None) -> str:
                      f"local score {c.score:.0f}: {json.dumps(text)}")
     lines += [
         "",
-        'Answer with only this JSON: {"clips": [{"index": <candidate number>, "title": "...", '
-        '"description": "...", "score": <0-100>, "reason": "..."}]}',
-        "Rules: distinct indices from the list; best first; title at most 70 characters, taken from what is said "
-        "(the hook question or key claim), sentence case, no ellipsis; description one sentence of at most "
-        "160 characters; score how likely people are to post it; reason one short sentence.",
+        (
+            'Answer with only this JSON: {"clips": [{"index": <candidate number>, "title": "...", '
+            '"description": "...", "score": <0-100>, "reason": "..."}]}'
+        ),
+        (
+            "Rules: distinct indices from the list; best first; title at most 70 characters, taken from what is said "
+            "(the hook question or key claim), sentence case, no ellipsis; description one sentence of at most "
+            "160 characters; score how likely people are to post it; reason one short sentence."
+        ),
     ]
     return "\n".join(lines)
 

@@ -18,8 +18,9 @@ partition; there is no Scan.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
@@ -109,7 +110,7 @@ class Table:
         pk: str,
         sk: str,
         *,
-        set: dict[str, Any] | None = None,
+        set: dict[str, Any] | None = None,  # noqa: A002 - DynamoDB's SET clause, beside add= and remove=
         add: dict[str, int] | None = None,
         remove: Iterable[str] = (),
         condition: str | None = None,

@@ -7,8 +7,9 @@ sentences for finding topic changes. numpy and wordllama are imported here only,
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from chalicelib import heavy
 

@@ -106,7 +106,9 @@ def detect_faces(
         if returncode != 0:
             stderr.seek(0)
             lines = stderr.read().decode(errors="replace").strip().splitlines() or ["ffmpeg failed without a message"]
-            raise MediaError("ffmpeg_failed", f"ffmpeg failed while sampling frames for face detection: {lines[-1][:300]}")
+            raise MediaError(
+                "ffmpeg_failed", f"ffmpeg failed while sampling frames for face detection: {lines[-1][:300]}"
+            )
     return found
 
 

@@ -203,6 +203,7 @@ class Ffmpeg:
                 env={**os.environ, "FONTCONFIG_FILE": FONTCONFIG_FILE},
                 errors="replace",  # metadata in uploads need not be UTF-8
                 timeout=self.timeout_seconds,
+                check=False,  # callers read the exit code; a probe exits 1 by design
             )
         except subprocess.TimeoutExpired:
             raise MediaError("timeout", f"ffmpeg did not finish within {self.timeout_seconds} s.") from None

@@ -5,6 +5,7 @@ lands in our bucket and is parsed into the normalised Transcript.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -24,7 +25,8 @@ class AwsTranscriber:
         # Without the extension Transcribe treats OutputKey as a folder and appends the job name.
         if not output_key.endswith(".json"):
             raise ValueError(f"output_key must end in .json: {output_key!r}")
-        try:
+        # Job names are per call: a retried start finds its own job already running.
+        with contextlib.suppress(self._client.exceptions.ConflictException):
             self._client.start_transcription_job(
                 TranscriptionJobName=job_name,
                 Media={"MediaFileUri": f"s3://{self._bucket}/{media_key}"},
@@ -35,8 +37,6 @@ class AwsTranscriber:
                 OutputBucketName=self._bucket,
                 OutputKey=output_key,
             )
-        except self._client.exceptions.ConflictException:
-            pass  # job names are per call: a retried start finds its own job already running
 
     def check(self, job_name: str) -> tuple[str, str | None]:
         """("IN_PROGRESS" | "COMPLETED" | "FAILED", failure reason or None)."""

@@ -57,7 +57,8 @@ class WhisperTranscriber:
                     # A piece without a leading space continues the word before it: faster-whisper
                     # splits "three-part" into " three" and "-part".
                     prev = words.pop()
-                    words.append(Word(prev.text + text, prev.start, float(w.end), min(prev.confidence, float(w.probability))))
+                    confidence = min(prev.confidence, float(w.probability))
+                    words.append(Word(prev.text + text, prev.start, float(w.end), confidence))
                 else:
                     words.append(Word(text, float(w.start), float(w.end), float(w.probability)))
         return build_transcript(info.language, float(info.duration), words)

@@ -14,8 +14,8 @@ Sidecar cues are sentence-ish (one sentence, or a piece of a long one, on up to 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from chalicelib.domain.transcript import Word, ends_sentence
 
@@ -259,11 +259,16 @@ def to_ass(words: list[Word], width: int, height: int) -> str:
         "YCbCr Matrix: None",
         "",
         "[V4+ Styles]",
-        "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, "
-        "Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, "
-        "Alignment, MarginL, MarginR, MarginV, Encoding",
-        f"Style: Word,{FONT_NAME},{box.font_size},{white},{white},&H00000000,&H99000000,"
-        f"-1,0,0,0,100,100,0,0,1,{box.outline:g},{box.shadow:g},2,{box.margin_x},{box.margin_x},{box.margin_bottom},1",
+        (
+            "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, "
+            "Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, "
+            "Alignment, MarginL, MarginR, MarginV, Encoding"
+        ),
+        (
+            f"Style: Word,{FONT_NAME},{box.font_size},{white},{white},&H00000000,&H99000000,"
+            f"-1,0,0,0,100,100,0,0,1,{box.outline:g},{box.shadow:g},2,{box.margin_x},{box.margin_x},"
+            f"{box.margin_bottom},1"
+        ),
         "",
         "[Events]",
         "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text",

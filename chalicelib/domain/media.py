@@ -89,13 +89,13 @@ class MediaInfo:
 
 
 _ACCEPTED = "Upload an MP4, MOV, MKV or WebM video."
-_INPUT_RE = re.compile(r"^Input #0, (.+?), from '", re.M)
-_DURATION_RE = re.compile(r"^\s+Duration: (?:(\d+):(\d\d):(\d\d(?:\.\d+)?)|N/A)", re.M)
-_STREAM_RE = re.compile(r"^\s+Stream #0:\d+\S*: (Video|Audio): (\w+)(.*)$", re.M)
+_INPUT_RE = re.compile(r"^Input #0, (.+?), from '", re.MULTILINE)
+_DURATION_RE = re.compile(r"^\s+Duration: (?:(\d+):(\d\d):(\d\d(?:\.\d+)?)|N/A)", re.MULTILINE)
+_STREAM_RE = re.compile(r"^\s+Stream #0:\d+\S*: (Video|Audio): (\w+)(.*)$", re.MULTILINE)
 # Guarded so the codec tag "(avc1 / 0x31637661)" never reads as a size.
 _SIZE_RE = re.compile(r"(?:^|[\s,])([1-9]\d{0,5})x([1-9]\d{0,5})(?=[\s,\[]|$)")
 _FPS_RE = re.compile(r"([\d.]+)(k?) (fps|tbr)\b")
-_ROTATION_RE = re.compile(r"display ?matrix: rotation of (-?[\d.]+) degrees", re.I)
+_ROTATION_RE = re.compile(r"display ?matrix: rotation of (-?[\d.]+) degrees", re.IGNORECASE)
 
 
 def parse_probe(ffmpeg_stderr: str, size_bytes: int) -> MediaInfo:
@@ -174,7 +174,7 @@ def _first_streams(body: str) -> tuple[tuple[str, str, str] | None, tuple[str, s
 def _container(format_name: str, body: str, video_codec: str, audio_codec: str | None) -> str:
     if format_name == _MOV_DEMUXER:
         # One demuxer serves mp4 and QuickTime; QuickTime files declare the major brand "qt  ".
-        brand = re.search(r"^\s+major_brand\s*: (\S+)", body, re.M)
+        brand = re.search(r"^\s+major_brand\s*: (\S+)", body, re.MULTILINE)
         return "mov" if brand and brand.group(1) == "qt" else "mp4"
     # `ffmpeg -i` does not print the EBML DocType; WebM allows only VP8/VP9/AV1 with Opus/Vorbis,
     # so such codecs read as webm and anything else as mkv.
@@ -234,7 +234,9 @@ def _ratio(aspect: str) -> tuple[int, int]:
     try:
         return ASPECT_RATIOS[aspect]
     except KeyError:
-        raise MediaError("unsupported_aspect", f"aspect must be one of {', '.join(ASPECT_RATIOS)}, not {aspect!r}.")
+        raise MediaError(
+            "unsupported_aspect", f"aspect must be one of {', '.join(ASPECT_RATIOS)}, not {aspect!r}."
+        ) from None
 
 
 def crop_box(src_w: int, src_h: int, aspect: str, center_x: float | None = None) -> tuple[int, int, int, int]:
@@ -322,7 +324,9 @@ def speech_audio_filter(source_lufs: float | None = None, gain_db: float = 0.0) 
     )
 
 
-def loudness_args(src: str, *, start: float | None = None, end: float | None = None, audio_filter: str = DOWNMIX) -> list[str]:
+def loudness_args(
+    src: str, *, start: float | None = None, end: float | None = None, audio_filter: str = DOWNMIX
+) -> list[str]:
     """Measure the integrated loudness (EBU R128) of ``src``'s first audio stream, or of its
     [start, end) range, after ``audio_filter``: only audio is decoded. Read with ``parse_loudness``."""
     seek = [] if start is None else ["-ss", f"{start:.3f}"]
@@ -335,7 +339,7 @@ def loudness_args(src: str, *, start: float | None = None, end: float | None = N
     ]
 
 
-_SUMMARY_I_RE = re.compile(r"Summary:\s+Integrated loudness:\s+I:\s+(-?(?:[\d.]+|inf)) LUFS", re.S)
+_SUMMARY_I_RE = re.compile(r"Summary:\s+Integrated loudness:\s+I:\s+(-?(?:[\d.]+|inf)) LUFS", re.DOTALL)
 
 
 def parse_loudness(ffmpeg_stderr: str) -> float | None:

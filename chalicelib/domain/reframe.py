@@ -264,7 +264,7 @@ def _interpolate(keyframes: list[Keyframe], times: list[float], t: float) -> int
     if i == len(keyframes):
         return keyframes[-1][1]
     (t0, x0), (t1, x1) = keyframes[i - 1], keyframes[i]
-    return int(round((x0 + (x1 - x0) * (t - t0) / (t1 - t0)) / 2)) * 2
+    return round((x0 + (x1 - x0) * (t - t0) / (t1 - t0)) / 2) * 2
 
 
 def _centre(box: Box) -> tuple[float, float]:
@@ -285,4 +285,4 @@ def _clamp(x: float, max_x: int) -> float:
 
 
 def _even(x: float, max_x: int) -> int:
-    return min(max(int(round(x / 2)) * 2, 0), max_x)
+    return min(max(round(x / 2) * 2, 0), max_x)

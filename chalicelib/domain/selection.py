@@ -16,21 +16,34 @@ Videos without speech fall back to the loudest windows spread across the video.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
 
-from chalicelib.domain.titles import STAGE_DIRECTIONS, TITLE_MAX_CHARS, title_and_description, tidy_description, tidy_title
+from chalicelib.domain.titles import (
+    STAGE_DIRECTIONS,
+    TITLE_MAX_CHARS,
+    tidy_description,
+    tidy_title,
+    title_and_description,
+)
 from chalicelib.domain.transcript import (
-    SENTENCE_PAUSE_SECONDS, Segment, Transcript, Word, ends_sentence, segment_of, sentences,
+    SENTENCE_PAUSE_SECONDS,
+    Segment,
+    Transcript,
+    Word,
+    ends_sentence,
+    segment_of,
+    sentences,
 )
 from chalicelib.errors import PipelineError
 
 __all__ = [
     "MARGIN_SECONDS", "TITLE_MAX_CHARS", "Candidate", "ClipChoice", "Pick", "Ranking", "instruction_topic",
-    "rank_clips", "select_clips", "sentence_units", "topic_sections",
+    "rank_clips", "sentence_units", "topic_sections",
 ]
 
 MARGIN_SECONDS = 0.15  # silence kept around the speech so the first/last syllable isn't clipped
@@ -92,7 +105,9 @@ _NUMBER = re.compile(
     r"\b(?:\d[\d,.]*%?|hundreds?|thousands?|millions?|billions?|percent|twice|double|half|three|four|five|six|"
     r"seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty)\b"
 )
-_LAUGHTER = re.compile(r"[\[(*]\s*(?:laugh|chuckl|giggl)[a-z ]*[\])*]|\b(?:ha(?:ha)+h?|he(?:he)+|lol|lmao|rofl)\b", re.I)
+_LAUGHTER = re.compile(
+    r"[\[(*]\s*(?:laugh|chuckl|giggl)[a-z ]*[\])*]|\b(?:ha(?:ha)+h?|he(?:he)+|lol|lmao|rofl)\b", re.IGNORECASE
+)
 _HUMOUR_WORDS = frozenset("funny hilarious joke jokes joking kidding laughed laughing ridiculous absurd silly".split())
 _SENTIMENT = frozenset(
     """amazing incredible insane crazy unbelievable awesome brilliant fantastic beautiful perfect love loved hate
@@ -167,7 +182,7 @@ class Ranking:
             out.append(ClipChoice(c.start, c.end, title or c.title, round(float(score), 1),
                                   p.reason.strip()[:300] or c.reason, description or c.description))
         out.sort(key=lambda c: c.start)
-        for a, b in zip(out, out[1:]):
+        for a, b in itertools.pairwise(out):
             if b.start < a.end:
                 raise ValueError(f"picks overlap at {b.start:.1f} s")
         return out
@@ -555,8 +570,11 @@ def _pick(cands: list[_Candidate], k: int, spread: float, reach: float) -> list[
                 break  # sorted: nothing further can beat it
             if any(c.start < o.end and o.start < c.end for o in chosen):
                 continue
-            near = max((max(0.6 * (c.section == o.section), math.exp(-max(o.start - c.end, c.start - o.end, 0.0) / reach))
-                        for o in chosen), default=0.0)
+            near = max(
+                (max(0.6 * (c.section == o.section), math.exp(-max(o.start - c.end, c.start - o.end, 0.0) / reach))
+                 for o in chosen),
+                default=0.0,
+            )
             value = c.score * (1 - spread * near)
             if best is None or value > best_value:
                 best, best_value = c, value
@@ -595,7 +613,9 @@ def _clock(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
-def _loudness_highlights(duration: float, max_clips: int, length: float, energy: list[float] | None) -> list[ClipChoice]:
+def _loudness_highlights(
+    duration: float, max_clips: int, length: float, energy: list[float] | None
+) -> list[ClipChoice]:
     """No speech: one window of ``length`` per equal section of the video, at its loudest."""
     count = max(1, min(max_clips, int(duration // length)))
     section = duration / count

@@ -12,13 +12,13 @@ TITLE_MAX_CHARS = 70
 DESCRIPTION_MAX_CHARS = 160
 
 # Stage directions transcribers add: [laughter], (laughs), *applause*.
-STAGE_DIRECTIONS = re.compile(r"\s*[\[(*][a-z ]{2,24}[\])*]\s*", re.I)
+STAGE_DIRECTIONS = re.compile(r"\s*[\[(*][a-z ]{2,24}[\])*]\s*", re.IGNORECASE)
 _LEADING_FILLERS = re.compile(
     r"^(?:(?:and|so|but|now|well|okay|ok|um+|uh+|er|like|yeah|yes|right|look|listen|basically|honestly|"
     r"actually|also|then|anyway|you know|i mean|i think that|i guess)\b[,.]?\s+)+",
-    re.I,
+    re.IGNORECASE,
 )
-_INNER_FILLERS = re.compile(r",?\s\b(?:um+|uh+|erm?|hmm+)\b,?(?=\s)", re.I)
+_INNER_FILLERS = re.compile(r",?\s\b(?:um+|uh+|erm?|hmm+)\b,?(?=\s)", re.IGNORECASE)
 # A title must not end on a word that promises more ("how to price a", "ten percent of the").
 _DANGLING = frozenset(
     """a an the and or but so because which that who whom whose of to in on at by for with from as into

@@ -107,7 +107,9 @@ def parse_aws_transcribe(doc: dict[str, Any]) -> Transcript:
     for item in results.get("items", []):
         best = item["alternatives"][0]
         if item["type"] == "pronunciation":
-            parts.append([best["content"], float(item["start_time"]), float(item["end_time"]), float(best["confidence"])])
+            parts.append(
+                [best["content"], float(item["start_time"]), float(item["end_time"]), float(best["confidence"])]
+            )
         elif item["type"] == "punctuation" and parts:
             parts[-1][0] += best["content"]
     words = [Word(*p) for p in parts]

@@ -14,7 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from chalicelib.domain.clock import now_iso
 from chalicelib.errors import BadRequest, Conflict

@@ -46,7 +46,7 @@ def submit(caller: str, req: SubmitJob) -> Submitted:
         current = records.get_video(video["id"]) or video
         if current["status"] == "processing" and current.get("currentCallId"):
             return Submitted(callId=current["currentCallId"], status="running", alreadyRunning=True)
-        raise BadRequest(f"videoId: video {video['id']} is {current['status']} and cannot be processed")
+        raise BadRequest(f"videoId: video {video['id']} is {current['status']} and cannot be processed") from None
     options = req.options()
     now = now_iso()
     records.put_call(
@@ -74,7 +74,9 @@ def submit(caller: str, req: SubmitJob) -> Submitted:
     except Exception:
         # Leave the video as it was so the user can simply resubmit.
         records.update_video(video["id"], status=previous_status, currentCallId=video.get("currentCallId"))
-        records.update_call(call_id, status="failed", error={"code": "start_failed", "message": "the job could not be started; retry"})
+        records.update_call(
+            call_id, status="failed", error={"code": "start_failed", "message": "the job could not be started; retry"}
+        )
         raise
     records.update_call(call_id, executionArn=arn)
     return Submitted(callId=call_id, status="running")
@@ -117,7 +119,9 @@ def result(caller: str, call_id: str) -> tuple[int, JobRunning | JobFinished]:
         videoId=call["videoId"],
         status=call["status"],
         clips=clip_views(call["videoId"], call["id"]) if succeeded else None,
-        error=None if succeeded else Failure(**(call.get("error") or {"code": "internal_error", "message": "the job failed"})),
+        error=None if succeeded else Failure(
+            **(call.get("error") or {"code": "internal_error", "message": "the job failed"})
+        ),
         createdAt=call["createdAt"],
         finishedAt=call.get("finishedAt"),
         stages=call.get("stages", {}),

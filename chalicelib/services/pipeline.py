@@ -213,7 +213,9 @@ def render(event: Event) -> Event:
     if words:
         fields["captionsSrtKey"] = clip_key(acc, vid, call, index, ext="srt")
         fields["captionsVttKey"] = clip_key(acc, vid, call, index, ext="vtt")
-        blobs.put_bytes(fields["captionsSrtKey"], captions.to_srt(words).encode(), "application/x-subrip; charset=utf-8")
+        blobs.put_bytes(
+            fields["captionsSrtKey"], captions.to_srt(words).encode(), "application/x-subrip; charset=utf-8"
+        )
         blobs.put_bytes(fields["captionsVttKey"], captions.to_vtt(words).encode(), "text/vtt; charset=utf-8")
     records = wiring.records()
     records.update_clip(
