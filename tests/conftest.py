@@ -36,8 +36,8 @@ def aws(monkeypatch):
     """moto with Step Functions executing for real and Lambda dispatching to app.py's handlers."""
     from moto import mock_aws
 
-    from devstack import stack
     from chalicelib.services import sources, wiring
+    from devstack import stack
 
     monkeypatch.setenv("KLYPH_STATE_MACHINE_ARN", stack.state_machine_arn("us-east-1"))
     wiring.reset()

@@ -8,10 +8,11 @@ from pathlib import Path
 import imageio_ffmpeg
 
 # Codecs and muxer per container; vp8 in realtime mode keeps webm generation fast.
+_X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "32", "-pix_fmt", "yuv420p"]
 _CODECS = {
-    "mp4": (["-c:v", "libx264", "-preset", "ultrafast", "-crf", "32", "-pix_fmt", "yuv420p"], ["-c:a", "aac"], "mp4"),
-    "mov": (["-c:v", "libx264", "-preset", "ultrafast", "-crf", "32", "-pix_fmt", "yuv420p"], ["-c:a", "aac"], "mov"),
-    "mkv": (["-c:v", "libx264", "-preset", "ultrafast", "-crf", "32", "-pix_fmt", "yuv420p"], ["-c:a", "aac"], "matroska"),
+    "mp4": (_X264, ["-c:a", "aac"], "mp4"),
+    "mov": (_X264, ["-c:a", "aac"], "mov"),
+    "mkv": (_X264, ["-c:a", "aac"], "matroska"),
     "webm": (
         ["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "500k"], ["-c:a", "libopus"], "webm"
     ),

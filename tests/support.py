@@ -49,7 +49,9 @@ class Api:
         body = b"".join(parts) + f"--{boundary}--\r\n".encode()
         resp = self.client.http.post(
             "/dev/upload-video",
-            headers={"Authorization": f"Bearer {self.key}", "Content-Type": f"multipart/form-data; boundary={boundary}"},
+            headers={
+                "Authorization": f"Bearer {self.key}", "Content-Type": f"multipart/form-data; boundary={boundary}"
+            },
             body=body,
         )
         return resp.status_code, json.loads(resp.body or b"null")

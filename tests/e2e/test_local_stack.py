@@ -16,8 +16,8 @@ def test_two_jobs_at_once_on_a_fresh_stack(speech_video, tmp_path):
     the models for the first time. Every clip must come back ready."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from tests.e2e.conftest import free_port_pair
     from devstack.client import LocalStackProcess
+    from tests.e2e.conftest import free_port_pair
 
     with LocalStackProcess(free_port_pair(), log_path=tmp_path / "fresh-stack.log") as fresh:
         client = fresh.client()
@@ -73,12 +73,14 @@ def test_errors_over_http_are_json_with_a_message(stack):
     base = stack.base_url
     auth = {"Authorization": f"Bearer {stack.api_key}"}
     cases = [
-        (requests.post(f"{base}/dev/create-project", json={"name": "x"}), 401, "unauthorized"),
-        (requests.post(f"{base}/dev/create-project", data="{nope", headers=auth), 400, "bad_request"),
-        (requests.post(f"{base}/dev/process-video-submit", json={"videoId": "vid_missing"}, headers=auth), 404, "not_found"),
-        (requests.get(f"{base}/dev/process-video-result", params={"callId": "call_missing"}, headers=auth), 404, "not_found"),
-        (requests.get(f"{base}/dev/no-such-route", headers=auth), 404, "not_found"),
-        (requests.get(f"http://127.0.0.1:{stack.port}/elsewhere"), 404, "not_found"),
+        (requests.post(f"{base}/dev/create-project", json={"name": "x"}, timeout=10), 401, "unauthorized"),
+        (requests.post(f"{base}/dev/create-project", data="{nope", headers=auth, timeout=10), 400, "bad_request"),
+        (requests.post(f"{base}/dev/process-video-submit", json={"videoId": "vid_missing"}, headers=auth, timeout=10),
+         404, "not_found"),
+        (requests.get(f"{base}/dev/process-video-result", params={"callId": "call_missing"}, headers=auth, timeout=10),
+         404, "not_found"),
+        (requests.get(f"{base}/dev/no-such-route", headers=auth, timeout=10), 404, "not_found"),
+        (requests.get(f"http://127.0.0.1:{stack.port}/elsewhere", timeout=10), 404, "not_found"),
         # With a body too, under /api and outside it: answered at once, not after a timeout.
         (requests.post(f"{base}/dev/no-such-route", json={"a": 1}, headers=auth, timeout=5), 404, "not_found"),
         (requests.post(f"http://127.0.0.1:{stack.port}/elsewhere", data=b"x" * 5000, timeout=5), 404, "not_found"),
@@ -99,14 +101,15 @@ def test_other_workspace_sees_nothing(stack):
 
     out = subprocess.run(
         [sys.executable, "-m", "tools.cli", "api-key", "--port", str(stack.port)],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, env={**os.environ},
+        cwd=ROOT, capture_output=True, text=True, timeout=60, env={**os.environ}, check=False,
     )
     assert out.returncode == 0, out.stderr
     other_key = out.stdout.split("API key:")[1].split()[0]
     mine = stack.client()
     project = mine.create_project("Private", stack.account_id)
     theirs = KlyphClient(stack.base_url, other_key)
-    resp = theirs.session.post(f"{stack.base_url}/dev/create-project", json={"name": "x", "accountId": stack.account_id})
+    resp = theirs.session.post(f"{stack.base_url}/dev/create-project",
+                               json={"name": "x", "accountId": stack.account_id})
     assert resp.status_code == 404
     resp = theirs.session.post(
         f"{stack.base_url}/dev/create-upload",

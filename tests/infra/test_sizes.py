@@ -6,7 +6,7 @@ layer zips, as the synthesised template attaches them to each function.
 from __future__ import annotations
 
 import zipfile
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ LIMIT_BYTES = 250 * 1024 * 1024  # Lambda counts MiB
 MB = 1e6
 
 
-@lru_cache(maxsize=None)
+@cache
 def unzipped(path: Path) -> int:
     with zipfile.ZipFile(path) as zf:
         return sum(info.file_size for info in zf.infolist())

@@ -34,7 +34,8 @@ def test_start_then_poll_until_completed(aws):
     seen = [transcriber.check("call_01ABC") for _ in range(5)]
     assert set(seen) <= {("IN_PROGRESS", None), ("COMPLETED", None)}
     assert seen[-1] == ("COMPLETED", None)
-    uri = client.get_transcription_job(TranscriptionJobName="call_01ABC")["TranscriptionJob"]["Transcript"]["TranscriptFileUri"]
+    job = client.get_transcription_job(TranscriptionJobName="call_01ABC")["TranscriptionJob"]
+    uri = job["Transcript"]["TranscriptFileUri"]
     assert uri.endswith(f"/{BUCKET}/videos/vid_1/transcript-aws.json")
 
 
@@ -46,7 +47,7 @@ def test_start_is_idempotent_for_a_retried_step(aws):
 
 def test_output_key_must_name_a_json_file(aws):
     _, _, transcriber = aws
-    with pytest.raises(ValueError, match=".json"):
+    with pytest.raises(ValueError, match=r".json"):
         transcriber.start("call_03", "a.wav", "out/folder")
 
 
@@ -63,8 +64,9 @@ def test_failed_job_reports_the_reason():
     with Stubber(client) as stub:
         stub.add_response(
             "get_transcription_job",
-            {"TranscriptionJob": {"TranscriptionJobName": "call_04", "TranscriptionJobStatus": "FAILED",
-                                  "FailureReason": "The media format provided does not match the detected media format."}},
+            {"TranscriptionJob": {
+                "TranscriptionJobName": "call_04", "TranscriptionJobStatus": "FAILED",
+                "FailureReason": "The media format provided does not match the detected media format."}},
             {"TranscriptionJobName": "call_04"},
         )
         status, reason = AwsTranscriber(client, None, BUCKET).check("call_04")

@@ -7,9 +7,9 @@ import re
 import pytest
 from moto import mock_aws
 
-from tools import cli
 from chalicelib.errors import Unauthorized
 from chalicelib.services import auth, wiring
+from tools import cli
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ def test_a_retried_create_project_returns_the_same_project(api):
 
 def test_the_same_key_with_a_different_body_is_a_bad_request(api):
     api.post("/dev/create-project", {"name": "A", "accountId": api.account_id}, headers={"Idempotency-Key": "k"})
-    status, body = api.post("/dev/create-project", {"name": "B", "accountId": api.account_id}, headers={"Idempotency-Key": "k"})
+    status, body = api.post("/dev/create-project", {"name": "B", "accountId": api.account_id},
+                            headers={"Idempotency-Key": "k"})
     assert status == 400 and body["error"] == "bad_request" and "Idempotency-Key" in body["message"]
 
 
@@ -27,8 +28,10 @@ def test_keys_are_per_account(api, aws):
 
     other_account, other_key = auth.create_workspace(name="other")
     other = Api(api.client, other_key)
-    mine = api.post("/dev/create-project", {"name": "Same", "accountId": api.account_id}, headers={"Idempotency-Key": "shared"})
-    theirs = other.post("/dev/create-project", {"name": "Same", "accountId": other_account}, headers={"Idempotency-Key": "shared"})
+    mine = api.post("/dev/create-project", {"name": "Same", "accountId": api.account_id},
+                    headers={"Idempotency-Key": "shared"})
+    theirs = other.post("/dev/create-project", {"name": "Same", "accountId": other_account},
+                        headers={"Idempotency-Key": "shared"})
     assert mine[0] == theirs[0] == 200 and mine[1]["id"] != theirs[1]["id"]
 
 

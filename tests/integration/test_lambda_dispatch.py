@@ -20,6 +20,7 @@ def test_invoke_runs_the_app_handler_and_reports_errors_like_lambda(aws):
 
     # A task given a call that does not exist fails the way the Lambda runtime reports it,
     # which is what the state machine's Retry and Catch match on.
-    bad = lam.invoke(FunctionName=function_name("pipeline_finalize"), Payload=json.dumps({"callId": "call_x", "videoId": "vid_x"}))
+    bad = lam.invoke(FunctionName=function_name("pipeline_finalize"),
+                     Payload=json.dumps({"callId": "call_x", "videoId": "vid_x"}))
     payload = json.loads(bad["Payload"].read())
     assert bad.get("FunctionError") and payload["errorType"] and payload["errorMessage"]

@@ -60,7 +60,8 @@ def test_speech_video_becomes_clips_within_bounds_on_word_gaps(api, project, spe
     for a, b in zip(clips, clips[1:]):
         assert a["end_seconds"] <= b["start_seconds"], "clips never overlap"
     assert all(c["status"] == "ready" and c["preview_url"] and c["title"] for c in clips)
-    assert all(c["thumbnail_url"] and c["captions_srt_url"] and c["captions_vtt_url"] and c["description"] for c in clips)
+    assert all(c["thumbnail_url"] and c["captions_srt_url"] and c["captions_vtt_url"] and c["description"]
+               for c in clips)
     assert all(0 <= c["score"] <= 100 and c["reason"] for c in clips)
 
     words = transcript_of(result["callId"], video).words
@@ -88,10 +89,11 @@ def test_speech_video_becomes_clips_within_bounds_on_word_gaps(api, project, spe
 
 
 @pytest.mark.parametrize("aspect,size", [("1:1", (360, 360)), ("16:9", (640, 360))])
-def test_other_aspect_ratios_render_at_the_largest_size_the_source_fills(api, project, speech_video, tmp_path, aspect, size):
+def test_other_aspect_ratios_render_at_the_largest_size_the_source_fills(api, project, speech_video, tmp_path, aspect,
+                                                                          size):
     video = upload(api, project, speech_video)
     # Options off: a plain centre crop without burned captions (sidecars are still made).
-    status, result = run_job(api, video["id"], maxClips=1, minDuration=5, maxDuration=12, aspectRatio=aspect,
+    _status, result = run_job(api, video["id"], maxClips=1, minDuration=5, maxDuration=12, aspectRatio=aspect,
                              captions=False, reframe="center")
     assert result["status"] == "succeeded", result
     [(clip, probed)] = clip_files(video["id"], result["callId"], tmp_path)
@@ -114,14 +116,14 @@ def test_one_failing_clip_is_marked_failed_and_the_others_finish(api, project, s
 
     monkeypatch.setattr(Ffmpeg, "render_clip", render_one_broken)
     video = upload(api, project, speech_video)
-    status, result = run_job(api, video["id"], maxClips=3, minDuration=5, maxDuration=12)
+    _status, result = run_job(api, video["id"], maxClips=3, minDuration=5, maxDuration=12)
 
     assert result["status"] == "succeeded", result
     by_status = [c["status"] for c in result["clips"]]
     assert by_status.count("failed") == 1 and by_status.count("ready") == len(by_status) - 1
     failed = next(c for c in result["clips"] if c["status"] == "failed")
     assert failed["preview_url"] is None and failed["error"]["code"] == "ffmpeg_failed"
-    status, summary = api.get(f"/dev/video-summary?videoId={video['id']}")
+    _status, summary = api.get(f"/dev/video-summary?videoId={video['id']}")
     assert summary["counts"]["failed"] == 1 and summary["counts"]["ready"] == len(by_status) - 1
 
 
@@ -137,13 +139,14 @@ def test_a_transient_render_error_is_retried_and_the_job_succeeds(api, project, 
 
     monkeypatch.setattr(Ffmpeg, "render_clip", flaky)
     video = upload(api, project, speech_video)
-    status, result = run_job(api, video["id"], maxClips=1, minDuration=5, maxDuration=12)
+    _status, result = run_job(api, video["id"], maxClips=1, minDuration=5, maxDuration=12)
     assert result["status"] == "succeeded"
     assert [c["status"] for c in result["clips"]] == ["ready"]
     assert failures["left"] == 0
 
 
-def test_failed_transcription_fails_the_job_keeps_the_source_and_allows_resubmit(api, project, speech_video, monkeypatch):
+def test_failed_transcription_fails_the_job_keeps_the_source_and_allows_resubmit(api, project, speech_video,
+                                                                                  monkeypatch):
     from chalicelib.adapters import whisper
 
     def broken(self, wav_path):
@@ -154,7 +157,9 @@ def test_failed_transcription_fails_the_job_keeps_the_source_and_allows_resubmit
     status, result = run_job(api, video["id"], maxClips=1, minDuration=5, maxDuration=12)
 
     assert status == 200 and result["status"] == "failed"
-    assert result["error"] == {"code": "transcription_failed", "message": "transcription failed: the audio could not be decoded"}
+    assert result["error"] == {
+        "code": "transcription_failed", "message": "transcription failed: the audio could not be decoded"
+    }
     status, summary = api.get(f"/dev/video-summary?videoId={video['id']}")
     assert summary["video"]["status"] == "failed"
     assert wiring.blobs().head(f"accounts/{api.account_id}/videos/{video['id']}/source"), "the upload is kept"
@@ -172,7 +177,7 @@ def test_an_unexpected_crash_reports_a_generic_message_not_internals(api, projec
 
     monkeypatch.setattr(pipeline, "select", crash)
     video = upload(api, project, speech_video)
-    status, result = run_job(api, video["id"])
+    _status, result = run_job(api, video["id"])
     assert result["status"] == "failed" and result["error"]["code"] == "internal_error"
     assert "secret-internal-detail" not in json.dumps(result)
 
@@ -183,23 +188,25 @@ def test_video_without_audio_still_gets_clips(api, project, tmp_path):
     path = make_video(tmp_path / "silent.mp4", seconds=24, width=320, height=180, audio=None)
     video = upload(api, project, path)
     assert video["hasAudio"] is False
-    status, result = run_job(api, video["id"], maxClips=2, minDuration=5, maxDuration=8, aspectRatio="1:1")
+    _status, result = run_job(api, video["id"], maxClips=2, minDuration=5, maxDuration=8, aspectRatio="1:1")
     assert result["status"] == "succeeded", result
     assert result["clips"] and all(c["status"] == "ready" for c in result["clips"])
 
 
 def test_submitting_a_running_video_joins_the_running_job(api, project, speech_video):
     video = upload(api, project, speech_video)
-    first = api.post("/dev/process-video-submit", {"videoId": video["id"], "maxClips": 1, "minDuration": 5, "maxDuration": 10})[1]
+    first = api.post("/dev/process-video-submit",
+                     {"videoId": video["id"], "maxClips": 1, "minDuration": 5, "maxDuration": 10})[1]
     second = api.post("/dev/process-video-submit", {"videoId": video["id"]})[1]
     assert second["callId"] == first["callId"] and second.get("alreadyRunning") is True
-    status, result = api.wait_for_result(first["callId"])
+    _status, result = api.wait_for_result(first["callId"])
     assert result["status"] == "succeeded"
 
 
 def test_poll_reports_stage_and_progress_while_running(api, project, speech_video):
     video = upload(api, project, speech_video)
-    call_id = api.post("/dev/process-video-submit", {"videoId": video["id"], "maxClips": 3, "minDuration": 5, "maxDuration": 12})[1]["callId"]
+    call_id = api.post("/dev/process-video-submit",
+                       {"videoId": video["id"], "maxClips": 3, "minDuration": 5, "maxDuration": 12})[1]["callId"]
     seen = set()
     deadline = time.time() + 240
     while time.time() < deadline:
@@ -239,7 +246,7 @@ def test_amazon_transcribe_path_polls_until_done_and_parses_its_output(api, proj
 
     monkeypatch.setattr(AwsTranscriber, "start", start_and_let_aws_write)
     video = upload(api, project, speech_video)
-    status, result = run_job(api, video["id"], maxClips=1, minDuration=5, maxDuration=12)
+    _status, result = run_job(api, video["id"], maxClips=1, minDuration=5, maxDuration=12)
     settings.cache_clear()
 
     assert result["status"] == "succeeded", result

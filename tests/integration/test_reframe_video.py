@@ -71,7 +71,7 @@ def _write_video(path: Path, seconds: float, position) -> Path:
 def _sweep(t: float) -> tuple[int, int]:
     """Still at the left, a steady 160 px/s walk to the right, still again; a slight bob."""
     x = 60 + 160 * min(max(t - 1.5, 0.0), 6.0)
-    return int(round(x)), int(round(200 + 15 * math.sin(t * 2)))
+    return round(x), round(200 + 15 * math.sin(t * 2))
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +115,8 @@ def test_reframe_follows_a_moving_face(sweep_video, tmp_path):
     found = extra = 0
     for t, boxes in detections:
         fx, fy = _sweep(start + t)
-        on_face = [b for b in boxes if abs(b[0] + b[2] / 2 - fx - FACE / 2) < 25 and abs(b[1] + b[3] / 2 - fy - FACE / 2) < 35]
+        on_face = [b for b in boxes
+                   if abs(b[0] + b[2] / 2 - fx - FACE / 2) < 25 and abs(b[1] + b[3] / 2 - fy - FACE / 2) < 35]
         found += bool(on_face)
         extra += len(boxes) - len(on_face)
     assert len(detections) == pytest.approx(duration * SAMPLE_FPS, abs=1)
@@ -234,7 +235,8 @@ def test_detection_time_for_30_seconds_of_720p(tmp_path):
     with_faces = sum(1 for _, boxes in detections if boxes)
     print(
         f"\nface detection, 30 s of 1280x720 at 4 fps: {seconds:.2f} s wall, {cpu:.2f} s CPU incl. ffmpeg "
-        f"({len(detections)} frames, {with_faces} with a face, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+        f"({len(detections)} frames, {with_faces} with a face, "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
     )
     assert len(detections) == pytest.approx(120, abs=1)
     assert with_faces >= 0.8 * len(detections)
@@ -243,7 +245,8 @@ def test_detection_time_for_30_seconds_of_720p(tmp_path):
     keyframes = plan_crop_path(detections, src_w=W, src_h=H, aspect="9:16", duration=30.0)
     crop_w = media.crop_box(W, H, "9:16")[0]
     xs = _frame_xs(sendcmd_script(keyframes, FPS), 30 * FPS)
-    inside = [x <= back_and_forth(k / FPS)[0] and back_and_forth(k / FPS)[0] + FACE <= x + crop_w for k, x in enumerate(xs)]
+    inside = [x <= back_and_forth(k / FPS)[0] and back_and_forth(k / FPS)[0] + FACE <= x + crop_w
+              for k, x in enumerate(xs)]
     steps = [abs(b - a) for a, b in zip(xs, xs[1:])]
     print(
         f"30 s back and forth: face inside the 9:16 crop in {sum(inside) / len(inside):.1%} of frames (planned), "

@@ -124,7 +124,8 @@ def test_caption_files_follow_the_transcript_words(transcript, paragraph_clip):
 
 
 def _render(ffmpeg, src, dst, start, end, **kwargs):
-    return ffmpeg.render_clip(str(src), str(dst), start=start, end=end, aspect="9:16", info=ffmpeg.probe(str(src)), **kwargs)
+    return ffmpeg.render_clip(str(src), str(dst), start=start, end=end, aspect="9:16", info=ffmpeg.probe(str(src)),
+                              **kwargs)
 
 
 def test_burned_captions_appear_in_the_safe_area_only_while_words_are_spoken(
@@ -136,7 +137,8 @@ def test_burned_captions_appear_in_the_safe_area_only_while_words_are_spoken(
     ass.write_text(captions.to_ass(words, 360, 640))
     plain = _render(ffmpeg, flat_speech, tmp_path / "plain.mp4", start, end, normalize_loudness=False)
     began = time.perf_counter()
-    burned = _render(ffmpeg, flat_speech, tmp_path / "burned.mp4", start, end, captions=str(ass), normalize_loudness=False)
+    burned = _render(ffmpeg, flat_speech, tmp_path / "burned.mp4", start, end, captions=str(ass),
+                     normalize_loudness=False)
     assert (plain.width, plain.height) == (burned.width, burned.height) == (360, 640)
     print(f"\n7 s 360x640 with captions rendered in {time.perf_counter() - began:.2f} s")
 
@@ -147,7 +149,8 @@ def test_burned_captions_appear_in_the_safe_area_only_while_words_are_spoken(
     x0, y0, x1, y1 = captions.layout(360, 640).safe_box
     ys, xs = np.nonzero(changed.any(axis=0))
     assert len(ys), "captions were drawn"
-    assert ys.min() >= y0 and ys.max() < y1 and xs.min() >= x0 and xs.max() < x1, (ys.min(), ys.max(), xs.min(), xs.max())
+    assert ys.min() >= y0 and ys.max() < y1 and xs.min() >= x0 and xs.max() < x1, (
+        ys.min(), ys.max(), xs.min(), xs.max())
     assert y1 <= 0.8 * 640
 
     shown = changed.reshape(len(changed), -1).sum(axis=1) > 20
@@ -179,7 +182,8 @@ def test_burned_captions_appear_in_the_safe_area_only_while_words_are_spoken(
     assert yellow.sum() > 30 and white.sum() > 30
 
 
-def test_captions_use_the_shipped_font_and_no_system_font(ffmpeg, flat_speech, transcript, paragraph_clip, tmp_path, monkeypatch):
+def test_captions_use_the_shipped_font_and_no_system_font(ffmpeg, flat_speech, transcript, paragraph_clip, tmp_path,
+                                                          monkeypatch):
     """ffmpeg runs with a fontconfig that knows no font: with the shipped fonts folder swapped
     for an empty one, nothing is drawn, so the captions' font can only come from the repo."""
     start, _ = paragraph_clip
@@ -221,7 +225,7 @@ def test_clips_are_normalised_to_minus_14_lufs(ffmpeg, tmp_path, name, source_fi
 def true_peak(path: Path) -> float:
     stderr = subprocess.run(
         [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-i", str(path), "-vn", "-af", "ebur128=peak=true",
-         "-f", "null", "-"], capture_output=True, text=True,
+         "-f", "null", "-"], capture_output=True, text=True, check=False,
     ).stderr
     return float(re.findall(r"Peak:\s+(-?[\d.]+|-inf) dBFS", stderr)[-1])
 
@@ -273,7 +277,8 @@ def test_pipeline_uploads_captions_and_a_thumbnail_with_each_clip(api, project, 
     # (The transcript fixture has loaded the Whisper model the pipeline uses.)
     status, video = api.upload(api.account_id, project["id"], "talk.mp4", flat_speech.read_bytes())
     assert status == 200, video
-    status, body = api.post("/dev/process-video-submit", {"videoId": video["id"], "maxClips": 1, "minDuration": 5, "maxDuration": 8})
+    status, body = api.post("/dev/process-video-submit",
+                            {"videoId": video["id"], "maxClips": 1, "minDuration": 5, "maxDuration": 8})
     assert status == 200, body
     status, result = api.wait_for_result(body["callId"])
     assert result["status"] == "succeeded", result

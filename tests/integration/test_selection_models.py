@@ -13,12 +13,12 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
+import fakes
 from chalicelib.adapters import embeddings
 from chalicelib.adapters.bedrock import BedrockSelector, prompt
 from chalicelib.adapters.embeddings import Embedder
 from chalicelib.domain.selection import instruction_topic, rank_clips, sentence_units, topic_sections
 from chalicelib.domain.transcript import Transcript, Word, build_transcript
-import fakes
 from chalicelib.models import JobOptions
 from fakes import FakeBlobs, FakeRecords
 
@@ -77,7 +77,7 @@ def test_an_instruction_naming_a_topic_puts_the_best_clip_in_it(embedder, topic,
 
 
 @pytest.mark.parametrize(
-    ("name", "instructions"),
+    "name, instructions",
     [("sourdough", "pastry and baking"), ("pricing", "monetization and revenue"), ("pricing", "business models"),
      ("marathon", "jogging"), ("apollo", "space exploration"), ("apollo", "NASA history"),
      ("composting", "organic fertilizer for plants")],
@@ -155,10 +155,12 @@ def ranking(embedder):
 
 def test_bedrock_answer_is_used_when_valid(ranking):
     answer = {"clips": [
-        {"index": 0, "title": "why sourdough tastes sour and what the bacteria are really doing in there all night long…",
+        {"index": 0,
+         "title": "why sourdough tastes sour and what the bacteria are really doing in there all night long…",
          "description": "The science of the tang.",
          "score": 88, "reason": "Strong question hook."},
-        {"index": len(ranking.candidates) - 1, "title": "Compost that does not smell", "description": "Greens, browns and air.",
+        {"index": len(ranking.candidates) - 1, "title": "Compost that does not smell",
+         "description": "Greens, browns and air.",
          "score": 74.5, "reason": "Practical tip."},
     ]}
     client, stub = stubbed("Here you go:\n```json\n" + json.dumps(answer) + "\n```")
@@ -173,7 +175,7 @@ def test_bedrock_answer_is_used_when_valid(ranking):
 
 
 @pytest.mark.parametrize(
-    ("reply", "why"),
+    "reply, why",
     [
         ("I think the second one is best!", "no JSON object"),
         ('{"clips": [{"index": "first", "score": 80}]}', "ValidationError"),
@@ -187,7 +189,7 @@ def test_bedrock_answer_is_used_when_valid(ranking):
     ids=["prose", "wrong-type", "bad-index", "duplicate", "score-range", "empty", "truncated", "service-error"],
 )
 def test_bedrock_failures_fall_back_to_the_local_ranking(ranking, caplog, reply, why):
-    client, stub = stubbed(reply)
+    client, _stub = stubbed(reply)
     with caplog.at_level(logging.WARNING, logger="chalicelib.adapters.bedrock"):
         clips = BedrockSelector(client, "test-model").choose(ranking, "marathon training")
     assert clips == ranking.choices
@@ -271,5 +273,6 @@ def test_two_hour_transcript_selects_in_under_two_seconds_including_embeddings(m
         timings[instructions] = (embedded - began, time.perf_counter() - embedded)
         assert len(ranking.choices) == 10
     print(f"\n2-hour transcript ({len(long.words)} words, {len(long.segments)} sentences, {os.cpu_count()} CPUs): "
-          + "; ".join(f"{k or 'no instructions'}: embeddings {e:.2f} s + ranking {r:.2f} s" for k, (e, r) in timings.items()))
+          + "; ".join(f"{k or 'no instructions'}: embeddings {e:.2f} s + ranking {r:.2f} s"
+                      for k, (e, r) in timings.items()))
     assert all(e + r < 2.0 for e, r in timings.values()), timings

@@ -14,9 +14,8 @@ import pytest
 
 from chalicelib.adapters import whisper
 from chalicelib.adapters.audio import SILENCE_DBFS
-from support import loudness_profile
 from chalicelib.adapters.whisper import WhisperTranscriber
-from support import select_clips
+from support import loudness_profile, select_clips
 
 pytestmark = pytest.mark.media
 
@@ -43,7 +42,8 @@ def transcript(wav):
         mp.setattr(socket.socket, "connect", no_network)
         began = time.perf_counter()
         result = WhisperTranscriber(threads=os.cpu_count() or 2).transcribe(wav)
-        print(f"\nwhisper tiny.en: {result.duration:.1f} s of speech in {time.perf_counter() - began:.2f} s (incl. model load)")
+        print(f"\nwhisper tiny.en: {result.duration:.1f} s of speech in {time.perf_counter() - began:.2f} s "
+              "(incl. model load)")
     return result
 
 
@@ -79,8 +79,10 @@ def test_selection_on_a_real_transcript(transcript):
 def test_tone_and_noise_give_no_words(tmp_path):
     music = tmp_path / "music.wav"
     subprocess.run(
-        [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=20",
-         "-f", "lavfi", "-i", "anoisesrc=duration=20:color=pink:amplitude=0.2", "-filter_complex", "[0][1]amix=inputs=2",
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-loglevel", "error",
+         "-f", "lavfi", "-i", "sine=frequency=440:duration=20",
+         "-f", "lavfi", "-i", "anoisesrc=duration=20:color=pink:amplitude=0.2",
+         "-filter_complex", "[0][1]amix=inputs=2",
          "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le", str(music)],
         check=True,
     )

@@ -5,14 +5,11 @@ Bounded in count and time, loopback only. Prints the figures it measured.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import statistics
 import threading
 import time
 
 import pytest
 import requests
-
-from devstack.client import KlyphClient
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -22,7 +19,7 @@ CREATES = 200
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def report(name: str, latencies: list[float], seconds: float) -> str:
@@ -70,7 +67,9 @@ def test_twenty_jobs_at_once_all_finish_consistently(stack, small_speech_video):
     assert len(set(call_ids)) == JOBS
 
     # While the jobs run, a steady stream of reads (about 20 requests a second).
-    latencies: dict[str, list[float]] = {"process-video-result": [], "list-clips": [], "video-summary": [], "health": []}
+    latencies: dict[str, list[float]] = {
+        "process-video-result": [], "list-clips": [], "video-summary": [], "health": []
+    }
     stop = threading.Event()
 
     def reader():
@@ -106,7 +105,8 @@ def test_twenty_jobs_at_once_all_finish_consistently(stack, small_speech_video):
         summary = client.video_summary(video["id"])
         assert summary["video"]["status"] == "ready"
         counts = summary["counts"]
-        assert counts["ready"] == counts["total"] == len(result["clips"]) >= 1 and counts["failed"] == counts["draft"] == 0
+        assert (counts["ready"] == counts["total"] == len(result["clips"]) >= 1
+                and counts["failed"] == counts["draft"] == 0)
         for clip in client.list_clips(video["id"]):
             assert clip["status"] == "ready"
             head = requests.get(clip["preview_url"], timeout=60)

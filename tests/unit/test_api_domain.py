@@ -20,7 +20,7 @@ from chalicelib.errors import BadRequest
         ("Fall Interviews", "fall-interviews"),
         ("Café Ünïcode", "cafe-unicode"),
         ("  Q&A -- 2024!  ", "q-a-2024"),
-        ("ＦＵＬＬ width", "full-width"),  # NFKD folds compatibility forms too
+        ("ＦＵＬＬ width", "full-width"),  # noqa: RUF001 - NFKD folds compatibility forms too
     ],
 )
 def test_slugify_folds_to_lowercase_ascii_words(name, slug):

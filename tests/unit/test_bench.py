@@ -5,13 +5,13 @@ them. Nothing here starts a process."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bench import api, encoder, ffargs, fmt, history, report, report_encoder, scale
 
-T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 
 
 def at(seconds: float) -> datetime:
@@ -285,7 +285,7 @@ def test_call_render_args_passes_what_is_required_and_refuses_unknown_requiremen
     def fn(src, dst, *, start, end, aspect, width, height, preset="veryfast"):
         return [src, dst, str(start), str(end), aspect, str(width), str(height), preset]
 
-    known = dict(src="s", dst="d", start=1, end=2, aspect="9:16", width=10, height=20)
+    known = {"src": "s", "dst": "d", "start": 1, "end": 2, "aspect": "9:16", "width": 10, "height": 20}
     assert ffargs.call_render_args(fn, **known) == ["s", "d", "1", "2", "9:16", "10", "20", "veryfast"]
 
     def grown(src, dst, *, start, end, aspect, width, height, fps):
@@ -296,25 +296,25 @@ def test_call_render_args_passes_what_is_required_and_refuses_unknown_requiremen
 
 
 def scale_inputs(**overrides: object) -> scale.ScaleInputs:
-    values = dict(
-        source_seconds=600,
-        source_bytes=300_000_000,
-        prepare_media_seconds=1.0,
-        select_seconds=1.0,
-        finalize_seconds=0.05,
-        render_seconds_per_clip_second=0.2,
-        clip_mean_seconds=45.0,
-        clip_bytes_per_second=100_000.0,
-        whisper_rtf=0.05,
-        whisper_load_seconds=2.0,
-        events_fixed=28,
-        events_per_clip=7,
-        transitions_fixed=6,
-        transitions_per_clip=1,
-        select_output_bytes=1000,
-        select_bytes_per_clip=80,
-        map_result_bytes_per_clip=30,
-    )
+    values = {
+        "source_seconds": 600,
+        "source_bytes": 300_000_000,
+        "prepare_media_seconds": 1.0,
+        "select_seconds": 1.0,
+        "finalize_seconds": 0.05,
+        "render_seconds_per_clip_second": 0.2,
+        "clip_mean_seconds": 45.0,
+        "clip_bytes_per_second": 100_000.0,
+        "whisper_rtf": 0.05,
+        "whisper_load_seconds": 2.0,
+        "events_fixed": 28,
+        "events_per_clip": 7,
+        "transitions_fixed": 6,
+        "transitions_per_clip": 1,
+        "select_output_bytes": 1000,
+        "select_bytes_per_clip": 80,
+        "map_result_bytes_per_clip": 30,
+    }
     values.update(overrides)
     return scale.ScaleInputs(**values)
 

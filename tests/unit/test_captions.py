@@ -35,7 +35,9 @@ SPEECH = _FIRST + _words(
 
 # --- ASS parsing helpers (what libass reads) ---
 
-_DIALOGUE = re.compile(r"^Dialogue: 0,(\d+):(\d\d):(\d\d)\.(\d\d),(\d+):(\d\d):(\d\d)\.(\d\d),Word,,0,0,0,,(.*)$", re.M)
+_DIALOGUE = re.compile(
+    r"^Dialogue: 0,(\d+):(\d\d):(\d\d)\.(\d\d),(\d+):(\d\d):(\d\d)\.(\d\d),Word,,0,0,0,,(.*)$", re.MULTILINE
+)
 _HIGHLIGHT = re.compile(r"\{\\1c&H00E0FF&\}(.*?)\{\\1c&HFFFFFF&\}")
 
 
@@ -50,7 +52,8 @@ def ass_events(script: str) -> list[tuple[float, float, str, str]]:
         text = m.group(9)
         highlighted = _HIGHLIGHT.search(text)
         plain = re.sub(r"\{[^}]*\}", "", text)
-        out.append((_seconds(*m.group(1, 2, 3, 4)), _seconds(*m.group(5, 6, 7, 8)), plain, highlighted and highlighted.group(1)))
+        out.append((_seconds(*m.group(1, 2, 3, 4)), _seconds(*m.group(5, 6, 7, 8)), plain,
+                    highlighted and highlighted.group(1)))
     return out
 
 
@@ -166,7 +169,7 @@ def test_ass_highlights_each_word_while_it_is_spoken():
     assert "Style: Word,DejaVu Sans,81,&H00FFFFFF," in script and ",-1,0,0,0," in script  # bold
     events = ass_events(script)
     assert [e[3] for e in events] == [w.text for w in SPEECH], "one highlighted event per word, in order"
-    for (start, end, plain, word), w in zip(events, SPEECH):
+    for (start, end, plain, _word), w in zip(events, SPEECH):
         assert abs(start - w.start) <= 0.01, (w, start)
         assert end > start and w.text in plain.split()
     for a, b in zip(events, events[1:]):
@@ -237,5 +240,5 @@ def test_srt_and_vtt_formats():
 
 def test_long_cue_lines_are_balanced_and_do_not_end_on_weak_words():
     words = _words("At home, you can wait until the fruit is deep red and slightly soft.")
-    [(start, end, lines)] = sidecar_cues(to_srt(words))
+    [(_start, _end, lines)] = sidecar_cues(to_srt(words))
     assert lines == ["At home, you can wait until the fruit", "is deep red and slightly soft."]

@@ -72,7 +72,8 @@ def test_the_state_machine_reads_what_the_tasks_write():
 
 def _caught(exc: Exception) -> dict:
     """What Step Functions hands a Catch for a Lambda that raised ``exc``."""
-    return {"Error": type(exc).__name__, "Cause": json.dumps({"errorMessage": str(exc), "errorType": type(exc).__name__})}
+    cause = {"errorMessage": str(exc), "errorType": type(exc).__name__}
+    return {"Error": type(exc).__name__, "Cause": json.dumps(cause)}
 
 
 def test_failures_decode_to_what_the_task_raised_and_internals_stay_hidden():

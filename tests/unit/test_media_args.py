@@ -43,7 +43,7 @@ Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'file:/tmp/mf/v.mp4':
     Metadata:
       handler_name    : SoundHandler
 At least one output file must be specified
-"""
+"""  # noqa: E501 - ffmpeg's output as captured
 
 MOV = """\
 Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'a.mov':
@@ -63,7 +63,7 @@ Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'a.mov':
       handler_name    : SoundHandler
       vendor_id       : [0][0][0][0]
 At least one output file must be specified
-"""
+"""  # noqa: E501, W291 - ffmpeg's output as captured: long stream lines, brands padded to 4 characters
 
 MKV = """\
 Input #0, matroska,webm, from 'a.mkv':
@@ -83,7 +83,7 @@ Input #0, matroska,webm, from 'a.mkv':
       HANDLER_NAME    : SoundHandler
       DURATION        : 00:00:03.023000000
 At least one output file must be specified
-"""
+"""  # noqa: E501 - ffmpeg's output as captured
 
 WEBM = """\
 Input #0, matroska,webm, from 'a.webm':
@@ -120,7 +120,7 @@ Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'file:/tmp/mf/rot.mp4':
     Metadata:
       handler_name    : SoundHandler
 At least one output file must be specified
-"""
+"""  # noqa: E501 - ffmpeg's output as captured
 
 COVER_ART_ONLY = """\
 Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'cov.m4a':
@@ -130,7 +130,7 @@ Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'cov.m4a':
   Stream #0:0[0x1](und): Audio: aac (LC) (mp4a / 0x6134706D), 44100 Hz, mono, fltp, 88 kb/s (default)
   Stream #0:1[0x0]: Video: png, rgb24(pc, gbr/unknown/unknown), 64x64 [SAR 1:1 DAR 1:1], 90k tbr, 90k tbn (attached pic)
 At least one output file must be specified
-"""
+"""  # noqa: W291 - as ffmpeg prints it: brands are padded to four characters ("qt  ", "M4A ")
 
 AUDIO_ONLY_M4A = """\
 Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'au.m4a':
@@ -144,7 +144,7 @@ Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'au.m4a':
     Metadata:
       handler_name    : SoundHandler
 At least one output file must be specified
-"""
+"""  # noqa: W291 - as ffmpeg prints it: brands are padded to four characters ("qt  ", "M4A ")
 
 # Without the demuxer allowlist (a defence in depth check in parse_probe itself).
 MP3 = """\
@@ -291,7 +291,8 @@ def test_check_limits_accepts_video_at_the_limits():
 def test_output_size_never_upscales(src, aspect, expected):
     w, h = output_size(*src, aspect)
     assert (w, h) == expected
-    assert w % 2 == 0 and h % 2 == 0 and (w <= max(src[0], 2) and h <= max(src[1], 2) or (w, h) == TARGET_SIZES[aspect])
+    assert w % 2 == 0 and h % 2 == 0 and (
+        (w <= max(src[0], 2) and h <= max(src[1], 2)) or (w, h) == TARGET_SIZES[aspect])
 
 
 @pytest.mark.parametrize("aspect", ASPECT_RATIOS)
@@ -433,7 +434,9 @@ def test_render_args_carry_captions_crop_commands_and_audio_chain():
         "/in.mp4", "/out.mp4", start=2, end=32, aspect="9:16", width=1920, height=1080,
         crop_commands="/w/crop.cmd", captions="/w/c.ass", fonts_dir="/f", audio_filter=chain,
     )
-    assert _has_sequence(args, ["-vf", video_filter(1920, 1080, "9:16", crop_commands="/w/crop.cmd", captions="/w/c.ass", fonts_dir="/f")])
+    assert _has_sequence(args, [
+        "-vf", video_filter(1920, 1080, "9:16", crop_commands="/w/crop.cmd", captions="/w/c.ass", fonts_dir="/f"),
+    ])
     assert _has_sequence(args, ["-af", chain])
     assert render_args("i.mp4", "o.mp4", start=0, end=1, aspect="1:1", width=1280, height=720)[
         render_args("i.mp4", "o.mp4", start=0, end=1, aspect="1:1", width=1280, height=720).index("-af") + 1
@@ -470,7 +473,8 @@ EBUR128_SUMMARY = """[Parsed_ebur128_1 @ 0x7f5ea0001b80] Summary:
 
 
 def test_parse_loudness_reads_the_summary():
-    assert parse_loudness("[Parsed_ebur128_1 @ 0x1] t: 0.1 M: -120.7 S: -120.7 I: -70.0 LUFS\n" + EBUR128_SUMMARY) == -14.2
+    progress = "[Parsed_ebur128_1 @ 0x1] t: 0.1 M: -120.7 S: -120.7 I: -70.0 LUFS\n"
+    assert parse_loudness(progress + EBUR128_SUMMARY) == -14.2
     assert parse_loudness(EBUR128_SUMMARY.replace("-14.2", "-inf")) == -70.0
     assert parse_loudness("Stream map '0:a:0' matches no streams.") is None
 

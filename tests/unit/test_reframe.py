@@ -63,7 +63,8 @@ def test_steady_motion_is_followed_with_bounded_speed():
     assert max(steps) <= MAX_SPEED * W / FPS + 2
     # Frame-level containment of the whole 160 px face, with the ground truth position.
     inside = [
-        x <= start + (end - start) * (f / FPS) / seconds - 80 and start + (end - start) * (f / FPS) / seconds + 80 <= x + CROP_W
+        x <= start + (end - start) * (f / FPS) / seconds - 80
+        and start + (end - start) * (f / FPS) / seconds + 80 <= x + CROP_W
         for f, x in enumerate(xs)
     ]
     assert sum(inside) / len(inside) >= 0.98

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from chalicelib.domain.selection import MARGIN_SECONDS, TITLE_MAX_CHARS, ClipChoice
-from support import select_clips
 from chalicelib.domain.titles import DESCRIPTION_MAX_CHARS
 from chalicelib.domain.transcript import Transcript, Word, build_transcript
 from chalicelib.errors import PipelineError
+from support import select_clips
 
 LONG_TEXT = (Path(__file__).parent.parent / "fixtures" / "speech_long.txt").read_text()
 EPS = 1e-3  # clip times are rounded to milliseconds
@@ -104,7 +104,7 @@ def test_long_first_sentence_title_is_cut_on_a_word_boundary_without_an_ellipsis
 
 
 @pytest.mark.parametrize(
-    ("instructions", "paragraph"),
+    "instructions, paragraph",
     [
         ("marathon training", "Training for your first marathon"),
         ("the Apollo moon missions", "The Apollo program put"),
@@ -115,7 +115,8 @@ def test_long_first_sentence_title_is_cut_on_a_word_boundary_without_an_ellipsis
 def test_instructions_pull_the_top_clip_to_the_topic(instructions, paragraph):
     t = long_transcript()
     lo, hi = paragraph_span(t, paragraph)
-    clips = select_clips(t, duration=t.duration, max_clips=3, min_duration=15, max_duration=40, instructions=instructions)
+    clips = select_clips(t, duration=t.duration, max_clips=3, min_duration=15, max_duration=40,
+                         instructions=instructions)
     top = max(clips, key=lambda c: c.score)
     assert lo - 1 <= top.start and top.end <= hi + 1, (top, lo, hi)
     assert "requested topic (" in top.reason  # names the instruction words it matched
@@ -132,7 +133,8 @@ def test_no_speech_picks_the_loudest_window_in_each_part_of_the_video():
     energy = [-60.0] * 300
     energy[200:215] = [-12.0] * 15
     energy[40:50] = [-30.0] * 10
-    clips = select_clips(Transcript("en", 300.0), duration=300.0, max_clips=3, min_duration=20, max_duration=60, energy=energy)
+    clips = select_clips(Transcript("en", 300.0), duration=300.0, max_clips=3, min_duration=20, max_duration=60,
+                         energy=energy)
     assert len(clips) == 3
     check_invariants(clips, Transcript("en", 300.0), 300.0, 20, 60)
     for k, c in enumerate(clips):  # one per third of the video
@@ -144,7 +146,8 @@ def test_no_speech_picks_the_loudest_window_in_each_part_of_the_video():
 
 
 def test_no_speech_and_no_audio_levels_spreads_clips_evenly():
-    clips = select_clips(Transcript("en", 95.0), duration=95.0, max_clips=5, min_duration=30, max_duration=60, energy=None)
+    clips = select_clips(Transcript("en", 95.0), duration=95.0, max_clips=5, min_duration=30, max_duration=60,
+                         energy=None)
     assert len(clips) == 3  # only three 30 s windows fit in 95 s
     assert [c.end - c.start for c in clips] == [30.0] * 3
     assert all(c.score == 0 and c.title.startswith("Highlight at ") for c in clips)
@@ -153,7 +156,8 @@ def test_no_speech_and_no_audio_levels_spreads_clips_evenly():
 
 def test_energy_with_minus_infinity_and_nan_is_treated_as_silence():
     energy = [float("-inf")] * 30 + [float("nan")] * 30 + [-20.0] * 30
-    (clip,) = select_clips(Transcript("en", 90.0), duration=90.0, max_clips=1, min_duration=30, max_duration=30, energy=energy)
+    (clip,) = select_clips(Transcript("en", 90.0), duration=90.0, max_clips=1, min_duration=30, max_duration=30,
+                           energy=energy)
     assert clip.start == 60.0 and clip.score > 0
 
 

@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.domain.selection import (
-    MAX_PADDING, Pick, rank_clips, sentence_units, topic_sections,
-)
+from chalicelib.domain.selection import MAX_PADDING, Pick, rank_clips, sentence_units, topic_sections
 from chalicelib.domain.transcript import Transcript, ends_sentence
 from support import select_clips
 from test_selection import EPS, check_invariants, make
@@ -45,11 +43,12 @@ def first_token(text: str) -> str:
 SETTINGS = [(15, 40, 3), (30, 60, 3), (10, 25, 6), (20, 45, 10)]
 
 
-@pytest.mark.parametrize(("lo", "hi", "n"), SETTINGS)
+@pytest.mark.parametrize("lo, hi, n", SETTINGS)
 @pytest.mark.parametrize("instructions", [None, "marathon training", "prioritize funny moments"])
 def test_real_transcript_clips_are_complete_thoughts(lo, hi, n, instructions):
     t = WHISPER
-    clips = select_clips(t, duration=t.duration, max_clips=n, min_duration=lo, max_duration=hi, instructions=instructions)
+    clips = select_clips(t, duration=t.duration, max_clips=n, min_duration=lo, max_duration=hi,
+                         instructions=instructions)
     assert clips
     check_invariants(clips, t, t.duration, lo, hi)  # bounds, no overlap, never inside a word
     starts = {t.words[s.first_word].start: s for s in t.segments}

@@ -2,12 +2,18 @@
 import pytest
 
 from chalicelib.domain.titles import (
-    DESCRIPTION_MAX_CHARS, TITLE_MAX_CHARS, clean, shorten, tidy_description, tidy_title, title_and_description,
+    DESCRIPTION_MAX_CHARS,
+    TITLE_MAX_CHARS,
+    clean,
+    shorten,
+    tidy_description,
+    tidy_title,
+    title_and_description,
 )
 
 
 @pytest.mark.parametrize(
-    ("spoken", "title"),
+    "spoken, title",
     [
         ("So, um, the secret is, uh, consistency.", "The secret is consistency"),
         ("and how do you know what to charge?", "How do you know what to charge?"),
