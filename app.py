@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalice import Chalice, Response
+from chalice.app import Request
 
 from chalicelib import models, observability
 from chalicelib.domain.multipart import parse_multipart
@@ -28,6 +29,20 @@ JSON_TYPES = ["application/json", "application/x-www-form-urlencoded", "text/pla
 
 def error_response(status: int, message: str) -> Response:
     return Response(status_code=status, body=error_body(status, message))
+
+
+def current_request() -> Request:
+    """The request a route is handling (Chalice sets it before calling the view)."""
+    request = app.current_request
+    assert request is not None, "called outside a route"
+    return request
+
+
+def raw_body(request: Request) -> bytes:
+    """The body as bytes: Chalice has already decoded base64 and encoded text, though it types
+    the property ``str | bytes``."""
+    body = request.raw_body
+    return body.encode() if isinstance(body, str) else body
 
 
 @app.middleware("http")
@@ -68,7 +83,7 @@ def api(authenticated: bool = True, idempotent: bool = False):
     def wrap(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def handler(*args: Any) -> Response:
-            request = app.current_request
+            request = current_request()
             try:
                 if not authenticated:
                     return _as_response(view(*args))
@@ -83,7 +98,7 @@ def api(authenticated: bool = True, idempotent: bool = False):
                     return response.status_code, response.body
 
                 status, body, replayed = idempotency.run_once(
-                    caller, view.__name__, key, request.raw_body or b"", run_view
+                    caller, view.__name__, key, raw_body(request), run_view
                 )
                 return Response(status_code=status, body=body,
                                 headers={"Idempotent-Replayed": "true"} if replayed else {})
@@ -102,7 +117,7 @@ def _as_response(result: Any) -> Response:
 
 
 def json_body() -> Any:
-    raw = app.current_request.raw_body
+    raw = raw_body(current_request())
     if not raw:
         raise BadRequest("request body is empty: send a JSON object")
     try:
@@ -112,7 +127,8 @@ def json_body() -> Any:
 
 
 def query_param(name: str) -> str:
-    value = (app.current_request.query_params or {}).get(name)
+    params = current_request().query_params
+    value = params.get(name) if params else None
     if not value:
         raise BadRequest(f"{name}: query parameter is required")
     return value
@@ -127,8 +143,8 @@ def create_project(caller: str) -> models.ProjectView:
 @app.route("/dev/upload-video", methods=["POST"], content_types=["multipart/form-data"])
 @api(idempotent=True)
 def upload_video(caller: str) -> models.VideoView:
-    request = app.current_request
-    form = parse_multipart(request.headers.get("content-type", ""), request.raw_body or b"")
+    request = current_request()
+    form = parse_multipart(request.headers.get("content-type", ""), raw_body(request))
     if "file" not in form.files:
         raise BadRequest("file: a file field is required (curl -F 'file=@video.mp4')")
     filename, data = form.files["file"]

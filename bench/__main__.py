@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     # ffmpeg -i exits non-zero (no output named): the probe is its stderr.
     probe = subprocess.run([ffmpeg_exe(), *media.probe_args(str(video))], capture_output=True, text=True, check=False)
     info = media.parse_probe(probe.stderr, video.stat().st_size)
+    assert info.width and info.height, "the bench video has a picture"
     raw["source"] = {
         "name": video.name,
         "seconds": info.duration_seconds,

@@ -49,6 +49,7 @@ def analyse(raw: dict) -> dict[str, Any]:
     events = job["events"]
     tasks = task_spans(events)
     execution = execution_span(events)
+    assert execution is not None, "the job finished, so its history has its start and its end"
     clips = raw["clips"]
     children = [ChildRecord(**{k: v for k, v in c.items() if k != "seconds"}) for c in job["children"]]
     samples = job["samples"]

@@ -82,6 +82,7 @@ def steady_load(
     def one(scheduled: float) -> None:
         if not hasattr(local, "session"):
             local.session = make_session()
+        status: int | str
         try:
             status = send(local.session)
             good = status in ok

@@ -338,6 +338,7 @@ def run_encoder_sweep(video: Path, work: Path, repeat: int) -> dict[str, Any]:
     # ffmpeg -i exits non-zero (no output named): the probe is its stderr.
     probe = subprocess.run([ffmpeg_exe(), *media.probe_args(str(video))], capture_output=True, text=True, check=False)
     info = media.parse_probe(probe.stderr, video.stat().st_size)
+    assert info.width and info.height, "the sweep's sources have a picture"
     start = 60.0 if info.duration_seconds >= 90 else 0.0
     seconds = min(30.0, info.duration_seconds - start)
     return encoder_sweep(video, work, info.width, info.height, start=start, seconds=seconds, repeat=repeat)

@@ -128,7 +128,7 @@ def state_spans(events: Sequence[dict]) -> list[Span]:
     for e in sorted(events, key=lambda e: e["id"]):
         if not e["type"].endswith("StateExited"):
             continue
-        name = event_details(e).get("name")
+        name = event_details(e)["name"]  # a StateExited event always names its state
         cursor = by_id.get(e.get("previousEventId") or 0)
         while cursor is not None:
             if cursor["type"].endswith("StateEntered") and event_details(cursor).get("name") == name:

@@ -138,6 +138,7 @@ def run_stack_job(
     t_start = time.perf_counter()
     stack.start()
     startup = time.perf_counter() - t_start
+    assert stack.proc is not None  # start() launched it
     capture_dir = out_dir / "captured"
     shutil.rmtree(capture_dir, ignore_errors=True)
     capture_dir.mkdir()
@@ -170,7 +171,7 @@ def run_stack_job(
         def progress(body: dict) -> None:
             line = body.get("stage")
             if body.get("progress"):
-                line += f" {body['progress']['clipsDone']}/{body['progress']['clipsTotal']}"
+                line = f"{line} {body['progress']['clipsDone']}/{body['progress']['clipsTotal']}"
             if line != last[0]:
                 print(f"  [{time.time() - submitted:6.1f} s] {line}", flush=True)
                 last[0] = line

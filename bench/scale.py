@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from bench.analysis import task_row
 from chalicelib.config import DEFAULT_MAX_VIDEO_SECONDS
@@ -65,8 +65,17 @@ class ScaleInputs:
     map_result_bytes_per_clip: float
 
 
+class Assumptions(TypedDict):
+    transcribe_turnaround: tuple[float, float]
+    poll_seconds: int
+    s3_mb_per_s: int
+    cold_start_s: float
+    events_per_poll: int
+    transitions_per_poll: int
+
+
 # Not measured here; the scale section names them as assumptions.
-ASSUMED = {
+ASSUMED: Assumptions = {
     "transcribe_turnaround": (0.25, 0.5),  # Amazon Transcribe batch time / audio duration
     "poll_seconds": 15,  # KLYPH_TRANSCRIBE_POLL_SECONDS
     "s3_mb_per_s": 100,  # one S3 GET stream into a Lambda
@@ -179,8 +188,7 @@ def scale_on_paper(m: ScaleInputs, hours: float = 1.0, clips: int = 10) -> dict[
 
 def measured_inputs(raw: dict, a: dict) -> ScaleInputs:
     clips, bare = raw["clips"], raw["bare"]
-    renders = [(task_row(a, "RenderClip", c["index"]), c) for c in clips]
-    renders = [(t, c) for t, c in renders if t]
+    renders = [(t, c) for c in clips if (t := task_row(a, "RenderClip", c["index"]))]
     clip_seconds = [c["end"] - c["start"] for _, c in renders] or [45.0]
     per_clip_second = (sum(t["seconds"] for t, _ in renders) / sum(clip_seconds)) if renders else 0.5
     bare_bytes = sum(r.get("bytes", 0) for r in bare["renders"])

@@ -19,9 +19,12 @@ RESPONSES = (models.ErrorBody, models.ProjectView, models.VideoView, models.Uplo
 def _schemas() -> dict[str, Any]:
     """Every model's JSON Schema under components/schemas: requests as validated, responses
     as serialised (fields dropped when unset are not required)."""
-    from pydantic.json_schema import models_json_schema
+    from pydantic import BaseModel
+    from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-    pairs = [(m, "validation") for m in REQUESTS] + [(m, "serialization") for m in RESPONSES]
+    pairs: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+        *[(m, "validation") for m in REQUESTS], *[(m, "serialization") for m in RESPONSES]
+    ]
     _, top = models_json_schema(pairs, ref_template="#/components/schemas/{model}")
     return top["$defs"]
 

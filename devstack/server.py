@@ -20,6 +20,8 @@ PREFIX = "/api"
 class ApiPrefixHandler(ChaliceRequestHandler):
     """Strip the stage prefix, and answer unknown paths with a JSON 404 as the API does."""
 
+    path: str  # BaseHTTPRequestHandler's request path, rewritten below
+
     def _generic_handle(self) -> None:
         if self.path == PREFIX or self.path.startswith(PREFIX + "/") or self.path.startswith(PREFIX + "?"):
             self.path = self.path[len(PREFIX):] or "/"

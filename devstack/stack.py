@@ -111,7 +111,7 @@ def install_lambda_dispatch(app: Any, *, async_retry_delays: tuple[float, ...] =
             }
             return json.dumps(payload), True, ""
 
-    LambdaFunction._invoke_lambda = invoke
+    setattr(LambdaFunction, "_invoke_lambda", invoke)  # noqa: B010 - a monkeypatch; `=` on a method is a type error
 
     global _retries
     stop_async_retries()  # a previous install's pending retries belong to a previous stack

@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         call_id = client.submit(video["id"], **options)
         print(f"Submitted {call_id} {options}")
         t_submit = time.time()
-        last = [None]
+        last: list[str | None] = [None]
 
         def show(body: dict) -> None:
             progress = body.get("progress")

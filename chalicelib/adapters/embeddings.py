@@ -30,7 +30,9 @@ def _model() -> Any:
             # wordllama 0.4 looks for its bundled tokenizer under "tokenizer/" but ships it in
             # "tokenizers/", the layout of its cache directory: pointing the cache at the package
             # finds both files, and disable_download makes a miss an error, never a hub request.
-            _MODEL = WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
+            package_init = wordllama.__file__
+            assert package_init is not None  # a regular package, imported from its folder
+            _MODEL = WordLlama.load(cache_dir=Path(package_init).parent, disable_download=True)
         return _MODEL
 
 

@@ -72,6 +72,8 @@ def detect_faces(
     scale_x, scale_y = src_w / width, src_h / height
     with tempfile.TemporaryFile() as stderr:
         proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr)
+        frames = proc.stdout
+        assert frames is not None  # stdout=PIPE
         timed_out = threading.Event()
 
         def stop() -> None:
@@ -84,7 +86,7 @@ def detect_faces(
         try:
             index = 0
             while True:
-                chunk = _read_exactly(proc.stdout, frame_bytes)
+                chunk = _read_exactly(frames, frame_bytes)
                 if chunk is None:
                     break
                 gray = np.frombuffer(chunk, np.uint8).reshape(height, width)
@@ -100,7 +102,7 @@ def detect_faces(
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-            proc.stdout.close()
+            frames.close()
         if timed_out.is_set():
             raise MediaError("timeout", f"Face detection did not finish within {timeout} s.")
         if returncode != 0:
@@ -151,7 +153,7 @@ class _Detector:
 
     def _detect(self, cascade, gray, scale_factor: float) -> list[Box]:
         found = cascade.detectMultiScale(gray, scaleFactor=scale_factor, minNeighbors=5, minSize=self._min_size)
-        return [tuple(int(v) for v in box) for box in found]
+        return [(int(x), int(y), int(w), int(h)) for x, y, w, h in found]
 
 
 _per_thread = threading.local()

@@ -24,10 +24,13 @@ def parse_multipart(content_type: str, body: bytes) -> FormData:
     fields: dict[str, str] = {}
     files: dict[str, tuple[str, bytes]] = {}
     for part in message.iter_parts():
+        # The HTTP policy decodes RFC 2231 parameters, so the name is a str (or missing).
         name = part.get_param("name", header="content-disposition")
-        if not name:
+        if not name or not isinstance(name, str):
             continue
-        payload = part.get_payload(decode=True) or b""
+        # decode=True gives the part's bytes, or None for a nested multipart part.
+        decoded = part.get_payload(decode=True)
+        payload = decoded if isinstance(decoded, bytes) else b""
         filename = part.get_filename()
         if filename is not None:
             files[name] = (filename, payload)

@@ -161,7 +161,7 @@ def _subject_centres(tracks: list[_Track], times: list[float]) -> list[list[tupl
             ahead = times[i:bisect.bisect_left(times, t + SCORE_WINDOW_SECONDS)]
             scores = {id(tr): _score(tr, ahead) for tr in tracks if t in tr.boxes}
             if scores and max(scores.values()) > 0:
-                subject = next(tr for tr in tracks if id(tr) == max(scores, key=scores.get))
+                subject = next(tr for tr in tracks if id(tr) == max(scores, key=scores.__getitem__))
                 segments.append([])
         else:
             recent = times[bisect.bisect_right(times, t - SCORE_WINDOW_SECONDS):i + 1]

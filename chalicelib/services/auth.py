@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Mapping
 
 from chalicelib.domain.clock import now_iso
 from chalicelib.domain.ids import new_id
@@ -18,7 +19,7 @@ def hash_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
 
 
-def key_from_headers(headers: dict[str, str]) -> str | None:
+def key_from_headers(headers: Mapping[str, str]) -> str | None:
     lowered = {k.lower(): v for k, v in headers.items()}
     auth = lowered.get("authorization", "")
     if auth[:7].lower() == "bearer ":
@@ -26,7 +27,7 @@ def key_from_headers(headers: dict[str, str]) -> str | None:
     return lowered.get("x-api-key") or None
 
 
-def authenticate(headers: dict[str, str]) -> str:
+def authenticate(headers: Mapping[str, str]) -> str:
     """Return the account id the request's key belongs to, or raise Unauthorized."""
     api_key = key_from_headers(headers)
     if not api_key:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from chalicelib.domain.clock import now_iso
@@ -30,7 +30,7 @@ WAIT_FOR_FIRST_SECONDS = 20  # under API Gateway's 29 s integration timeout
 CLAIM_SECONDS = 60
 
 
-def key_from_headers(headers: dict[str, str]) -> str | None:
+def key_from_headers(headers: Mapping[str, str]) -> str | None:
     value = {k.lower(): v for k, v in headers.items()}.get(HEADER)
     if value is None:
         return None

@@ -57,6 +57,7 @@ def local_source(key: str, version_id: str | None = None) -> Iterator[str]:
             os.makedirs(_root, exist_ok=True)
             entry = _Entry(os.path.join(_root, hashlib.sha256(version.encode()).hexdigest()[:32]))
             _entries[version] = entry
+        assert entry is not None  # owner covers a missing entry
         entry.users += 1
     try:
         if owner:
