@@ -1,4 +1,4 @@
-# Klyph: `make run` serves the API on the embedded local stack; `make test` runs the suite.
+# Klyph: `make run` serves the API on the embedded local stack; `make test` lints, then runs the suite.
 # Both set up the virtualenv themselves on a fresh machine.
 
 PYTHON ?= python3
@@ -15,7 +15,7 @@ DEPLOY_STAGE = $(or $(STAGE),prod)
 API_STAGE = $(if $(filter-out local,$(or $(STAGE),local)),aws,local)
 CDK_ENV := AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-$${AWS_REGION:-us-east-1}} JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=1
 
-.PHONY: install run test test-unit test-infra load demo api-key revoke-key redrive-uploads layer synth deploy clean bench
+.PHONY: install run lint test test-unit test-infra load demo api-key revoke-key redrive-uploads layer synth deploy clean bench
 
 install: $(STAMP)
 
@@ -29,7 +29,12 @@ $(STAMP): requirements.txt tests/requirements.txt
 run: install
 	PORT=$(PORT) $(PY) -m devstack
 
-test: install infra-install layer
+# ruff over the whole repository, mypy over the code that runs; pyproject.toml holds both settings.
+lint: install
+	$(PY) -m ruff check
+	$(PY) -m mypy
+
+test: install lint infra-install layer
 	$(PY) -m pytest tests -q --ignore=tests/load
 
 # Load on the real local stack: 200 concurrent creates, 20 jobs at once, latency while they run.
@@ -103,4 +108,4 @@ redrive-uploads: install
 	$(PY) -m tools.redrive_uploads --stage $(API_STAGE) --port $(PORT) $(if $(DRY_RUN),--dry-run)
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache infra/build infra/cdk.out infra/chalice.out infra/node_modules
+	rm -rf $(VENV) demo-output .pytest_cache .ruff_cache .mypy_cache infra/build infra/cdk.out infra/chalice.out infra/node_modules
