@@ -15,11 +15,11 @@ from chalicelib.errors import BadRequest
 
 AspectRatio = Literal["9:16", "1:1", "16:9"]
 Id = Annotated[str, Field(min_length=3, max_length=80, pattern=r"^[A-Za-z0-9_\-]+$")]
-Seconds = Annotated[float, Field(strict=True, ge=5, le=180, allow_inf_nan=False)]  # DURATION_BOUNDS
+# minDuration and maxDuration alike: 5 to 180 seconds.
+Seconds = Annotated[float, Field(strict=True, ge=5, le=180, allow_inf_nan=False)]
 
 MAX_INSTRUCTIONS_CHARS = 4000
 MAX_CLIPS = 10
-DURATION_BOUNDS = (5, 180)  # seconds, minDuration and maxDuration alike
 
 
 class _Request(BaseModel):

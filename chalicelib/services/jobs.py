@@ -1,7 +1,6 @@
 """Clip-generation jobs: submit (start the state machine), poll, and the clip views."""
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from chalicelib.adapters.dynamo import ConditionFailed
@@ -25,8 +24,6 @@ from chalicelib.models import (
 )
 from chalicelib.services import wiring
 from chalicelib.services.videos import own_video
-
-log = logging.getLogger(__name__)
 
 TERMINAL = ("succeeded", "failed")
 
