@@ -17,7 +17,7 @@ from chalicelib.adapters.audio import SILENCE_DBFS
 from chalicelib.adapters.whisper import WhisperTranscriber
 from support import loudness_profile, select_clips
 
-pytestmark = pytest.mark.media
+pytestmark = [pytest.mark.media, pytest.mark.slow]
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
