@@ -396,7 +396,7 @@ def ours_runs(children: list[dict], clips: list[dict], kind: str) -> dict[int, l
 
 def peer_renders(video: Path, work: Path, clips: list[dict], width: int, height: int) -> list[dict] | str:
     try:
-        import moviepy  # noqa: F401
+        import moviepy  # noqa: F401 - only whether it is installed
     except ImportError:
         return "moviepy is not installed (pip install -r tests/requirements.txt)"
     from chalicelib.domain.media import crop_box, output_size

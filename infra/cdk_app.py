@@ -18,10 +18,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import aws_cdk as cdk  # noqa: E402
-from aws_cdk import aws_logs as logs  # noqa: E402
+import aws_cdk as cdk  # noqa: E402 - after infra/ joins sys.path
+from aws_cdk import aws_logs as logs  # noqa: E402 - after infra/ joins sys.path
 
-from stack import KlyphStack  # noqa: E402
+from stack import KlyphStack  # noqa: E402 - found through the sys.path entry above
 
 RETENTION = {
     1: logs.RetentionDays.ONE_DAY, 7: logs.RetentionDays.ONE_WEEK, 14: logs.RetentionDays.TWO_WEEKS,

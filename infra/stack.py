@@ -37,7 +37,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 if str(PROJECT) not in sys.path:
     sys.path.insert(0, str(PROJECT))
 
-from chalicelib.statemachine import TASK_FUNCTIONS, render  # noqa: E402
+from chalicelib.statemachine import TASK_FUNCTIONS, render  # noqa: E402 - found through the sys.path entry above
 
 APP_NAME = "klyph"
 API_HANDLER = "api_handler"  # Chalice's name for the function behind every route
