@@ -24,7 +24,7 @@ import traceback
 import uuid
 import zipfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 log = logging.getLogger("klyph.local")
@@ -117,18 +117,19 @@ def install_lambda_dispatch(app: Any, *, async_retry_delays: tuple[float, ...] =
     stop_async_retries()  # a previous install's pending retries belong to a previous stack
     _retries = _AsyncRetries(tuple(async_retry_delays))
 
-    def notify(account_id: str, event: dict, fn_arn: str, region: str) -> None:
-        # Replaces moto's S3 -> Lambda call (moto.s3.notifications._invoke_awslambda), the only
-        # place that knows an invocation is S3's: a redrive's synchronous Invoke carries the same
-        # S3-event payload and must not be retried behind its caller's back.
+    def notify(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
+        # Replaces moto's S3 -> Lambda call (moto.s3.notifications._invoke_awslambda, whose
+        # signature this keeps), the only place that knows an invocation is S3's: a redrive's
+        # synchronous Invoke carries the same S3-event payload and must not be retried behind
+        # its caller's back.
         from moto.awslambda.utils import get_backend
 
         try:
-            fn = get_backend(account_id, region).get_function(fn_arn)
-        except Exception as exc:  # S3 on AWS drops events for a missing function the same way
+            fn = get_backend(account_id, region_name).get_function(fn_arn)
+        except Exception as exc:  # noqa: BLE001 - S3 on AWS drops events for a missing function the same way
             log.error("S3 notification for %s not delivered: %s", fn_arn, exc)
             return
-        _invoke_async(fn, event, _retries)
+        _invoke_async(fn, event_body, _retries)
 
     moto.s3.notifications._invoke_awslambda = notify
 
@@ -186,7 +187,8 @@ def _invoke_async(fn: Any, event: dict, retries: _AsyncRetries) -> None:
         attempts, result = 1, payload
         for n in range(max_retries):
             delay = retries.delay(n)
-            log.warning("%s failed on %s (attempt %d); retrying in %.3g s", fn.function_name, _keys(event), attempts, delay)
+            log.warning("%s failed on %s (attempt %d); retrying in %.3g s",
+                        fn.function_name, _keys(event), attempts, delay)
             if retries.stopped.wait(delay):
                 return
             result, failed, _ = fn._invoke_lambda(body)
@@ -214,7 +216,7 @@ def _on_failure(fn: Any, event: dict, destination: str | None, request_id: str, 
         response = {"errorMessage": payload}
     record = {
         "version": "1.0",
-        "timestamp": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "requestContext": {
             "requestId": request_id,
             "functionArn": f"{fn.function_arn}:$LATEST",
@@ -236,7 +238,7 @@ def _on_failure(fn: Any, event: dict, destination: str | None, request_id: str, 
     try:
         # As the Lambda service does: straight to the queue, no client in between.
         sqs_backends[account][region].send_message(queue, json.dumps(record))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a retry thread has no caller: whatever failed is logged
         log.error("%s failed %d times on %s (%s); the on-failure record could not reach %s: %s",
                   fn.function_name, attempts, _keys(event), error, queue, exc)
         return

@@ -19,11 +19,13 @@ and region of the environment:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import unquote_plus
 
 QUEUE_URL_ENV = "KLYPH_UPLOAD_FAILURES_QUEUE_URL"
@@ -115,7 +117,7 @@ def redrive(
             response = lam.invoke(FunctionName=function, InvocationType="RequestResponse", Payload=json.dumps(event))
             payload = json.loads(response["Payload"].read() or b"null")
             error = response.get("FunctionError") and f"{payload.get('errorType')}: {payload.get('errorMessage')}"
-        except Exception as exc:  # the operator needs the reason, and the message must stay
+        except Exception as exc:  # noqa: BLE001 - the operator needs the reason, and the message must stay
             payload, error = None, f"{exc.__class__.__name__}: {exc}"
         if error:
             say(f"{keys}: failed again ({error}); left in the queue")
@@ -128,10 +130,9 @@ def redrive(
         say(f"{keys}: ok ({states}); removed from the queue")
         outcome.ok.append(mid)
     for handle in held:  # visible again now, for the next run, not in VISIBILITY_TIMEOUT
-        try:
+        # Whatever stops it, the message reappears after VISIBILITY_TIMEOUT anyway.
+        with contextlib.suppress(Exception):
             sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=handle, VisibilityTimeout=0)
-        except Exception:
-            pass  # it reappears after VISIBILITY_TIMEOUT anyway
     if dry_run:
         say(f"{len(outcome.listed) + len(outcome.skipped)} message(s) queued")
     else:
@@ -140,7 +141,9 @@ def redrive(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="redrive-uploads", description="Redrive upload events the upload trigger gave up on.")
+    parser = argparse.ArgumentParser(
+        prog="redrive-uploads", description="Redrive upload events the upload trigger gave up on."
+    )
     parser.add_argument("--stage", choices=["local", "aws"], default="local")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)),
                         help="API port of the running local stack (its AWS stand-in listens on port+1)")
@@ -172,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             queue_url = os.environ[QUEUE_URL_ENV]
         outcome = redrive(queue_url, function, dry_run=args.dry_run, sqs=sqs)
-    except Exception as exc:  # an operator needs the reason, not a traceback
+    except Exception as exc:  # noqa: BLE001 - an operator needs the reason, not a traceback
         print(f"could not reach {where}: {exc.__class__.__name__}: {exc}", file=sys.stderr)
         return 1
     return outcome.exit_code

@@ -158,7 +158,7 @@ def handle_uploaded_object(bucket: str, raw_key: str, version_id: str | None = N
             info = wiring.ffmpeg().probe(path)
     except MediaError as err:
         log.info("upload rejected", extra={"videoId": video["id"], "reason": err.code})
-        verdict = {"status": "failed", "error": {"code": err.code, "message": err.message}}
+        verdict: dict[str, Any] = {"status": "failed", "error": {"code": err.code, "message": err.message}}
     else:
         # error=None: a corrected re-upload must not keep the first attempt's verdict.
         verdict = {"status": "uploaded", "media": info.to_dict(), "error": None, "sourceVersionId": version_id}

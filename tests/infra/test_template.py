@@ -176,7 +176,10 @@ def test_only_the_upload_trigger_may_send_to_the_failures_queue(synth):
 def test_stuck_uploads_alarm_and_the_outputs_the_redrive_needs(synth):
     (queue_id,) = synth.resources("AWS::SQS::Queue")
     (topic,) = synth.resources("AWS::SNS::Topic")
-    alarms = [a["Properties"] for a in synth.resources("AWS::CloudWatch::Alarm").values() if a["Properties"]["Namespace"] == "AWS/SQS"]
+    alarms = [
+        a["Properties"] for a in synth.resources("AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["Namespace"] == "AWS/SQS"
+    ]
     assert len(alarms) == 1
     (alarm,) = alarms
     assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from pathlib import Path
 from urllib.parse import unquote_plus
 
 import pytest
@@ -147,8 +146,10 @@ def test_an_event_failing_every_attempt_is_parked_then_redriven(api, project, cl
 
 def test_a_direct_invoke_of_the_trigger_is_not_retried(aws, monkeypatch):
     calls = throttled(monkeypatch, failing_calls=None)
-    event = {"Records": [{"eventSource": "aws:s3", "s3": {"bucket": {"name": "klyph-test-media"},
-                                                          "object": {"key": "accounts%2Facc_x%2Fvideos%2Fvid_x%2Fsource"}}}]}
+    event = {"Records": [{"eventSource": "aws:s3", "s3": {
+        "bucket": {"name": "klyph-test-media"},
+        "object": {"key": "accounts%2Facc_x%2Fvideos%2Fvid_x%2Fsource"},
+    }}]}
     response = clients.client("lambda").invoke(FunctionName=function_name(UPLOAD_TRIGGER), Payload=json.dumps(event))
     assert response.get("FunctionError")
     assert json.loads(response["Payload"].read())["errorType"] == "ClientError"
@@ -161,4 +162,5 @@ def test_redrive_for_aws_names_the_outputs_it_needs(monkeypatch, capsys):
     monkeypatch.delenv(redrive_uploads.FUNCTION_ENV, raising=False)
     assert redrive_uploads.main(["--stage", "aws"]) == 2
     err = capsys.readouterr().err
-    assert redrive_uploads.QUEUE_URL_ENV in err and "UploadFailuresQueueUrl" in err and "UploadTriggerFunctionName" in err
+    assert (redrive_uploads.QUEUE_URL_ENV in err
+            and "UploadFailuresQueueUrl" in err and "UploadTriggerFunctionName" in err)

@@ -19,7 +19,8 @@ MEDIA = Media(container="mp4", durationSeconds=60.0, width=640, height=360, fps=
 
 def submitted() -> JobState:
     request = SubmitJob.model_validate({"videoId": "vid_1", "maxClips": 2, "aspectRatio": "1:1", "captions": False})
-    return JobState(callId="call_1", videoId="vid_1", accountId="acc_1", source=SourceRef(key="accounts/acc_1/videos/vid_1/source", versionId="v1"),
+    return JobState(callId="call_1", videoId="vid_1", accountId="acc_1",
+                    source=SourceRef(key="accounts/acc_1/videos/vid_1/source", versionId="v1"),
                     options=request.options())
 
 
