@@ -419,6 +419,7 @@ def test_a_corrected_put_after_a_failed_one_is_picked_up_and_the_old_error_goes(
     assert summary(api, body["videoId"])["video"] == {"id": body["videoId"], "title": "talk", "status": "uploaded"}
 
 
+@pytest.mark.media
 def test_the_declared_size_is_part_of_the_upload_url_and_is_checked(api, project, media):
     data = (media / "clip.mp4").read_bytes()
     status, body = create_upload(api, project, sizeBytes=10)
@@ -432,6 +433,7 @@ def test_the_declared_size_is_part_of_the_upload_url_and_is_checked(api, project
     assert f"{len(data)} bytes" in video["error"]["message"] and "sizeBytes 10" in video["error"]["message"]
 
 
+@pytest.mark.media
 def test_an_accepted_source_cannot_be_replaced_through_its_upload_url(api, project, media):
     from chalicelib import clients
     from chalicelib.services import wiring

@@ -79,6 +79,7 @@ def queued() -> int:
     return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
 
 
+@pytest.mark.media
 def test_a_transient_failure_is_retried_and_the_video_ends_uploaded(api, project, clip, monkeypatch):
     calls = throttled(monkeypatch, failing_calls=1)
     video_id, url, key = start_upload(api, project, len(clip))
@@ -89,6 +90,7 @@ def test_a_transient_failure_is_retried_and_the_video_ends_uploaded(api, project
     assert queued() == 0
 
 
+@pytest.mark.media
 def test_an_event_failing_every_attempt_is_parked_then_redriven(api, project, clip, monkeypatch, capsys, caplog):
     caplog.set_level(logging.WARNING, logger="klyph.local")
     lam = clients.client("lambda")
