@@ -33,6 +33,4 @@ def numpy() -> ModuleType:
 
 
 def cv2() -> ModuleType:
-    module = load("cv2")
-    load("cv2.data")  # the Haar cascades' folder; a submodule OpenCV sets up in its bootstrap
-    return module
+    return load("cv2")

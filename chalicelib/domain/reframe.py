@@ -27,7 +27,7 @@ LOST_HOLD_SECONDS = 0.5  # the hold when the subject has left (or the source cut
 DEAD_ZONE = 0.30  # fraction of the crop width, centred, inside which the face may move freely
 SETTLE_FRACTION = 0.04  # a pan ends once the crop is this close (x crop width) to its goal
 FACE_SMOOTHING_SECONDS = 0.3  # time constant of the (zero-lag) low-pass on the face centre
-MAX_SPEED = 0.35  # source widths per second
+MAX_SPEED = 0.12  # source widths per second: under 0.5% of the width per frame at 24 fps and up
 MAX_ACCEL = 0.7  # source widths per second squared
 
 
@@ -184,7 +184,8 @@ def _subject_centres(tracks: list[_Track], times: list[float]) -> list[list[tupl
 
 def _score(track: _Track, window: list[float]) -> float:
     """Summed face area over the window's samples, i.e. size times presence; 0 for a face seen
-    in half of them or fewer, which is how Haar false positives on texture behave."""
+    in half of them or fewer: an isolated detection (a false positive on texture, a face that
+    flashes past) never becomes the subject."""
     areas = [track.boxes[s][2] * track.boxes[s][3] for s in window if s in track.boxes]
     return float(sum(areas)) if 2 * len(areas) > len(window) else 0.0
 
