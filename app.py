@@ -249,6 +249,12 @@ def pipeline_select(event: dict, context: Any) -> dict:
     return pipeline.select(event)
 
 
+@app.lambda_function(name="pipeline_reframe")
+@observability.task
+def pipeline_reframe(event: dict, context: Any) -> dict:
+    return pipeline.reframe(event)
+
+
 @app.lambda_function(name="pipeline_render")
 @observability.task
 @observability.publishes_metrics

@@ -78,6 +78,15 @@ class ClipRef(_Wire):
     end: float
 
 
+class ReframePlan(_Wire):
+    """Where the crop sits over the clip: keyframes (seconds from the clip start, left edge in
+    source pixels), linear between them; two at one time are a cut."""
+
+    keyframes: list[tuple[float, int]]
+    samples: int
+    withFaces: int
+
+
 class RenderOutcome(_Wire):
     index: int
     status: Literal["ready", "failed"]
@@ -133,6 +142,8 @@ class RenderItem(_Wire):
     media: Media
     transcriptKey: str
     options: JobOptions
+    reframe: ReframePlan | None = None  # PlanReframe's answer
+    reframeError: CaughtError | None = None  # PlanReframe failed: the render keeps the centre crop
     error: CaughtError | None = None  # set on the way to MarkClipFailed
 
 

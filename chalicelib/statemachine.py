@@ -18,6 +18,7 @@ TASK_FUNCTIONS = (
     "pipeline_transcribe_start",
     "pipeline_transcribe_check",
     "pipeline_select",
+    "pipeline_reframe",
     "pipeline_render",
     "pipeline_clip_failed",
     "pipeline_finalize",

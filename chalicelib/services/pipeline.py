@@ -172,6 +172,19 @@ def select(event: Event) -> Event:
     return state.model_copy(update={"clips": clips}).wire()
 
 
+def reframe(event: Event) -> Event:
+    """PlanReframe: find the faces in the clip's range and plan the crop's path. Runs in its
+    own function, the one that carries OpenCV; the render only applies the plan."""
+    from chalicelib.services.reframe import plan_for_clip
+
+    item = RenderItem.model_validate(event)
+    if item.options.reframe != "auto":
+        return item.wire()
+    with local_source(item.source.key, item.source.versionId) as source:
+        plan = plan_for_clip(source, item.clip.start, item.clip.end, item.options.aspectRatio, item.media.info())
+    return item.model_copy(update={"reframe": plan}).wire()
+
+
 def render(event: Event) -> Event:
     from chalicelib.domain import captions
     from chalicelib.domain.media import output_size
@@ -188,10 +201,13 @@ def render(event: Event) -> Event:
     fields: dict[str, Any] = {}
     with local_source(item.source.key, item.source.versionId) as source, tempfile.TemporaryDirectory() as tmp:
         crop_commands = None
-        if opts.reframe == "auto":
-            from chalicelib.services.reframe import plan_for_clip
+        if item.reframe is not None:
+            from chalicelib.services.reframe import write_sendcmd
 
-            crop_commands = plan_for_clip(source, clip.start, clip.end, opts.aspectRatio, info, tmp)
+            crop_commands = write_sendcmd(item.reframe, info, tmp)
+        elif item.reframeError is not None:
+            log.warning("reframe planning failed; rendering with the centre crop",
+                        extra={"callId": call, "clipIndex": index, "error": item.reframeError.Error})
         ass = None
         if words and opts.captions and info.width and info.height:
             ass = os.path.join(tmp, "captions.ass")

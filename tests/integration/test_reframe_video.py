@@ -21,7 +21,7 @@ from chalicelib.adapters.faces import SAMPLE_FPS, detect_faces
 from chalicelib.domain import media
 from chalicelib.domain.reframe import MAX_SPEED, plan_crop_path, sendcmd_script
 from chalicelib.errors import MediaError
-from chalicelib.services.reframe import plan_for_clip
+from chalicelib.services.reframe import plan_for_clip, write_sendcmd
 from tests.media_fixtures import ffmpeg_exe, make_hls_playlist, make_video
 
 pytestmark = [pytest.mark.media, pytest.mark.slow]
@@ -184,22 +184,21 @@ def _info(width: int, height: int, fps: float | None = None) -> media.MediaInfo:
                            video_codec="h264", audio_codec=None, size_bytes=1)
 
 
-def test_plan_for_clip_writes_a_script_or_declines(sweep_video, tmp_path):
+def test_plan_for_clip_plans_or_declines(sweep_video, tmp_path):
     info = _info(W, H, 25.0)
-    path = plan_for_clip(str(sweep_video), 2.0, 5.0, "1:1", info, str(tmp_path))
-    assert path and Path(path).parent == tmp_path
-    lines = Path(path).read_text().splitlines()
+    plan = plan_for_clip(str(sweep_video), 2.0, 5.0, "1:1", info)
+    assert plan is not None and plan.samples == round(3 * SAMPLE_FPS) and plan.withFaces >= 0.8 * plan.samples
+    lines = Path(write_sendcmd(plan, info, str(tmp_path))).read_text().splitlines()
     assert lines[0].startswith("0.000 crop@reframe x ")
     assert all(int(line.split()[3].rstrip(";")) % 2 == 0 for line in lines)
-    assert plan_for_clip(str(sweep_video), 2.0, 5.0, "16:9", info, str(tmp_path)) is None
-    assert plan_for_clip(str(sweep_video), 2.0, 5.0, "9:16", _info(360, 640), str(tmp_path)) is None
+    assert plan_for_clip(str(sweep_video), 2.0, 5.0, "16:9", info) is None
+    assert plan_for_clip(str(sweep_video), 2.0, 5.0, "9:16", _info(360, 640)) is None
 
 
 def test_no_face_keeps_the_centre_crop(tmp_path):
     video = make_video(tmp_path / "pattern.mp4", seconds=3, width=640, height=360, audio=None)
-    path = plan_for_clip(str(video), 0.0, 3.0, "9:16", _info(640, 360, 25.0), str(tmp_path))
-    centre_x = media.crop_box(640, 360, "9:16")[2]
-    assert Path(path).read_text() == f"0.000 crop@reframe x {centre_x};\n"
+    plan = plan_for_clip(str(video), 0.0, 3.0, "9:16", _info(640, 360, 25.0))
+    assert plan.keyframes == [(0.0, media.crop_box(640, 360, "9:16")[2])] and plan.withFaces == 0
 
 
 def test_detection_of_a_hostile_input_fails_cleanly(tmp_path):
@@ -210,14 +209,14 @@ def test_detection_of_a_hostile_input_fails_cleanly(tmp_path):
 
 def test_plan_for_clip_falls_back_to_the_centre(tmp_path, monkeypatch):
     info = _info(640, 360, 25.0)
-    centre = f"0.000 crop@reframe x {media.crop_box(640, 360, '9:16')[2]};\n"
-    # ffmpeg refuses the input: the clip keeps the centred crop (the render reports the input).
+    centre = [(0.0, media.crop_box(640, 360, "9:16")[2])]
+    # A file that is no video container: the clip keeps the centred crop (the render reports it).
     playlist = make_hls_playlist(tmp_path / "list.m3u8")
-    assert Path(plan_for_clip(str(playlist), 0.0, 2.0, "9:16", info, str(tmp_path))).read_text() == centre
+    assert plan_for_clip(str(playlist), 0.0, 2.0, "9:16", info).keyframes == centre
     # A function packaged without OpenCV reframes nothing rather than failing the clip.
     monkeypatch.setitem(sys.modules, "cv2", None)
     video = make_video(tmp_path / "v.mp4", seconds=1, width=640, height=360, audio=None)
-    assert Path(plan_for_clip(str(video), 0.0, 1.0, "9:16", info, str(tmp_path))).read_text() == centre
+    assert plan_for_clip(str(video), 0.0, 1.0, "9:16", info).keyframes == centre
 
 
 def _cpu_seconds() -> float:
@@ -265,7 +264,8 @@ def _render_reframed(source: Path, start: float, duration: float, size: tuple[in
     each rendered frame was really cut from the source."""
     src_w, src_h = size
     crop_w, crop_h, centre_x, crop_y = media.crop_box(src_w, src_h, "9:16")
-    path = plan_for_clip(str(source), start, start + duration, "9:16", _info(src_w, src_h, FPS), str(tmp_path))
+    info = _info(src_w, src_h, FPS)
+    path = write_sendcmd(plan_for_clip(str(source), start, start + duration, "9:16", info), info, str(tmp_path))
     rendered = tmp_path / f"{source.stem}-9x16.mp4"
     subprocess.run(
         [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
