@@ -273,10 +273,13 @@ def _renders(raw: dict, a: dict) -> str:
         f = t["ffmpeg"]
         loud = f.get("loudness", {})
         add("passes", loud.get("n", 0))
+        plan = task_row(a, "PlanReframe", clip["index"])
+        encode = f.get("encode", {}).get("seconds")
         rows.append([
             f"clip {clip['index']}",
             fmt_seconds(add("task", t["seconds"])),
-            fmt_seconds(add("frames", f.get("frames", {}).get("seconds"))),
+            fmt_seconds(add("frames", plan["seconds"] if plan else None)),
+            fmt_ratio(plan["seconds"] if plan else None, encode),
             f"{loud.get('n', 0)} × = {fmt_seconds(add('loudness', loud.get('seconds', 0)))}",
             fmt_seconds(add("encode", f.get("encode", {}).get("seconds"))),
             fmt_seconds(add("other", sum(k["seconds"] for kind, k in f.items() if kind not in known))),
@@ -290,13 +293,15 @@ def _renders(raw: dict, a: dict) -> str:
         rows.append([
             "**all clips**",
             *(fmt_seconds(sums.get(k)) for k in ("task", "frames")),
+            fmt_ratio(sums.get("frames"), sums.get("encode")),
             f"{sums.get('passes', 0):.0f} × = {fmt_seconds(sums.get('loudness', 0))}",
             *(fmt_seconds(sums.get(k)) for k in ("encode", "other", "python", "bare", "audio", "alone", "sampling")),
         ])
     headers = [
         "clip",
         "RenderClip task",
-        "reframe analysis",
+        "reframe analysis (PlanReframe task)",
+        "analysis / main encode",
         "loudness passes",
         "main encode",
         "other ffmpeg (probe, thumbnail)",
@@ -308,9 +313,9 @@ def _renders(raw: dict, a: dict) -> str:
     ]
     return (
         "### Inside each render\n\n"
-        "Left: the ffmpeg processes each RenderClip task ran (from /proc) and what is left for Python, S3 and "
-        "DynamoDB. *Reframe analysis* is the ffmpeg run that pipes sampled grey frames to the face detector, so its "
-        "lifetime includes the detection. Right: run alone after the stack stopped, the bare `render_args` command, "
+        "Left: the PlanReframe task before each render (OpenCV decoding sampled frames and YuNet finding faces), "
+        "its cost against the render's main encode, and the ffmpeg processes each RenderClip task ran (from /proc) "
+        "with what is left for Python, S3 and DynamoDB. Right: run alone after the stack stopped, the bare `render_args` command, "
         "the same with our loudness audio chain, our exact main encode replayed (audio chain, captions, crop moves), "
         "and the reframe frame sampling with nothing consuming the frames.\n\n"
         f"{md_table(headers, rows)}\n"
