@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt tests/requirements.txt 
 PORT ?= 8000
 # AWS deployment (infra/): the CDK app's packages join the venv; layers are built once.
 INFRA_STAMP := $(VENV)/.infra-installed-$(shell cat infra/requirements.txt | cksum | cut -d' ' -f1)
-LAYERS := infra/build/ffmpeg-layer.zip infra/build/ml-layer.zip infra/build/tracing-layer.zip
+LAYERS := infra/build/ffmpeg-layer.zip infra/build/ml-layer.zip infra/build/vision-layer.zip infra/build/tracing-layer.zip
 # STAGE: the deployed stage for synth/deploy (default prod); for api-key/revoke-key, any STAGE
 # other than local (aws, prod, ...) means the deployed table named by KLYPH_TABLE.
 DEPLOY_STAGE = $(or $(STAGE),prod)
@@ -61,7 +61,8 @@ $(INFRA_STAMP): infra/requirements.txt $(STAMP)
 	rm -f $(VENV)/.infra-installed-*
 	touch $@
 
-# Lambda layers: ffmpeg (media functions), numpy + wordllama (pipeline_select), X-Ray SDK (traced functions).
+# Lambda layers: ffmpeg (media functions), numpy + wordllama (pipeline_select), OpenCV + numpy
+# (pipeline_reframe), X-Ray SDK (traced functions).
 layer: $(LAYERS)
 
 infra/build/ffmpeg-layer.zip: infra/layers.py $(STAMP)
@@ -69,6 +70,9 @@ infra/build/ffmpeg-layer.zip: infra/layers.py $(STAMP)
 
 infra/build/ml-layer.zip: infra/layers.py infra/ml-layer-requirements.txt $(STAMP)
 	$(PY) infra/layers.py ml
+
+infra/build/vision-layer.zip: infra/layers.py infra/vision-layer-requirements.txt $(STAMP)
+	$(PY) infra/layers.py vision
 
 infra/build/tracing-layer.zip: infra/layers.py infra/tracing-layer-requirements.txt $(STAMP)
 	$(PY) infra/layers.py tracing

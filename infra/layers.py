@@ -1,16 +1,19 @@
-"""Build the two Lambda layers ``make layer`` ships to AWS.
+"""Build the Lambda layers ``make layer`` ships to AWS.
 
 - ``build/ffmpeg-layer.zip``: ``bin/ffmpeg`` (Lambda mounts it at ``/opt/bin/ffmpeg``), the
   Linux x86_64 build from ``imageio-ffmpeg``; attached only to the functions that run ffmpeg.
 - ``build/ml-layer.zip``: ``python/`` with numpy and wordllama for Lambda's Python, from
   manylinux wheels; attached only to ``pipeline_select``.
+- ``build/vision-layer.zip``: ``python/`` with OpenCV (headless, its FFmpeg decoders bundled)
+  and the same numpy, from manylinux wheels; attached only to ``pipeline_reframe``, which
+  decodes frames and finds faces with it (no ffmpeg binary there).
 - ``build/tracing-layer.zip``: ``python/`` with the X-Ray SDK for Powertools' Tracer; attached
   to the functions that trace (tasks, upload trigger), not to the API.
 
 Zips are written with fixed timestamps and sorted entries so an unchanged layer keeps the
 same CDK asset hash (and is not re-published on every deploy).
 
-Usage: ``python infra/layers.py [ffmpeg|ml|tracing ...]`` (all by default).
+Usage: ``python infra/layers.py [ffmpeg|ml|vision|tracing ...]`` (all by default).
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -30,6 +34,8 @@ BUILD = HERE / "build"
 FFMPEG_LAYER = BUILD / "ffmpeg-layer.zip"
 ML_LAYER = BUILD / "ml-layer.zip"
 ML_REQUIREMENTS = HERE / "ml-layer-requirements.txt"
+VISION_LAYER = BUILD / "vision-layer.zip"
+VISION_REQUIREMENTS = HERE / "vision-layer-requirements.txt"
 TRACING_LAYER = BUILD / "tracing-layer.zip"
 TRACING_REQUIREMENTS = HERE / "tracing-layer-requirements.txt"
 
@@ -109,8 +115,11 @@ def _remove_distribution(site: Path, dist_info: Path) -> None:
     shutil.rmtree(dist_info, ignore_errors=True)
 
 
-def build_python_layer(requirements: Path, target: Path, *, with_deps: bool = True) -> Path:
-    """pip-install ``requirements`` for Lambda's Python into ``python/`` and zip it."""
+def build_python_layer(
+    requirements: Path, target: Path, *, with_deps: bool = True, prune: Sequence[str] = ()
+) -> Path:
+    """pip-install ``requirements`` for Lambda's Python into ``python/`` and zip it, without
+    what nothing imports at run time (plus the ``prune`` globs, relative to ``python/``)."""
     with tempfile.TemporaryDirectory() as tmp:
         site = Path(tmp) / "layer" / "python"
         constraints = Path(tmp) / "constraints.txt"
@@ -125,6 +134,11 @@ def build_python_layer(requirements: Path, target: Path, *, with_deps: bool = Tr
                 _remove_distribution(site, dist_info)
         for junk in [*site.rglob("__pycache__"), site / "bin", *site.glob("numpy/*/tests"), site / "numpy" / "tests"]:
             shutil.rmtree(junk, ignore_errors=True)
+        for junk in (path for pattern in prune for path in site.glob(pattern)):
+            if junk.is_dir():
+                shutil.rmtree(junk)
+            else:
+                junk.unlink()
         write_zip(site.parent, target)
     return target
 
@@ -133,11 +147,21 @@ def build_ml(target: Path = ML_LAYER) -> Path:
     return build_python_layer(ML_REQUIREMENTS, target)
 
 
+# What pipeline_reframe never loads: OpenCV's Haar cascades (its face model, YuNet, ships in
+# chalicelib/assets) and type stubs. The bundled shared libraries (FFmpeg, OpenBLAS) all load
+# with cv2 and numpy, and the licence files stay.
+VISION_PRUNE = ("cv2/data", "**/*.pyi")
+
+
+def build_vision(target: Path = VISION_LAYER) -> Path:
+    return build_python_layer(VISION_REQUIREMENTS, target, prune=VISION_PRUNE)
+
+
 def build_tracing(target: Path = TRACING_LAYER) -> Path:
     return build_python_layer(TRACING_REQUIREMENTS, target, with_deps=False)
 
 
-BUILDERS = {"ffmpeg": build_ffmpeg, "ml": build_ml, "tracing": build_tracing}
+BUILDERS = {"ffmpeg": build_ffmpeg, "ml": build_ml, "vision": build_vision, "tracing": build_tracing}
 
 
 def unzipped_bytes(path: Path) -> int:

@@ -47,12 +47,15 @@ ALL_FUNCTIONS = (API_HANDLER, UPLOAD_TRIGGER, *TASK_FUNCTIONS)
 FFMPEG_FUNCTIONS = (API_HANDLER, UPLOAD_TRIGGER, "pipeline_prepare", "pipeline_render")
 # The clip selector imports numpy + wordllama (lazily); nothing else needs them.
 ML_FUNCTIONS = ("pipeline_select",)
+# The reframe planner decodes frames and finds faces with OpenCV (its wheel bundles FFmpeg's
+# decoders, so no ffmpeg layer there); the render only applies its plan and carries no OpenCV.
+VISION_FUNCTIONS = ("pipeline_reframe",)
 # Powertools' Tracer drives the X-Ray SDK in these; the API relies on Lambda's own segments
 # so its cold start does not import the SDK.
 TRACED_FUNCTIONS = (UPLOAD_TRIGGER, *TASK_FUNCTIONS)
 
 # These download whole sources (up to KLYPH_MAX_UPLOAD_BYTES, 5 GiB) into /tmp, whose default is 512 MB.
-LARGE_TMP_FUNCTIONS = (UPLOAD_TRIGGER, "pipeline_prepare", "pipeline_render")
+LARGE_TMP_FUNCTIONS = (UPLOAD_TRIGGER, "pipeline_prepare", "pipeline_reframe", "pipeline_render")
 EPHEMERAL_STORAGE_MB = 10240  # Lambda's maximum
 
 SOURCE_SUFFIX = "/source"  # accounts/<acc>/videos/<vid>/source: what the upload trigger probes
@@ -357,6 +360,9 @@ class KlyphStack(cdk.Stack):
                 layers.FFMPEG_LAYER, "Ffmpeg", "ffmpeg (imageio-ffmpeg's Linux build) at /opt/bin/ffmpeg"
             ),
             ML_FUNCTIONS: (layers.ML_LAYER, "Ml", "numpy and wordllama for the clip selector"),
+            VISION_FUNCTIONS: (
+                layers.VISION_LAYER, "Vision", "opencv-python-headless and numpy for the reframe planner"
+            ),
             TRACED_FUNCTIONS: (layers.TRACING_LAYER, "Tracing", "aws-xray-sdk for Powertools' Tracer"),
         }
         missing = [str(path) for path, _, _ in built.values() if not path.exists()]
@@ -460,6 +466,12 @@ class KlyphStack(cdk.Stack):
                     resources=[self.format_arn(service="bedrock", account="", resource="foundation-model",
                                                resource_name=self.bedrock_model_id)],
                 )] if self.selector == "bedrock" else []),
+            ],
+            # Reads the pinned source to find faces; writes nothing (the plan travels in the
+            # Map item) and keeps no records, so no table access.
+            "pipeline_reframe": [
+                objects(["s3:GetObject"], "accounts/*"),
+                objects(["s3:GetObjectVersion"], SOURCES),
             ],
             "pipeline_render": [
                 table_rw,

@@ -42,7 +42,8 @@ def _ensure_layers() -> None:
     import layers
 
     missing = [name for name, path in (("ffmpeg", layers.FFMPEG_LAYER), ("ml", layers.ML_LAYER),
-                                       ("tracing", layers.TRACING_LAYER)) if not path.exists()]
+                                       ("vision", layers.VISION_LAYER), ("tracing", layers.TRACING_LAYER))
+               if not path.exists()]
     if missing:
         layers.main(missing)
 

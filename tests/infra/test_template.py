@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 API, TRIGGER = "api_handler", "upload_trigger"
 ALL = (API, TRIGGER, *TASK_FUNCTIONS)
 FFMPEG = {API, TRIGGER, "pipeline_prepare", "pipeline_render"}
+REFRAME = "pipeline_reframe"  # OpenCV (the vision layer), no ffmpeg
 TRACED = {TRIGGER, *TASK_FUNCTIONS}
 SM_NAME = "klyph-prod-pipeline"
 
@@ -217,6 +218,18 @@ def test_state_machine_is_the_shared_definition_with_the_chalice_functions(synth
     assert sm["LoggingConfiguration"]["Level"] == "ERROR"
 
 
+def test_plan_reframe_runs_the_reframe_function_before_the_render(synth):
+    sm = only(synth.resources("AWS::StepFunctions::StateMachine"))["Properties"]
+    steps = json.loads(sm["DefinitionString"])["States"]["RenderClips"]["ItemProcessor"]
+    plan = steps["States"]["PlanReframe"]
+    assert steps["StartAt"] == "PlanReframe" and plan["Next"] == "RenderClip"
+    assert plan["Resource"] == "${pipeline_reframe}"
+    assert sm["DefinitionSubstitutions"]["pipeline_reframe"] == {"Fn::GetAtt": ["PipelineReframe", "Arn"]}
+    assert synth.template["Resources"]["PipelineReframe"]["Type"] == "AWS::Serverless::Function"
+    # A failed plan is caught: the render goes on with the centre crop.
+    assert [c["Next"] for c in plan["Catch"]] == ["RenderClip"]
+
+
 def test_state_machine_role_may_invoke_only_the_task_functions(synth):
     sm = only(synth.resources("AWS::StepFunctions::StateMachine"))["Properties"]
     role = sm["RoleArn"]["Fn::GetAtt"][0]
@@ -252,8 +265,8 @@ def test_function_environment_runtime_and_tracing(synth):
         assert props["Runtime"] == "python3.12"  # AL2023: glibc new enough for ffmpeg and numpy
         assert props["Tracing"] == "Active"
         assert props["FunctionName"] == ("klyph-prod" if handler == API else f"klyph-prod-{handler}")
-        # whole sources (up to 5 GiB) are downloaded to /tmp by the trigger, prepare and render
-        large_tmp = handler in (TRIGGER, "pipeline_prepare", "pipeline_render")
+        # whole sources (up to 5 GiB) are downloaded to /tmp by the trigger, prepare, reframe and render
+        large_tmp = handler in (TRIGGER, "pipeline_prepare", REFRAME, "pipeline_render")
         assert props.get("EphemeralStorage", {}).get("Size", 512) == (10240 if large_tmp else 512), handler
 
 
@@ -268,9 +281,30 @@ def test_layers_ride_only_where_they_are_used(synth):
             expected.add("ffmpeg")
         if handler == "pipeline_select":
             expected.add("numpy")
+        if handler == REFRAME:
+            expected.add("opencv-python-headless")
         if handler in TRACED:
             expected.add("aws-xray-sdk")
         assert kinds == expected, handler
+
+
+def test_the_reframe_planner_carries_opencv_and_tracing_and_no_ffmpeg(synth):
+    """PlanReframe decodes with OpenCV's own FFmpeg: the vision layer, not the ffmpeg binary;
+    the render applies the plan with ffmpeg and stays without OpenCV."""
+    described = {}
+    for handler in ALL:
+        described[handler] = sorted(synth.template["Resources"][ref["Ref"]]["Properties"]["Description"]
+                                    for ref in function(synth, handler).get("Layers", []))
+    assert [d.split()[0] for d in described[REFRAME]] == ["aws-xray-sdk", "opencv-python-headless"]
+    assert [h for h in ALL if any(d.startswith("opencv") for d in described[h])] == [REFRAME]
+    assert not any(d.startswith("ffmpeg") for d in described[REFRAME])
+    layer = next(ref["Ref"] for ref in function(synth, REFRAME)["Layers"]
+                 if "opencv" in synth.template["Resources"][ref["Ref"]]["Properties"]["Description"])
+    props = synth.template["Resources"][layer]["Properties"]
+    assert props["CompatibleRuntimes"] == ["python3.12"] and props["CompatibleArchitectures"] == ["x86_64"]
+    memory = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]["prod"]["lambda_functions"][REFRAME]
+    assert function(synth, REFRAME)["MemorySize"] == memory["lambda_memory_size"]
+    assert function(synth, REFRAME)["Timeout"] == memory["lambda_timeout"]
 
 
 def test_every_role_is_least_privilege(synth):
@@ -306,8 +340,12 @@ def test_function_roles_grant_what_each_function_does(synth):
     # Only the trigger may delete, and only source versions (a write after a source was accepted).
     assert [h for h in ALL if any(a.startswith("s3:Delete") for a in text[h])] == [TRIGGER]
     assert objects(TRIGGER, "s3:DeleteObjectVersion") == ["accounts/*/videos/*/source"]
-    for handler in (TRIGGER, "pipeline_prepare", "pipeline_render"):
+    for handler in (TRIGGER, "pipeline_prepare", REFRAME, "pipeline_render"):
         assert objects(handler, "s3:GetObjectVersion") == ["accounts/*/videos/*/source"], handler
+    # The reframe planner only reads the pinned source: no writes, no table (its plan travels
+    # in the Map item).
+    assert {a for a in text[REFRAME] if a.startswith(("s3:", "dynamodb:"))} == {"s3:GetObject", "s3:GetObjectVersion"}
+    assert objects(REFRAME, "s3:GetObject") == ["accounts/*"]
     assert objects("pipeline_prepare", "s3:PutObject") == ["work/*"]
     assert objects("pipeline_render", "s3:PutObject") == ["accounts/*/videos/*/clips/*"]
     assert text["pipeline_transcribe_start"]["transcribe:StartTranscriptionJob"] == ["*"]
@@ -320,7 +358,8 @@ def test_function_roles_grant_what_each_function_does(synth):
         assert not any(a.startswith("s3:") for a in text[handler]), handler
     table = next(iter(synth.resources("AWS::DynamoDB::Table")))
     for handler in ALL:
-        assert text[handler]["dynamodb:UpdateItem"] == [f"<{table}.Arn>"], handler
+        if handler != REFRAME:
+            assert text[handler]["dynamodb:UpdateItem"] == [f"<{table}.Arn>"], handler
         # each function writes only its own log group
         assert text[handler]["logs:PutLogEvents"] and all(
             "/aws/lambda/klyph-prod" in r or "Logs" in r for r in text[handler]["logs:PutLogEvents"])
