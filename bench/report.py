@@ -315,9 +315,9 @@ def _renders(raw: dict, a: dict) -> str:
         "### Inside each render\n\n"
         "Left: the PlanReframe task before each render (OpenCV decoding sampled frames and YuNet finding faces), "
         "its cost against the render's main encode, and the ffmpeg processes each RenderClip task ran (from /proc) "
-        "with what is left for Python, S3 and DynamoDB. Right: run alone after the stack stopped, the bare `render_args` command, "
-        "the same with our loudness audio chain, our exact main encode replayed (audio chain, captions, crop moves), "
-        "and the reframe frame sampling with nothing consuming the frames.\n\n"
+        "with what is left for Python, S3 and DynamoDB. Right: run alone after the stack stopped, the bare "
+        "`render_args` command, the same with our loudness audio chain, and our exact main encode replayed (audio "
+        "chain, captions, crop moves).\n\n"
         f"{md_table(headers, rows)}\n"
     )
 

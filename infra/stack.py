@@ -469,10 +469,8 @@ class KlyphStack(cdk.Stack):
             ],
             # Reads the pinned source to find faces; writes nothing (the plan travels in the
             # Map item) and keeps no records, so no table access.
-            "pipeline_reframe": [
-                objects(["s3:GetObject"], "accounts/*"),
-                objects(["s3:GetObjectVersion"], SOURCES),
-            ],
+            # It reads sources and nothing else (no records, no clips).
+            "pipeline_reframe": [objects(["s3:GetObject", "s3:GetObjectVersion"], SOURCES)],
             "pipeline_render": [
                 table_rw,
                 objects(["s3:GetObject"], "accounts/*"),
