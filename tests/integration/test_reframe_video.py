@@ -110,7 +110,7 @@ def _measured_x(rendered: Path, source: Path, start: float, duration: float, cro
 def test_reframe_follows_a_moving_face(sweep_video, tmp_path):
     start, end, aspect = 1.0, 9.5, "9:16"
     duration = end - start
-    crop_w, crop_h, centre_x, crop_y = media.crop_box(W, H, aspect)
+    crop_w, crop_h, _, _ = media.crop_box(W, H, aspect)
 
     began = time.perf_counter()
     detections = detect_faces(str(sweep_video), start, end)
@@ -131,15 +131,7 @@ def test_reframe_follows_a_moving_face(sweep_video, tmp_path):
     script = tmp_path / "reframe.cmd"
     script.write_text(sendcmd_script(keyframes, FPS))
 
-    # Render as the renderer will: sendcmd steering a named crop that starts centred.
-    rendered = tmp_path / "clip.mp4"
-    subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
-         "-ss", f"{start:.3f}", "-t", f"{duration:.3f}", *media.INPUT_HARDENING, "-i", f"file:{sweep_video}",
-         "-vf", f"sendcmd=f={script},crop@reframe=w={crop_w}:h={crop_h}:x={centre_x}:y={crop_y}",
-         "-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-pix_fmt", "yuv420p", str(rendered)],
-        check=True,
-    )
+    rendered = _render_with_script(sweep_video, start, duration, (W, H), script, tmp_path / "clip.mp4")
     xs = _measured_x(rendered, sweep_video, start, duration, crop_w)
     assert len(xs) >= duration * FPS - 1
 
@@ -263,18 +255,25 @@ def _render_reframed(source: Path, start: float, duration: float, size: tuple[in
     """Plan the crop as the pipeline does (detect, plan, sendcmd), render it, and return where
     each rendered frame was really cut from the source."""
     src_w, src_h = size
-    crop_w, crop_h, centre_x, crop_y = media.crop_box(src_w, src_h, "9:16")
     info = _info(src_w, src_h, FPS)
     path = write_sendcmd(plan_for_clip(str(source), start, start + duration, "9:16", info), info, str(tmp_path))
-    rendered = tmp_path / f"{source.stem}-9x16.mp4"
+    rendered = _render_with_script(source, start, duration, size, Path(path), tmp_path / f"{source.stem}-9x16.mp4")
+    crop_w = media.crop_box(src_w, src_h, "9:16")[0]
+    return _measured_x(rendered, source, start, duration, crop_w, src_w=src_w, strip=(src_h - 60, 8))
+
+
+def _render_with_script(source: Path, start: float, duration: float, size: tuple[int, int], script: Path,
+                        rendered: Path) -> Path:
+    """Render 9:16 as the renderer does: sendcmd steering a named crop that starts centred."""
+    crop_w, crop_h, centre_x, crop_y = media.crop_box(*size, "9:16")
     subprocess.run(
         [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
          "-ss", f"{start:.3f}", "-t", f"{duration:.3f}", *media.INPUT_HARDENING, "-i", f"file:{source}",
-         "-vf", f"sendcmd=f={path},crop@reframe=w={crop_w}:h={crop_h}:x={centre_x}:y={crop_y}",
+         "-vf", f"sendcmd=f={script},crop@reframe=w={crop_w}:h={crop_h}:x={centre_x}:y={crop_y}",
          "-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-pix_fmt", "yuv420p", str(rendered)],
         check=True,
     )
-    return _measured_x(rendered, source, start, duration, crop_w, src_w=src_w, strip=(src_h - 60, 8))
+    return rendered
 
 
 WIDE = (1920, 1080)
