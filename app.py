@@ -126,6 +126,11 @@ def json_body() -> Any:
         raise BadRequest("request body is not valid JSON (or nested too deeply)") from None
 
 
+def query_params() -> dict[str, str]:
+    params = current_request().query_params
+    return {name: params[name] for name in params} if params else {}
+
+
 def query_param(name: str) -> str:
     params = current_request().query_params
     value = params.get(name) if params else None
@@ -138,6 +143,18 @@ def query_param(name: str) -> str:
 @api(idempotent=True)
 def create_project(caller: str) -> models.ProjectView:
     return projects.create_project(caller, models.parse(models.CreateProject, json_body()))
+
+
+@app.route("/dev/list-projects", methods=["GET"])
+@api()
+def list_projects(caller: str) -> models.ProjectList:
+    return projects.list_projects(caller, models.parse(models.ListProjects, query_params()))
+
+
+@app.route("/dev/delete-project", methods=["POST"], content_types=JSON_TYPES)
+@api(idempotent=True)
+def delete_project(caller: str) -> models.ProjectDeleted:
+    return projects.delete_project(caller, models.parse(models.DeleteProject, json_body()))
 
 
 @app.route("/dev/upload-video", methods=["POST"], content_types=["multipart/form-data"])
@@ -156,6 +173,18 @@ def upload_video(caller: str) -> models.VideoView:
 @api(idempotent=True)
 def create_upload(caller: str) -> models.UploadTicket:
     return videos.create_upload(caller, models.parse(models.CreateUpload, json_body()))
+
+
+@app.route("/dev/list-videos", methods=["GET"])
+@api()
+def list_videos(caller: str) -> models.VideoList:
+    return videos.list_videos(caller, models.parse(models.ListVideos, query_params()))
+
+
+@app.route("/dev/delete-video", methods=["POST"], content_types=JSON_TYPES)
+@api(idempotent=True)
+def delete_video(caller: str) -> models.VideoDeleted:
+    return videos.delete_video(caller, models.parse(models.DeleteVideo, json_body()))
 
 
 @app.route("/dev/process-video-submit", methods=["POST"], content_types=JSON_TYPES)

@@ -45,6 +45,35 @@ class CreateUpload(_Request):
     title: Annotated[str, Field(min_length=1, max_length=200)] | None = None
 
 
+class _Query(_Request):
+    """Query-string parameters: they arrive as strings, so numbers are parsed from text here
+    (a body's numbers must be JSON numbers; a query string has no other kind)."""
+
+
+PageLimit = Annotated[int, Field(ge=1, le=200)]
+Cursor = Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class ListProjects(_Query):
+    accountId: Id
+    cursor: Cursor | None = None
+    limit: PageLimit = 50
+
+
+class ListVideos(_Query):
+    projectId: Id
+    cursor: Cursor | None = None
+    limit: PageLimit = 50
+
+
+class DeleteVideo(_Request):
+    videoId: Id
+
+
+class DeleteProject(_Request):
+    projectId: Id
+
+
 class JobOptions(_Request):
     """What a job was asked for: the submit body without its videoId. It travels in the job's
     state through the state machine and is validated again there (``chalicelib/job.py``)."""
@@ -163,6 +192,30 @@ class VideoView(View):
     sizeBytes: int | None = None
     currentCallId: str | None = None
     error: Failure | None = _absent_when_none()
+
+
+class ProjectList(View):
+    """A page of list-projects, newest first; ``cursor`` fetches the next page, null on the last."""
+
+    projects: list[ProjectView]
+    cursor: str | None
+
+
+class VideoList(View):
+    """A page of list-videos, newest first; ``cursor`` fetches the next page, null on the last."""
+
+    videos: list[VideoView]
+    cursor: str | None
+
+
+class VideoDeleted(View):
+    videoId: str
+    deleted: Literal[True]
+
+
+class ProjectDeleted(View):
+    projectId: str
+    deleted: Literal[True]
 
 
 class UploadTicket(View):

@@ -11,9 +11,10 @@ from typing import Any
 
 from chalicelib import models
 
-REQUESTS = (models.CreateProject, models.CreateUpload, models.SubmitJob)
+REQUESTS = (models.CreateProject, models.CreateUpload, models.SubmitJob, models.DeleteVideo, models.DeleteProject)
 RESPONSES = (models.ErrorBody, models.ProjectView, models.VideoView, models.UploadTicket, models.Submitted,
-             models.JobRunning, models.JobFinished, models.ClipList, models.VideoSummary, models.Health)
+             models.JobRunning, models.JobFinished, models.ClipList, models.VideoSummary, models.Health,
+             models.ProjectList, models.VideoList, models.VideoDeleted, models.ProjectDeleted)
 
 
 def _schemas() -> dict[str, Any]:
@@ -54,6 +55,15 @@ def _query(name: str) -> list[dict[str, Any]]:
     return [{"name": name, "in": "query", "required": True, "schema": {"type": "string", "minLength": 1}}]
 
 
+def _page_query(owner: str) -> list[dict[str, Any]]:
+    """A listing's parameters: its owner's id, and the page (``cursor`` from the previous page)."""
+    return [*_query(owner),
+            {"name": "cursor", "in": "query", "required": False,
+             "schema": {"type": "string", "minLength": 1, "maxLength": 1024}},
+            {"name": "limit", "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}}]
+
+
 IDEMPOTENCY_HEADER = {"name": "Idempotency-Key", "in": "header", "required": False,
                       "schema": {"type": "string", "minLength": 1, "maxLength": 255}}
 
@@ -84,6 +94,12 @@ def document() -> dict[str, Any]:
                 "operationId": "createProject", "parameters": [IDEMPOTENCY_HEADER],
                 "requestBody": _body(models.CreateProject),
                 "responses": _responses(models.ProjectView, 400, 401, 404, 409)}},
+            "/dev/list-projects": {"get": {"operationId": "listProjects", "parameters": _page_query("accountId"),
+                                           "responses": _responses(models.ProjectList, 400, 401, 404)}},
+            "/dev/delete-project": {"post": {
+                "operationId": "deleteProject", "parameters": [IDEMPOTENCY_HEADER],
+                "requestBody": _body(models.DeleteProject),
+                "responses": _responses(models.ProjectDeleted, 400, 401, 404, 409)}},
             "/dev/upload-video": {"post": {
                 "operationId": "uploadVideo", "parameters": [IDEMPOTENCY_HEADER],
                 "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": upload_form}}},
@@ -92,6 +108,12 @@ def document() -> dict[str, Any]:
                 "operationId": "createUpload", "parameters": [IDEMPOTENCY_HEADER],
                 "requestBody": _body(models.CreateUpload),
                 "responses": _responses(models.UploadTicket, 400, 401, 404, 409)}},
+            "/dev/list-videos": {"get": {"operationId": "listVideos", "parameters": _page_query("projectId"),
+                                         "responses": _responses(models.VideoList, 400, 401, 404)}},
+            "/dev/delete-video": {"post": {
+                "operationId": "deleteVideo", "parameters": [IDEMPOTENCY_HEADER],
+                "requestBody": _body(models.DeleteVideo),
+                "responses": _responses(models.VideoDeleted, 400, 401, 404, 409)}},
             "/dev/process-video-submit": {"post": {
                 "operationId": "submitJob", "parameters": [IDEMPOTENCY_HEADER],
                 "requestBody": _body(models.SubmitJob), "responses": _responses(models.Submitted, 400, 401, 404, 409)}},

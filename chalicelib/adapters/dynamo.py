@@ -12,12 +12,14 @@ Table design (documented in README "Data model"): partition key ``pk``, sort key
 | video    | VIDEO#<vid>        | VIDEO                       |
 | clip     | VIDEO#<vid>        | CLIP#<callId>#<nn>          |
 | call     | CALL#<callId>      | CALL                        |
+| listing  | PROJECT#<proj>     | VIDEO#<vid>                 |
 
 Every request-path access is GetItem, PutItem, UpdateItem or a Query on one
 partition; there is no Scan.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
@@ -25,6 +27,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from chalicelib.adapters.aws_errors import transient_failures
+from chalicelib.errors import TransientError
 
 _ser = TypeSerializer()
 _de = TypeDeserializer()
@@ -197,6 +200,70 @@ class Table:
             if "LastEvaluatedKey" not in resp:
                 return items
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+    def query_page(
+        self, pk: str, sk_prefix: str, limit: int, *, start_after: dict[str, str] | None = None,
+        newest_first: bool = False,
+    ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+        """One page of a partition's items under ``sk_prefix``: (items, key of the last one if
+        more follow, else None). One item more than asked for is read, so the last page says it
+        is the last instead of sending the caller for an empty one."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.name,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": serialize({":pk": pk, ":prefix": sk_prefix}),
+            "ConsistentRead": True,
+            "ScanIndexForward": not newest_first,
+            "Limit": limit + 1,
+        }
+        if start_after:
+            kwargs["ExclusiveStartKey"] = serialize(start_after)
+        resp = self._client.query(**kwargs)
+        raw = resp.get("Items", [])
+        items = [deserialize(i) for i in raw[:limit]]
+        more = len(raw) > limit or "LastEvaluatedKey" in resp  # the 1 MB cap can end a page early
+        last = {"pk": items[-1]["pk"], "sk": items[-1]["sk"]} if more and items else None
+        return [_strip_keys(i) for i in items], last
+
+    def count(self, pk: str, sk_prefix: str) -> int:
+        """How many items of a partition lie under ``sk_prefix`` (a Query with Select=COUNT)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.name,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": serialize({":pk": pk, ":prefix": sk_prefix}),
+            "ConsistentRead": True,
+            "Select": "COUNT",
+        }
+        total = 0
+        while True:
+            resp = self._client.query(**kwargs)
+            total += resp["Count"]
+            if "LastEvaluatedKey" not in resp:
+                return total
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+    def get_many(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+        """Items by (pk, sk) through BatchGetItem, 100 keys a call; a missing item is absent."""
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), 100):
+            pending: dict[str, Any] = {self.name: {
+                "Keys": [serialize({"pk": pk, "sk": sk}) for pk, sk in unique[start:start + 100]],
+                "ConsistentRead": True,
+            }}
+            for attempt in range(8):
+                resp = self._client.batch_get_item(RequestItems=pending)
+                for raw in resp.get("Responses", {}).get(self.name, []):
+                    item = deserialize(raw)
+                    key = (item["pk"], item["sk"])
+                    found[key] = _strip_keys(item)
+                pending = resp.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+                time.sleep(min(0.05 * 2 ** attempt, 1.0))  # throttled: back off, then ask for the rest
+            else:
+                raise TransientError("DynamoDB left keys of a BatchGetItem unprocessed after retries")
+        return found
 
     def create(self) -> None:
         """Create the table (local stack and tests; on AWS infra/ owns it)."""

@@ -93,9 +93,59 @@ class Records:
     def get_project(self, account_id: str, project_id: str) -> dict[str, Any] | None:
         return self.table.get(f"ACCOUNT#{account_id}", f"PROJECT#{project_id}")
 
+    def list_projects(
+        self, account_id: str, limit: int, after: dict[str, str] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+        """A page of the account's projects, newest first (project ids are ULIDs)."""
+        return self.table.query_page(project_listing(account_id), "PROJECT#", limit, start_after=after,
+                                     newest_first=True)
+
+    def delete_project(self, account_id: str, project_id: str) -> None:
+        # The slug item stays: slugs are never handed out again (see services/projects.py).
+        self.table.delete(f"ACCOUNT#{account_id}", f"PROJECT#{project_id}")
+
     # videos
     def put_video(self, video: dict[str, Any]) -> None:
+        """The video record and its listing item in its project's partition (what list-videos
+        queries; it only points at the video, whose record is read for the view)."""
         self.table.put_new(f"VIDEO#{video['id']}", "VIDEO", video)
+        self.table.put(video_listing(video["projectId"]), f"VIDEO#{video['id']}",
+                       {"videoId": video["id"], "accountId": video["accountId"], "createdAt": video["createdAt"]})
+
+    def list_videos(
+        self, project_id: str, limit: int, after: dict[str, str] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+        """A page of the project's videos, newest first (video ids are ULIDs): their records,
+        read in one BatchGetItem per 100; a video deleted meanwhile is left out."""
+        listed, last = self.table.query_page(video_listing(project_id), "VIDEO#", limit, start_after=after,
+                                             newest_first=True)
+        keys = [(f"VIDEO#{item['videoId']}", "VIDEO") for item in listed]
+        found = self.table.get_many(keys)
+        return [found[k] for k in keys if k in found], last
+
+    def count_videos(self, project_id: str) -> int:
+        return self.table.count(video_listing(project_id), "VIDEO#")
+
+    def mark_video_deleting(self, video_id: str, now: str) -> dict[str, Any]:
+        """Flag a video for deletion unless a job runs on it; ConditionFailed otherwise (or if
+        it is gone). A flagged video can no longer start a job (``start_job_on_video``)."""
+        return self.table.update(
+            f"VIDEO#{video_id}", "VIDEO", set={"deleting": True, "updatedAt": now},
+            condition="#status <> :processing", condition_values={":processing": "processing"},
+        )
+
+    def delete_video(self, video: dict[str, Any]) -> None:
+        """The video's clips, its listing item and, last, its record (so that a delete cut short
+        is finished by a retry, which still finds the record)."""
+        for clip in self.table.query(f"VIDEO#{video['id']}", "CLIP#"):
+            self.table.delete(f"VIDEO#{video['id']}", _clip_sk(clip["callId"], clip["index"]))
+        self.table.delete(video_listing(video["projectId"]), f"VIDEO#{video['id']}")
+        self.table.delete(f"VIDEO#{video['id']}", "VIDEO")
+
+    def video_call_ids(self, video: dict[str, Any]) -> set[str]:
+        """The calls a video's clips came from, and its current one."""
+        ids = {clip["callId"] for clip in self.table.query(f"VIDEO#{video['id']}", "CLIP#")}
+        return ids | ({video["currentCallId"]} if video.get("currentCallId") else set())
 
     def get_video(self, video_id: str) -> dict[str, Any] | None:
         return self.table.get(f"VIDEO#{video_id}", "VIDEO")
@@ -127,8 +177,10 @@ class Records:
             "VIDEO",
             set={"status": "processing", "currentCallId": call_id, "updatedAt": now},
             remove=["error"],
-            # A failed upload never got media facts; only processed failures may retry.
-            condition=f"#status IN ({', '.join(values)}) AND attribute_exists(#media)",
+            # A failed upload never got media facts; only processed failures may retry. A video
+            # being deleted starts nothing.
+            condition=f"#status IN ({', '.join(values)}) AND attribute_exists(#media)"
+                      " AND attribute_not_exists(#deleting)",
             condition_values=values,
         )
 
@@ -138,6 +190,9 @@ class Records:
 
     def get_call(self, call_id: str) -> dict[str, Any] | None:
         return self.table.get(f"CALL#{call_id}", "CALL")
+
+    def delete_call(self, call_id: str) -> None:
+        self.table.delete(f"CALL#{call_id}", "CALL")
 
     def mark_stage(self, call_id: str, stage: str, now: str) -> None:
         """Set the current stage and remember when it first began (the poll route shows both).
@@ -164,6 +219,16 @@ class Records:
 
     def list_clips(self, video_id: str, call_id: str) -> list[dict[str, Any]]:
         return self.table.query(f"VIDEO#{video_id}", f"CLIP#{call_id}#")
+
+
+def project_listing(account_id: str) -> str:
+    """The partition list-projects queries."""
+    return f"ACCOUNT#{account_id}"
+
+
+def video_listing(project_id: str) -> str:
+    """The partition list-videos queries (one item per video of the project)."""
+    return f"PROJECT#{project_id}"
 
 
 def _clip_sk(call_id: str, index: int) -> str:

@@ -8,6 +8,8 @@ with another's:
 - ``work/<acc>/<vid>/<callId>/...`` (audio, loudness, transcripts): intermediates
   under one top-level prefix so a lifecycle rule can expire them, and so they never
   fire the upload trigger (which listens on ``accounts/``).
+
+Deleting a video purges both of its prefixes, every version (``purge``).
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from chalicelib.adapters.aws_errors import transient_failures
+from chalicelib.errors import TransientError
 
 
 def video_prefix(account_id: str, video_id: str) -> str:
@@ -32,6 +35,10 @@ def parse_source_key(key: str) -> tuple[str, str] | None:
     if len(parts) == 5 and parts[0] == "accounts" and parts[2] == "videos" and parts[4] == "source":
         return parts[1], parts[3]
     return None
+
+
+def work_prefix(account_id: str, video_id: str) -> str:
+    return f"work/{account_id}/{video_id}"
 
 
 def work_key(account_id: str, video_id: str, call_id: str, name: str) -> str:
@@ -77,6 +84,31 @@ class Blobs:
     def delete_version(self, key: str, version_id: str) -> None:
         """Remove one version for good (the bucket is versioned: a plain delete would only hide it)."""
         self._client.delete_object(Bucket=self.bucket, Key=key, VersionId=version_id)
+
+    def versions(self, prefix: str) -> list[dict[str, str]]:
+        """Every version and delete marker under ``prefix``: ``{"Key", "VersionId"}`` each."""
+        found: list[dict[str, str]] = []
+        for page in self._client.get_paginator("list_object_versions").paginate(Bucket=self.bucket, Prefix=prefix):
+            found.extend({"Key": entry["Key"], "VersionId": entry["VersionId"]}
+                         for entry in [*page.get("Versions", []), *page.get("DeleteMarkers", [])])
+        return found
+
+    def delete_versions(self, objects: list[dict[str, str]]) -> None:
+        """Remove these versions for good, a thousand per DeleteObjects call (its limit)."""
+        for start in range(0, len(objects), 1000):
+            resp = self._client.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": objects[start:start + 1000], "Quiet": True}
+            )
+            if resp.get("Errors"):  # a 200 that refused some objects: the caller's retry finishes the job
+                codes = sorted({e.get("Code", "?") for e in resp["Errors"]})
+                raise TransientError(f"S3 did not delete {len(resp['Errors'])} objects ({', '.join(codes)})")
+
+    def purge(self, prefix: str) -> int:
+        """Delete every version of every object under ``prefix`` (a versioned bucket hides a
+        plainly deleted object behind a marker; this leaves nothing); returns how many."""
+        objects = self.versions(prefix)
+        self.delete_versions(objects)
+        return len(objects)
 
     def presign_put(self, key: str, expires: int, content_length: int | None = None) -> str:
         # No Content-Type is signed so a plain `curl -T file URL` works. Content-Length is: S3

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.adapters.records import project_listing
+from chalicelib.domain import cursor as cursors
 from chalicelib.domain.clock import now_iso
 from chalicelib.domain.filenames import clean_title
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.slug import slugify
-from chalicelib.errors import NotFound
-from chalicelib.models import CreateProject, ProjectView
+from chalicelib.errors import BadRequest, NotFound
+from chalicelib.models import CreateProject, DeleteProject, ListProjects, ProjectDeleted, ProjectList, ProjectView
 from chalicelib.services import wiring
 
 
@@ -40,3 +42,29 @@ def own_project(caller: str, account_id: str, project_id: str) -> dict[str, Any]
     if not project:
         raise NotFound(f"project {project_id} not found")
     return project
+
+
+def project_view(project: dict[str, Any]) -> ProjectView:
+    return ProjectView.model_validate({name: project.get(name) for name in ProjectView.model_fields})
+
+
+def list_projects(caller: str, req: ListProjects) -> ProjectList:
+    require_same_account(caller, req.accountId)
+    after = cursors.decode(req.cursor, project_listing(req.accountId), "PROJECT#")
+    items, last = wiring.records().list_projects(req.accountId, req.limit, after)
+    return ProjectList(projects=[project_view(p) for p in items], cursor=cursors.encode(last))
+
+
+def delete_project(caller: str, req: DeleteProject) -> ProjectDeleted:
+    """Delete an empty project. Its slug stays claimed: a slug is never handed to another
+    project, so a link or bookmark made from it cannot come to name a different one."""
+    project = own_project(caller, caller, req.projectId)
+    records = wiring.records()
+    held = records.count_videos(project["id"])
+    if held:
+        raise BadRequest(
+            f"projectId: project {project['id']} holds {held} video{'s' if held != 1 else ''}; "
+            "delete them first (POST /api/dev/delete-video)"
+        )
+    records.delete_project(caller, project["id"])
+    return ProjectDeleted(projectId=project["id"], deleted=True)

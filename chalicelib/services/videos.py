@@ -1,4 +1,4 @@
-"""Videos: multipart upload, presigned upload + S3 trigger, and the read views of videos and clips."""
+"""Videos: multipart upload, presigned upload + S3 trigger, listing, deletion, and the video view."""
 from __future__ import annotations
 
 import logging
@@ -8,13 +8,25 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from chalicelib.adapters.dynamo import ConditionFailed
-from chalicelib.adapters.s3 import parse_source_key, source_key
+from chalicelib.adapters.records import video_listing
+from chalicelib.adapters.s3 import parse_source_key, source_key, video_prefix, work_prefix
 from chalicelib.config import settings
+from chalicelib.domain import cursor as cursors
 from chalicelib.domain.clock import now_iso
 from chalicelib.domain.filenames import clean_title, title_from_filename
 from chalicelib.domain.ids import looks_like_id, new_id
 from chalicelib.errors import BadRequest, MediaError, NotFound
-from chalicelib.models import CreateUpload, Failure, UploadForm, UploadTicket, VideoView
+from chalicelib.models import (
+    CreateUpload,
+    DeleteVideo,
+    Failure,
+    ListVideos,
+    UploadForm,
+    UploadTicket,
+    VideoDeleted,
+    VideoList,
+    VideoView,
+)
 from chalicelib.services import wiring
 from chalicelib.services.projects import own_project
 from chalicelib.services.sources import local_source
@@ -51,6 +63,42 @@ def video_view(video: dict[str, Any]) -> VideoView:
         currentCallId=video.get("currentCallId"),
         error=Failure(**error) if error else None,
     )
+
+
+def list_videos(caller: str, req: ListVideos) -> VideoList:
+    project = own_project(caller, caller, req.projectId)
+    after = cursors.decode(req.cursor, video_listing(project["id"]), "VIDEO#")
+    items, last = wiring.records().list_videos(project["id"], req.limit, after)
+    return VideoList(videos=[video_view(v) for v in items], cursor=cursors.encode(last))
+
+
+def delete_video(caller: str, req: DeleteVideo) -> VideoDeleted:
+    """Delete a video that no job is processing: every version of every object under its two
+    prefixes (source, clips, thumbnails, caption sidecars; the work/ intermediates), its clip
+    records, the call records its clips and current job name, its listing item and its record.
+
+    The record goes last and the steps may repeat, so a delete cut short (an S3 hiccup) is
+    finished by retrying it; once the record is gone every route answers 404 for the video.
+    """
+    video = own_video(caller, req.videoId)
+    records = wiring.records()
+    try:
+        video = records.mark_video_deleting(video["id"], now_iso())
+    except ConditionFailed:
+        current = records.get_video(video["id"])
+        if current is None:
+            raise NotFound(f"video {req.videoId} not found") from None
+        raise BadRequest(
+            f"videoId: video {video['id']} is processing (job {current.get('currentCallId')}); "
+            "delete it once the job has finished"
+        ) from None
+    blobs = wiring.blobs()
+    for prefix in (video_prefix(caller, video["id"]), work_prefix(caller, video["id"])):
+        blobs.purge(prefix + "/")
+    for call_id in records.video_call_ids(video):
+        records.delete_call(call_id)
+    records.delete_video(video)
+    return VideoDeleted(videoId=video["id"], deleted=True)
 
 
 def upload_multipart(caller: str, form: UploadForm, filename: str, data: bytes) -> VideoView:
