@@ -421,6 +421,12 @@ class KlyphStack(cdk.Stack):
                 objects(["s3:GetObject"], "accounts/*"),
                 objects(["s3:PutObject"], SOURCES),
                 head_missing,
+                # list-videos reads a page of video records at once
+                iam.PolicyStatement(actions=["dynamodb:BatchGetItem"], resources=[self.table.table_arn]),
+                # delete-video purges every version of a video's objects: its media and its
+                # intermediates (ListObjectVersions is s3:ListBucketVersions on the bucket)
+                iam.PolicyStatement(actions=["s3:ListBucketVersions"], resources=[bucket]),
+                objects(["s3:DeleteObject", "s3:DeleteObjectVersion"], "accounts/*", "work/*"),
                 iam.PolicyStatement(actions=["states:StartExecution"], resources=[self.state_machine_arn]),
                 iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[executions_arn]),
             ],

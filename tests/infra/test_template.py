@@ -337,9 +337,18 @@ def test_function_roles_grant_what_each_function_does(synth):
     # Only the API starts executions; nobody else touches Step Functions.
     assert [h for h in ALL if any(a.startswith("states:") for a in text[h])] == [API]
     assert objects(TRIGGER, "s3:GetObject") == ["accounts/*"] and "s3:PutObject" not in text[TRIGGER]
-    # Only the trigger may delete, and only source versions (a write after a source was accepted).
-    assert [h for h in ALL if any(a.startswith("s3:Delete") for a in text[h])] == [TRIGGER]
+    # Only two functions delete objects: the trigger, only source versions (a write after a
+    # source was accepted), and the API, for delete-video (every version of a video's media and
+    # intermediates, which it lists first). No pipeline task deletes anything.
+    assert [h for h in ALL if any(a.startswith("s3:Delete") for a in text[h])] == [API, TRIGGER]
     assert objects(TRIGGER, "s3:DeleteObjectVersion") == ["accounts/*/videos/*/source"]
+    assert "s3:DeleteObject" not in text[TRIGGER]
+    for action in ("s3:DeleteObject", "s3:DeleteObjectVersion"):
+        assert objects(API, action) == ["accounts/*", "work/*"], action
+    assert [h for h in ALL if "s3:ListBucketVersions" in text[h]] == [API]
+    bucket = next(iter(synth.resources("AWS::S3::Bucket")))
+    assert api["s3:ListBucketVersions"] == [f"<{bucket}.Arn>"]
+    assert [h for h in ALL if "dynamodb:BatchGetItem" in text[h]] == [API]
     for handler in (TRIGGER, "pipeline_prepare", REFRAME, "pipeline_render"):
         assert objects(handler, "s3:GetObjectVersion") == ["accounts/*/videos/*/source"], handler
     # The reframe planner only reads the pinned source: no writes, no table (its plan travels

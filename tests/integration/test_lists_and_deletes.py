@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 import requests
+from test_routes import assert_error, other_account
 
 from media_fixtures import make_video
 from support import Api
-
-from test_routes import assert_error, other_account
 
 
 @pytest.fixture(scope="module")
@@ -171,8 +170,10 @@ def test_delete_video_removes_every_object_version_and_record(api, project, spee
     listed = api.get(f"/dev/list-videos?projectId={project['id']}")[1]["videos"]
     assert [v["id"] for v in listed] == [kept["id"]]
     from chalicelib.services import wiring
-    table = wiring.records().table
-    assert table.query(f"VIDEO#{video['id']}", "") == [], "no clip or video item is left"
+
+    records = wiring.records()
+    assert records.table.query(f"VIDEO#{video['id']}", "CLIP#") == [] and records.get_video(video["id"]) is None
+    assert records.get_call(body["callId"]) is None
 
 
 @pytest.mark.media
