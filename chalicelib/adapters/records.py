@@ -134,13 +134,21 @@ class Records:
             condition="#status <> :processing", condition_values={":processing": "processing"},
         )
 
-    def delete_video(self, video: dict[str, Any]) -> None:
+    def delete_video(self, video: dict[str, Any], now: str, tombstone_expires_at: int) -> None:
         """The video's clips, its listing item and, last, its record (so that a delete cut short
-        is finished by a retry, which still finds the record)."""
+        is finished by a retry, which still finds the record). A tombstone stays until
+        ``tombstone_expires_at`` (the table's TTL): an upload URL handed out for the video may
+        still be used, and the upload trigger must know to discard what arrives."""
         for clip in self.table.query(f"VIDEO#{video['id']}", "CLIP#"):
             self.table.delete(f"VIDEO#{video['id']}", _clip_sk(clip["callId"], clip["index"]))
         self.table.delete(video_listing(video["projectId"]), f"VIDEO#{video['id']}")
+        self.table.put(f"VIDEO#{video['id']}", "DELETED",
+                       {"accountId": video["accountId"], "deletedAt": now, "expiresAt": tombstone_expires_at})
         self.table.delete(f"VIDEO#{video['id']}", "VIDEO")
+
+    def deleted_video(self, video_id: str) -> dict[str, Any] | None:
+        """The tombstone of a deleted video (``accountId``, ``deletedAt``), while it lasts."""
+        return self.table.get(f"VIDEO#{video_id}", "DELETED")
 
     def video_call_ids(self, video: dict[str, Any]) -> set[str]:
         """The calls a video's clips came from, and its current one."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import time
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -32,6 +33,10 @@ from chalicelib.services.projects import own_project
 from chalicelib.services.sources import local_source
 
 log = logging.getLogger(__name__)
+
+# How long a deleted video's tombstone outlives it: far longer than any upload URL it handed out
+# (KLYPH_UPLOAD_URL_SECONDS, 15 minutes by default).
+DELETED_TOMBSTONE_SECONDS = 7 * 24 * 3600
 
 
 def own_video(caller: str, video_id: str) -> dict[str, Any]:
@@ -97,7 +102,7 @@ def delete_video(caller: str, req: DeleteVideo) -> VideoDeleted:
         blobs.purge(prefix + "/")
     for call_id in records.video_call_ids(video):
         records.delete_call(call_id)
-    records.delete_video(video)
+    records.delete_video(video, now_iso(), int(time.time()) + DELETED_TOMBSTONE_SECONDS)
     return VideoDeleted(videoId=video["id"], deleted=True)
 
 
@@ -188,7 +193,9 @@ def handle_uploaded_object(bucket: str, raw_key: str, version_id: str | None = N
     account_id, video_id = ids
     records = wiring.records()
     video = records.get_video(video_id)
-    if not video or video["accountId"] != account_id:
+    if video is None:
+        return _write_after_delete(account_id, video_id, key, version_id)
+    if video["accountId"] != account_id:
         return {"ignored": key}
     head = wiring.blobs().head(key, version_id)
     if head is None:  # that version is gone already (deleted as a late write, or by an operator)
@@ -216,6 +223,21 @@ def handle_uploaded_object(bucket: str, raw_key: str, version_id: str | None = N
         return _late_write(records.get_video(video_id) or video, key, version_id)
     return {"videoId": video["id"], "status": verdict["status"],
             **({"reason": verdict["error"]["code"]} if verdict.get("error") else {})}
+
+
+def _write_after_delete(account_id: str, video_id: str, key: str, version_id: str | None) -> dict[str, Any]:
+    """An upload through a URL handed out before its video was deleted: nothing may be left
+    of a deleted video, so that version goes. Without a tombstone the record may simply not
+    be written yet (the multipart path stores the source first): leave it alone."""
+    tombstone = wiring.records().deleted_video(video_id)
+    if tombstone is None or tombstone.get("accountId") != account_id:
+        return {"ignored": key}
+    blobs = wiring.blobs()
+    head = blobs.head(key, version_id)
+    if head is not None:
+        blobs.delete_version(key, version_id or head["VersionId"])
+        log.warning("upload to a deleted video discarded", extra={"videoId": video_id})
+    return {"videoId": video_id, "ignored": key, "reason": "video_deleted"}
 
 
 def _awaits_source(video: dict[str, Any]) -> bool:

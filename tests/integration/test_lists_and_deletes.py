@@ -225,3 +225,16 @@ def test_delete_project_refuses_a_non_empty_one_and_deletes_an_empty_one(api, pr
     assert status == 404, body
     # Slugs are not recycled: a new project of the same name gets the next one.
     assert new_project(api, project["name"])["slug"] == f"{project['slug']}-2"
+
+
+@pytest.mark.media
+def test_an_upload_url_used_after_its_video_was_deleted_leaves_nothing(api, project, small_video):
+    data = small_video.read_bytes()
+    status, ticket = api.post("/dev/create-upload", {"accountId": api.account_id, "projectId": project["id"],
+                                                     "filename": "late.mp4", "sizeBytes": len(data)})
+    assert status == 200, ticket
+    assert api.post("/dev/delete-video", {"videoId": ticket["videoId"]})[0] == 200
+    # The URL is still valid: what arrives through it is discarded, not kept as an orphan.
+    assert requests.put(ticket["uploadUrl"], data=data, timeout=30).status_code == 200
+    assert object_versions(api.account_id, ticket["videoId"]) == []
+    assert api.get(f"/dev/video-summary?videoId={ticket['videoId']}")[0] == 404
