@@ -34,6 +34,9 @@ SAMPLE_FPS = 3.0
 MAX_WIDTH = 640
 # YuNet's score for a face; above it, measured, no false positive on faceless footage.
 SCORE_THRESHOLD = 0.7
+# After this many samples without a face, only every _SPARSE_EVERY-th sample is analysed.
+_SPARSE_AFTER_SAMPLES = 6
+_SPARSE_EVERY = 3
 MODEL_PATH = str(Path(__file__).resolve().parent.parent / "assets" / "models" / "face_detection_yunet.onnx")
 
 
@@ -76,7 +79,7 @@ def detect_faces(
         capture.set(cv2.CAP_PROP_POS_MSEC, max(0.0, start - 1.0) * 1000)
         found: list[tuple[float, list[Box]]] = []
         count = max(1, round((end - start) * sample_fps))
-        index = 0
+        index, last_face = 0, -(10**9)
         while index < count:
             if time.monotonic() > deadline:
                 raise MediaError("timeout", f"Face detection did not finish within {timeout} s.")
@@ -84,6 +87,12 @@ def detect_faces(
                 break
             at = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000 - start
             if at < index / sample_fps - 0.02:  # the first frame at or just before each sample time
+                continue
+            if index - last_face > _SPARSE_AFTER_SAMPLES and index % _SPARSE_EVERY:
+                # Nobody seen for a while: look every third sample only. Detection is most of
+                # the analysis' cost, and on footage without people all of it is wasted; a face
+                # that appears is found at most a second late, within the planner's hold.
+                index += 1
                 continue
             ok, frame = capture.retrieve()
             if not ok:
@@ -94,6 +103,8 @@ def detect_faces(
                 for x, y, w, h in detector.faces(np.ascontiguousarray(small))
             ]
             found.append((round(index / sample_fps, 3), boxes))
+            if boxes:
+                last_face = index
             index += 1
     finally:
         capture.release()

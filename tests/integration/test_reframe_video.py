@@ -191,6 +191,8 @@ def test_no_face_keeps_the_centre_crop(tmp_path):
     video = make_video(tmp_path / "pattern.mp4", seconds=3, width=640, height=360, audio=None)
     plan = plan_for_clip(str(video), 0.0, 3.0, "9:16", _info(640, 360, 25.0))
     assert plan.keyframes == [(0.0, media.crop_box(640, 360, "9:16")[2])] and plan.withFaces == 0
+    # Nobody in the picture: only every third sample is analysed (3 of the 9 sample times).
+    assert plan.samples == 3
 
 
 def test_detection_of_a_hostile_input_fails_cleanly(tmp_path):
