@@ -50,9 +50,11 @@ def prepare(event: Event) -> Event:
     state = JobState.model_validate(event)
     _stage(state.callId, "preparing")
     ffmpeg = wiring.ffmpeg()
+    # The probe's facts, when they describe exactly the version this job reads.
+    pinned_facts = state.media.info() if state.media is not None and state.source.versionId else None
     audio_key = loudness_key = None
     with local_source(state.source.key, state.source.versionId) as source, tempfile.TemporaryDirectory() as tmp:
-        info = state.media.info() if state.media and state.source.versionId else ffmpeg.probe(source)
+        info = pinned_facts or ffmpeg.probe(source)
         if info.has_audio:
             wav = os.path.join(tmp, "audio.wav")
             # One decoding pass gives the speech audio and its per-second loudness.
@@ -61,8 +63,10 @@ def prepare(event: Event) -> Event:
             loudness_key = work_key(state.accountId, state.videoId, state.callId, "loudness.json")
             wiring.blobs().upload_file(wav, audio_key, "audio/wav")
             _store_json(loudness_key, levels)
-    # Submit already set the video "processing"; Prepare adds only what it learned.
-    wiring.records().update_video(state.videoId, media=info.to_dict(), updatedAt=now_iso())
+    if pinned_facts is None:
+        # An unpinned source was probed just now: record what it is. (Submit already set the
+        # video "processing"; a pinned source's facts are in the record since its upload.)
+        wiring.records().update_video(state.videoId, media=info.to_dict(), updatedAt=now_iso())
     return state.model_copy(update={"media": Media.of(info), "audioKey": audio_key, "loudnessKey": loudness_key}).wire()
 
 

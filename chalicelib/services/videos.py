@@ -191,18 +191,18 @@ def handle_uploaded_object(bucket: str, raw_key: str, version_id: str | None = N
     if ids is None:
         return {"ignored": key}
     account_id, video_id = ids
-    records = wiring.records()
-    video = records.get_video(video_id)
-    if video is None:
-        return _write_after_delete(account_id, video_id, key, version_id)
-    if video["accountId"] != account_id:
-        return {"ignored": key}
     head = wiring.blobs().head(key, version_id)
     if head is None:  # that version is gone already (deleted as a late write, or by an operator)
         return {"ignored": key}
     # S3 events name the version; the local stand-in's do not, and there the notification
     # runs inside the PUT, so the latest version is this event's.
     version_id = version_id or head.get("VersionId")
+    records = wiring.records()
+    video = records.get_video(video_id)
+    if video is None:
+        return _write_after_delete(account_id, video_id, key, version_id)
+    if video["accountId"] != account_id:
+        return {"ignored": key}
     if not _awaits_source(video):
         return _late_write(video, key, version_id)
     try:
@@ -230,14 +230,9 @@ def _write_after_delete(account_id: str, video_id: str, key: str, version_id: st
     of a deleted video, so that version goes. Without a tombstone the record may simply not
     be written yet (the multipart path stores the source first): leave it alone."""
     tombstone = wiring.records().deleted_video(video_id)
-    if tombstone is None or tombstone.get("accountId") != account_id:
+    if tombstone is None or tombstone.get("accountId") != account_id or not version_id:
         return {"ignored": key}
-    blobs = wiring.blobs()
-    head = blobs.head(key, version_id)
-    if head is not None:
-        blobs.delete_version(key, version_id or head["VersionId"])
-        log.warning("upload to a deleted video discarded", extra={"videoId": video_id})
-    return {"videoId": video_id, "ignored": key, "reason": "video_deleted"}
+    return _discard(video_id, key, version_id, "video_deleted", "upload to a deleted video discarded")
 
 
 def _awaits_source(video: dict[str, Any]) -> bool:
@@ -257,8 +252,14 @@ def _check_declared_size(video: dict[str, Any], size: int) -> None:
 def _late_write(video: dict[str, Any], key: str, version_id: str | None) -> dict[str, Any]:
     pinned = video.get("sourceVersionId")
     if version_id and pinned and version_id != pinned:
-        log.warning("write to an accepted source ignored and its version deleted",
-                    extra={"videoId": video["id"], "versionId": version_id})
-        wiring.blobs().delete_version(key, version_id)
-        return {"videoId": video["id"], "ignored": key, "reason": "source_already_accepted"}
+        return _discard(video["id"], key, version_id, "source_already_accepted",
+                        "write to an accepted source ignored and its version deleted")
     return {"ignored": key}
+
+
+def _discard(video_id: str, key: str, version_id: str, reason: str, why: str) -> dict[str, Any]:
+    """Delete one version of a source that must not stay: the key's accepted version (if any)
+    stays the current object."""
+    log.warning(why, extra={"videoId": video_id, "versionId": version_id})
+    wiring.blobs().delete_version(key, version_id)
+    return {"videoId": video_id, "ignored": key, "reason": reason}
