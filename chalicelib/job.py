@@ -79,10 +79,14 @@ class ClipRef(_Wire):
 
 
 class ReframePlan(_Wire):
-    """Where the crop sits over the clip: keyframes (seconds from the clip start, left edge in
-    source pixels), linear between them; two at one time are a cut."""
+    """How the clip is framed. ``auto``: one crop following the active speaker, keyframes
+    (seconds from the clip start, left edge in source pixels) linear between them, two at one
+    time being a cut; ``center``: the centred crop (nobody found); ``split``: two still crops
+    (x, y, w, h in source pixels) stacked top and bottom."""
 
+    layout: Literal["auto", "center", "split"] = "auto"
     keyframes: list[tuple[float, int]]
+    panels: list[tuple[int, int, int, int]] | None = None
     samples: int
     withFaces: int
 

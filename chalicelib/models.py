@@ -84,13 +84,24 @@ class JobOptions(_Request):
     aspectRatio: AspectRatio = "9:16"
     customInstructions: Annotated[str, Field(max_length=MAX_INSTRUCTIONS_CHARS)] | None = None
     captions: Annotated[bool, Field(strict=True)] = True
-    reframe: Literal["auto", "center"] = "auto"
+    # auto: follow the active speaker (centre without anyone); center: never move; split: the
+    # two main speakers stacked top and bottom (9:16 only; auto when there are not two).
+    reframe: Literal["auto", "center", "split"] = "auto"
 
     @model_validator(mode="after")
     def _durations_ordered(self) -> JobOptions:
         if self.minDuration > self.maxDuration:
             raise ValueError(
                 f"minDuration ({self.minDuration:g}) must not exceed maxDuration ({self.maxDuration:g})"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _split_is_portrait(self) -> JobOptions:
+        if self.reframe == "split" and self.aspectRatio != "9:16":
+            raise ValueError(
+                f"reframe: 'split' stacks two speakers in a 9:16 frame; with aspectRatio {self.aspectRatio} "
+                "use 'auto' or 'center'"
             )
         return self
 
@@ -252,6 +263,8 @@ class ClipView(View):
     duration_seconds: float | None = None
     width: int | None = None
     height: int | None = None
+    # How the clip was framed: auto (following the speaker), center, or split (two stacked).
+    layout: Literal["auto", "center", "split"] | None = None
     call_id: str
     error: Failure | None = _absent_when_none()
 

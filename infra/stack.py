@@ -473,10 +473,13 @@ class KlyphStack(cdk.Stack):
                                                resource_name=self.bedrock_model_id)],
                 )] if self.selector == "bedrock" else []),
             ],
-            # Reads the pinned source to find faces; writes nothing (the plan travels in the
-            # Map item) and keeps no records, so no table access.
-            # It reads sources and nothing else (no records, no clips).
-            "pipeline_reframe": [objects(["s3:GetObject", "s3:GetObjectVersion"], SOURCES)],
+            # Reads the pinned source to find faces and the job's transcript to know when
+            # people speak; writes nothing (the plan travels in the Map item) and keeps no
+            # records, so no table access and no clips.
+            "pipeline_reframe": [
+                objects(["s3:GetObject", "s3:GetObjectVersion"], SOURCES),
+                objects(["s3:GetObject"], "work/*"),
+            ],
             "pipeline_render": [
                 table_rw,
                 objects(["s3:GetObject"], "accounts/*"),

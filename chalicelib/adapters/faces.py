@@ -25,7 +25,7 @@ from chalicelib.errors import MediaError
 # file a playlist or concat list names (the same rule as ffmpeg's INPUT_HARDENING).
 os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "protocol_whitelist;file")
 
-Box = tuple[int, int, int, int]
+from chalicelib.domain.reframe import Box, Sighting
 
 # 640 px wide is YuNet's native input: a face 4% of a 1920 px frame is 26 px there, above the
 # smallest it finds. 3 samples a second is enough for the planner, which moves at most 0.35
@@ -34,6 +34,10 @@ SAMPLE_FPS = 3.0
 MAX_WIDTH = 640
 # YuNet's score for a face; above it, measured, no false positive on faceless footage.
 SCORE_THRESHOLD = 0.7
+# Mouth motion is the difference between a sample and the frame this long after it, measured
+# on the mouth after aligning the face (so a head that moves or nods does not count): long
+# enough for lips to move in speech (a syllable is ~0.2 s), short enough for a face to stay put.
+MOTION_GAP_SECONDS = 0.1
 # After this many samples without a face, only every _SPARSE_EVERY-th sample is analysed.
 _SPARSE_AFTER_SAMPLES = 6
 _SPARSE_EVERY = 3
@@ -49,9 +53,11 @@ def detect_faces(
     *,
     size: tuple[int, int] | None = None,
     timeout_seconds: float | None = None,
-) -> list[tuple[float, list[Box]]]:
-    """[(seconds from ``start``, [(x, y, w, h) in source pixels]), ...], one entry per sampled
-    frame, faces or not. ``size`` is the upright source size (read from the video when not given).
+) -> list[Sighting]:
+    """One ``Sighting(t, faces, mouths)`` per sampled frame, faces or not: t in seconds from
+    ``start``, faces as (x, y, w, h) in source pixels, and for each face how much its mouth
+    moved over the next ``MOTION_GAP_SECONDS`` (0 = still; speech is typically above 0.1).
+    ``size`` is the upright source size (read from the video when not given).
 
     OpenCV decodes the frames itself (its wheel bundles FFmpeg's decoders), so the function that
     plans reframes needs no ffmpeg binary: on AWS it carries OpenCV instead, within Lambda's
@@ -74,19 +80,29 @@ def detect_faces(
         width = min(src_w, max_width) // 2 * 2
         height = max(2, round(src_h * width / src_w) // 2 * 2)
         detector = _Detector(width, height)
-        scale_x, scale_y = src_w / width, src_h / height
+        scale = (src_w / width, src_h / height)
         # Seeking lands on the keyframe before ``start``; frames before it are decoded, not used.
         capture.set(cv2.CAP_PROP_POS_MSEC, max(0.0, start - 1.0) * 1000)
-        found: list[tuple[float, list[Box]]] = []
+        found: list[Sighting] = []
         count = max(1, round((end - start) * sample_fps))
         index, last_face = 0, -(10**9)
-        while index < count:
+        # The last sample's faces, waiting for the frame MOTION_GAP_SECONDS later.
+        waiting: tuple[float, list[_FaceRegions], object] | None = None
+        while index < count or waiting is not None:
             if time.monotonic() > deadline:
                 raise MediaError("timeout", f"Face detection did not finish within {timeout} s.")
             if not capture.grab():  # decodes without converting: cheap for the frames skipped
                 break
             at = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000 - start
-            if at < index / sample_fps - 0.02:  # the first frame at or just before each sample time
+            if waiting is not None and at >= waiting[0] + MOTION_GAP_SECONDS - 0.02:
+                ok, later = capture.retrieve()
+                _, regions, gray = waiting
+                if ok:
+                    later_gray = cv2.cvtColor(later, cv2.COLOR_BGR2GRAY)
+                    mouths = [r.mouth_motion(gray, later_gray) for r in regions]
+                    found[-1] = Sighting(found[-1].t, found[-1].faces, mouths)
+                waiting = None
+            if index >= count or at < index / sample_fps - 0.02:  # the first frame at or just before each sample time
                 continue
             if index - last_face > _SPARSE_AFTER_SAMPLES and index % _SPARSE_EVERY:
                 # Nobody seen for a while: look every third sample only. Detection is most of
@@ -98,17 +114,74 @@ def detect_faces(
             if not ok:
                 break
             small = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
-            boxes = [
-                (round(x * scale_x), round(y * scale_y), round(w * scale_x), round(h * scale_y))
-                for x, y, w, h in detector.faces(np.ascontiguousarray(small))
-            ]
-            found.append((round(index / sample_fps, 3), boxes))
-            if boxes:
+            rows = detector.faces(np.ascontiguousarray(small))
+            regions = [_FaceRegions(row, scale, (src_w, src_h)) for row in rows]
+            found.append(Sighting(round(index / sample_fps, 3), [r.box for r in regions], [0.0] * len(regions)))
+            if regions:
                 last_face = index
+                waiting = (at, regions, cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
             index += 1
     finally:
         capture.release()
     return found
+
+
+class _FaceRegions:
+    """One detected face in source pixels: its box, and from YuNet's landmarks (eyes, nose tip,
+    mouth corners) the mouth and the eyes, whose motion between two frames tells speech from
+    a head that merely moves."""
+
+    def __init__(self, row, scale: tuple[float, float], size: tuple[int, int]):
+        sx, sy = scale
+        x, y, w, h = (float(v) for v in row[:4])
+        self.box: Box = (round(x * sx), round(y * sy), round(w * sx), round(h * sy))
+        fw, fh = w * sx, h * sy
+        eye_y = (row[5] + row[7]) / 2 * sy
+        mouth_x, mouth_y = (row[10] + row[12]) / 2 * sx, (row[11] + row[13]) / 2 * sy
+        mouth_w = max(abs(row[12] - row[10]) * sx * 1.6, 0.4 * fw)
+        # Lips and chin: from a little above the mouth corners down, where an open jaw shows.
+        self.mouth = _rect(mouth_x - mouth_w / 2, mouth_y - 0.12 * fh, mouth_w, 0.32 * fh, size)
+        # Eyes and brows: they move with the head but not with the words.
+        self.eyes = _rect(self.box[0] + 0.12 * fw, eye_y - 0.14 * fh, 0.76 * fw, 0.26 * fh, size)
+        self.size = size
+
+    def mouth_motion(self, before, after) -> float:
+        """How much the mouth changed between two grey frames, beyond what the whole head did:
+        the eyes' region locates the head in ``after`` (template matching), the mouth is
+        compared there, and the eyes' own residual change is subtracted. Normalised by the
+        mouth's contrast, so it reads alike for large and small faces."""
+        np, cv2 = heavy.numpy(), heavy.cv2()
+        if self.mouth is None or self.eyes is None:
+            return 0.0
+        ex, ey, ew, eh = self.eyes
+        reach = max(4, round(0.15 * self.box[2]))
+        x0, y0 = max(0, ex - reach), max(0, ey - reach)
+        x1, y1 = min(self.size[0], ex + ew + reach), min(self.size[1], ey + eh + reach)
+        eyes_before = before[ey:ey + eh, ex:ex + ew]
+        scores = cv2.matchTemplate(after[y0:y1, x0:x1], eyes_before, cv2.TM_SQDIFF_NORMED)
+        _, _, (bx, by), _ = cv2.minMaxLoc(scores)
+        dx, dy = x0 + bx - ex, y0 + by - ey
+        mx, my, mw, mh = self.mouth
+        if not (mx + dx >= 0 and mx + dx + mw <= self.size[0] and my + dy >= 0 and my + dy + mh <= self.size[1]):
+            return 0.0
+
+        def normalised(region):  # the same 32x16 grid whatever the face's size
+            return cv2.resize(region, (32, 16), interpolation=cv2.INTER_AREA).astype(np.float32)
+
+        mouth_before = normalised(before[my:my + mh, mx:mx + mw])
+        mouth_after = normalised(after[my + dy:my + dy + mh, mx + dx:mx + dx + mw])
+        eyes_after = after[ey + dy:ey + dy + eh, ex + dx:ex + dx + ew]
+        eye_change = float(np.abs(eyes_after.astype(np.float32) - eyes_before.astype(np.float32)).mean())
+        mouth_change = float(np.abs(mouth_after - mouth_before).mean())
+        contrast = float(mouth_before.std()) + 8.0
+        return round(max(0.0, mouth_change - eye_change) / contrast, 3)
+
+
+def _rect(x: float, y: float, w: float, h: float, size: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """The region clipped to the frame, in whole pixels; None when too little of it is inside."""
+    x0, y0 = max(0, round(x)), max(0, round(y))
+    x1, y1 = min(size[0], round(x + w)), min(size[1], round(y + h))
+    return (x0, y0, x1 - x0, y1 - y0) if x1 - x0 >= 4 and y1 - y0 >= 4 else None
 
 
 # The containers the upload probe accepts, by their first bytes: ISO BMFF (mp4, mov) has a box
@@ -137,11 +210,12 @@ class _Detector:
             cached = _per_thread.detector = ((width, height), detector)
         self._yunet = cached[1]
 
-    def faces(self, frame) -> list[Box]:
+    def faces(self, frame) -> list:
+        """YuNet's rows: box (x, y, w, h), five landmarks (eyes, nose tip, mouth corners), score."""
         _, found = self._yunet.detect(frame)
         if found is None:
             return []
-        return [(int(x), int(y), int(w), int(h)) for x, y, w, h in (row[:4] for row in found) if w > 0 and h > 0]
+        return [row for row in found if row[2] > 0 and row[3] > 0]
 
 
 _per_thread = threading.local()

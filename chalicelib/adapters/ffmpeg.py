@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 from chalicelib.adapters.audio import parse_levels
@@ -139,12 +140,14 @@ class Ffmpeg:
         crf: int = 22,
         captions: str | None = None,
         crop_commands: str | None = None,
+        panels: Sequence[tuple[int, int, int, int]] | None = None,
         normalize_loudness: bool = True,
     ) -> MediaInfo:
         """Render [start, end) of ``src`` to an mp4 at ``dst``; returns the probe of the clip.
 
         ``captions``: an ASS script (clip time, output size) burned in with the shipped font.
         ``crop_commands``: a sendcmd script moving the crop (see ``media.video_filter``).
+        ``panels``: the split layout's two source boxes, stacked (see ``media.video_filter``).
         ``normalize_loudness``: bring the audio to -14 LUFS (it costs a few audio-only passes).
         """
         if info.width is None or info.height is None:
@@ -159,7 +162,7 @@ class Ffmpeg:
             audio_filter = self.loudness_filter(src, start=start, end=end)
         args = media.render_args(
             src, dst, start=start, end=end, aspect=aspect, width=info.width, height=info.height, preset=preset, crf=crf,
-            crop_commands=crop_commands, captions=captions, fonts_dir=FONTS_DIR if captions else None,
+            crop_commands=crop_commands, panels=panels, captions=captions, fonts_dir=FONTS_DIR if captions else None,
             audio_filter=audio_filter,
         )
         result = self._run(args)

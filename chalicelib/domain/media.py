@@ -7,6 +7,7 @@ Uploads are untrusted, so every argument list that opens an input carries the sa
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -267,6 +268,13 @@ def output_size(src_w: int, src_h: int, aspect: str) -> tuple[int, int]:
     return (tw, th) if w >= tw and h >= th else (w, h)
 
 
+def split_panel_size(src_w: int, src_h: int) -> tuple[int, int]:
+    """Each panel of the split layout: the 9:16 output's width and half its height (even), so
+    the two stacked make the 9:16 frame (two pixels short at most)."""
+    ow, oh = output_size(src_w, src_h, "9:16")
+    return ow, oh // 4 * 2
+
+
 def max_render_bytes(seconds: float) -> int:
     return int(seconds * _MAX_RENDER_BITS_PER_SECOND / 8) + _RENDER_SLACK_BYTES
 
@@ -393,6 +401,7 @@ def video_filter(
     *,
     center_x: float | None = None,
     crop_commands: str | None = None,
+    panels: Sequence[tuple[int, int, int, int]] | None = None,
     captions: str | None = None,
     fonts_dir: str | None = None,
 ) -> str:
@@ -401,15 +410,27 @@ def video_filter(
 
     ``crop_commands`` is a sendcmd script moving the crop (``0.000 crop@reframe x 312;``, times
     in clip seconds, x in source pixels); the crop then starts centred and follows it.
+    ``panels`` (the split layout) are two source boxes (x, y, w, h), each scaled to the output
+    width and half its height (``split_panel_size``) and stacked top then bottom.
     ``fonts_dir`` is where libass finds the captions' font (nothing is taken from the system).
     """
     cw, ch, cx, cy = crop_box(width, height, aspect, center_x)
     ow, oh = output_size(width, height, aspect)
-    if crop_commands:
+    if panels:
+        pw, ph = split_panel_size(width, height)
+        # One input, two crops, one output: a filter graph -vf accepts, labels inside it.
+        stacked = ";".join(
+            ["split=2[p0][p1]"]
+            + [f"[p{n}]crop={w}:{h}:{x}:{y},scale={pw}:{ph},setsar=1[s{n}]" for n, (x, y, w, h) in enumerate(panels)]
+            + ["[s0][s1]vstack=inputs=2"]
+        )
+        chain = [stacked]
+    elif crop_commands:
         chain = [f"sendcmd=f={filter_path(crop_commands)}", f"crop@reframe=w={cw}:h={ch}:x={cx}:y={cy}"]
     else:
         chain = [f"crop={cw}:{ch}:{cx}:{cy}"]
-    chain += [f"scale={ow}:{oh}", "setsar=1"]
+    if not panels:
+        chain += [f"scale={ow}:{oh}", "setsar=1"]
     if captions:
         ass = f"ass=filename={filter_path(captions)}"
         if fonts_dir:
@@ -431,6 +452,7 @@ def render_args(
     crf: int = 22,
     center_x: float | None = None,
     crop_commands: str | None = None,
+    panels: Sequence[tuple[int, int, int, int]] | None = None,
     captions: str | None = None,
     fonts_dir: str | None = None,
     audio_filter: str = DOWNMIX,
@@ -443,7 +465,8 @@ def render_args(
         raise MediaError("invalid_range", f"A clip needs 0 <= start < end; got start={start}, end={end}.")
     duration = end - start
     vf = video_filter(
-        width, height, aspect, center_x=center_x, crop_commands=crop_commands, captions=captions, fonts_dir=fonts_dir
+        width, height, aspect, center_x=center_x, crop_commands=crop_commands, panels=panels, captions=captions,
+        fonts_dir=fonts_dir,
     )
     return [
         *_GLOBAL, *_QUIET, "-y",

@@ -5,18 +5,38 @@ The plan is offline (the whole clip's detections are known) and behaves like a c
 it follows one subject, holds still while that face stays near the middle of the crop, pans
 with bounded speed and acceleration when it leaves, and switches subject only after another
 face has clearly dominated for a while. Without any face the crop stays centred.
+
+With two or more people in the picture the subject is whoever speaks: each sentence of the
+transcript (voice activity) is given to the face whose mouth moved most while it was said, and
+the crop switches at the start of a speaker's turn, never inside a sentence. Mouth motion
+outside speech counts for nothing, so a silent face that nods or turns never takes the shot.
 """
 from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from chalicelib.domain.media import crop_box
 
 Box = tuple[int, int, int, int]  # x, y, w, h in source pixels
-Detections = list[tuple[float, list[Box]]]  # (seconds from clip start, faces in that frame)
 Keyframe = tuple[float, int]  # (seconds from clip start, left edge of the crop)
+Span = tuple[float, float]  # (start, end) in seconds from the clip start
+
+
+class Sighting(NamedTuple):
+    """One sampled frame: its time (seconds from the clip start), the faces in it, and for each
+    face how much its mouth moved just then (0 when not measured)."""
+
+    t: float
+    faces: list[Box]
+    mouths: Sequence[float] = ()
+
+
+# (t, faces) pairs are accepted too: a detector that measures no mouths.
+Detections = Sequence[Sighting | tuple[float, list[Box]]]
 
 STEP_SECONDS = 0.1  # planner tick; sendcmd_script interpolates keyframes to the frame rate
 TRACK_GAP_SECONDS = 1.0  # a face missed for longer than this starts a new track
@@ -29,11 +49,21 @@ SETTLE_FRACTION = 0.04  # a pan ends once the crop is this close (x crop width) 
 FACE_SMOOTHING_SECONDS = 0.3  # time constant of the (zero-lag) low-pass on the face centre
 MAX_SPEED = 0.12  # source widths per second: under 0.5% of the width per frame at 24 fps and up
 MAX_ACCEL = 0.7  # source widths per second squared
+# The active speaker: a sentence goes to the face whose mouth moved most while it was said,
+# when that face's motion is at least MOUTH_FLOOR (still lips measure ~0.02, speech ~0.15 and
+# up) and SPEAKER_MARGIN times the next face's. A turn shorter than MIN_TURN_SECONDS (a "yes"
+# from the other side) does not take the shot; the cut comes TURN_LEAD_SECONDS before the
+# turn's first word, as an editor cuts on the breath.
+MOUTH_FLOOR = 0.06
+SPEAKER_MARGIN = 1.5
+MIN_TURN_SECONDS = 1.5
+TURN_LEAD_SECONDS = 0.2
 
 
 @dataclass
 class _Track:
     boxes: dict[float, Box] = field(default_factory=dict)
+    mouths: dict[float, float] = field(default_factory=dict)
     last_t: float = 0.0
 
     @property
@@ -42,18 +72,27 @@ class _Track:
 
 
 def plan_crop_path(
-    detections: Detections, *, src_w: int, src_h: int, aspect: str, duration: float
+    detections: Detections,
+    *,
+    src_w: int,
+    src_h: int,
+    aspect: str,
+    duration: float,
+    speech: Sequence[Span] = (),
 ) -> list[Keyframe]:
     """Keyframes (t, x) of the crop's left edge, x even and inside the frame, t from 0 to
     ``duration``; x is linear between keyframes, and two keyframes at one t are a cut. One
-    keyframe when the crop never moves."""
+    keyframe when the crop never moves. ``speech`` is when someone speaks (the transcript's
+    sentences, clip time): with it and measured mouths, the crop follows the active speaker."""
     crop_w, _, centre_x, _ = crop_box(src_w, src_h, aspect)
     max_x = (src_w - crop_w) // 2 * 2  # even, like every x we emit (yuv420p chroma)
-    samples = sorted((t, boxes) for t, boxes in detections if 0 <= t <= duration)
-    if max_x <= 0 or not any(boxes for _, boxes in samples):
+    samples = _sightings(detections, duration)
+    if max_x <= 0 or not any(s.faces for s in samples):
         return [(0.0, centre_x)]
 
-    segments = _subject_centres(_tracks(samples), [t for t, _ in samples])
+    tracks = _tracks(samples)
+    times = [s.t for s in samples]
+    segments = _subject_centres(tracks, times, _speaker_turns(tracks, times, speech))
     if not segments:
         return [(0.0, centre_x)]
 
@@ -88,6 +127,72 @@ def plan_crop_path(
     return _compress(points)
 
 
+def plan_split(
+    detections: Detections,
+    *,
+    src_w: int,
+    src_h: int,
+    panel_w: int,
+    panel_h: int,
+    duration: float,
+    speech: Sequence[Span] = (),
+) -> list[Box] | None:
+    """The ``split`` layout: two source boxes (x, y, w, h), top panel then bottom, each of the
+    panel's shape and framing one of the two main people: the two seen longest (more than
+    half the clip each), or with three or more, the two whose mouths moved most in speech.
+    The left one goes on top. None when there are not two people to stack.
+
+    Each box is at least the panel's size (nothing is scaled up) and about three face heights
+    tall, the face a little above the middle, as a mid shot is framed. The boxes stay still:
+    two stacked moving crops would be restless to watch."""
+    samples = _sightings(detections, duration)
+    if not samples:
+        return None
+    people = _people(samples)
+    if len(people) < 2:
+        return None
+    voiced = [s.t for s in samples if any(a <= s.t <= b for a, b in speech)]
+    if len(people) > 2 and voiced:
+        people.sort(key=lambda p: -sum(m for t, _, m in p if t in voiced))
+    main = sorted(people[:2], key=lambda p: _median([_centre(b)[0] for _, b, _ in p]))
+    return [_panel_box([b for _, b, _ in person], src_w, src_h, panel_w, panel_h) for person in main]
+
+
+def _people(samples: list[Sighting]) -> list[list[tuple[float, Box, float]]]:
+    """Sightings grouped by person: faces whose centres stay in one column of the frame (a
+    face width either side), present in more than half the samples; most present first."""
+    columns: list[list[tuple[float, Box, float]]] = []
+    for t, faces, mouths in samples:
+        for box, mouth in zip(faces, mouths):
+            x = _centre(box)[0]
+            home = next((c for c in columns if abs(_median([_centre(b)[0] for _, b, _ in c]) - x) < box[2]), None)
+            if home is None:
+                columns.append([(t, box, mouth)])
+            else:
+                home.append((t, box, mouth))
+    present = [c for c in columns if 2 * len({t for t, _, _ in c}) > len(samples)]
+    return sorted(present, key=lambda c: -len(c))
+
+
+def _panel_box(boxes: list[Box], src_w: int, src_h: int, panel_w: int, panel_h: int) -> Box:
+    face_x = _median([_centre(b)[0] for b in boxes])
+    face_y = _median([_centre(b)[1] for b in boxes])
+    face_h = _median([b[3] for b in boxes])
+    h = min(float(src_h), max(float(panel_h), 3.0 * face_h))
+    w = h * panel_w / panel_h
+    if w > src_w:
+        w, h = float(src_w), src_w * panel_h / panel_w
+    w_even, h_even = int(w) // 2 * 2, int(h) // 2 * 2
+    x = _even(face_x - w_even / 2, src_w - w_even)
+    y = _even(face_y - 0.42 * h_even, src_h - h_even)
+    return x, y, w_even, h_even
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
 def sendcmd_script(keyframes: list[Keyframe], fps: float) -> str:
     """An ffmpeg ``sendcmd`` file moving ``crop@reframe`` along ``keyframes``: x interpolated
     at every output frame, one line only where it changes, so a still crop is a single line."""
@@ -111,11 +216,20 @@ def sendcmd_script(keyframes: list[Keyframe], fps: float) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _tracks(samples: Detections) -> list[_Track]:
+def _sightings(detections: Detections, duration: float) -> list[Sighting]:
+    out = []
+    for d in detections:
+        s = Sighting(*d)
+        if 0 <= s.t <= duration:
+            out.append(s if len(s.mouths) == len(s.faces) else Sighting(s.t, s.faces, [0.0] * len(s.faces)))
+    return sorted(out, key=lambda s: s.t)
+
+
+def _tracks(samples: list[Sighting]) -> list[_Track]:
     """Link detections across samples into tracks: each face joins the live track it overlaps
     most, or whose last centre is within one face width."""
     tracks: list[_Track] = []
-    for t, boxes in samples:
+    for t, boxes, mouths in samples:
         live = [tr for tr in tracks if t - tr.last_t <= TRACK_GAP_SECONDS]
         pairs = sorted(
             ((_affinity(tr.last, box), n, m) for n, tr in enumerate(live) for m, box in enumerate(boxes)),
@@ -126,12 +240,12 @@ def _tracks(samples: Detections) -> list[_Track]:
         for score, n, m in pairs:
             if score <= 0 or n in used_tracks or m in used_boxes:
                 continue
-            live[n].boxes[t], live[n].last_t = boxes[m], t
+            live[n].boxes[t], live[n].mouths[t], live[n].last_t = boxes[m], mouths[m], t
             used_tracks.add(n)
             used_boxes.add(m)
         for m, box in enumerate(boxes):
             if m not in used_boxes:
-                tracks.append(_Track({t: box}, t))
+                tracks.append(_Track({t: box}, {t: mouths[m]}, t))
     return tracks
 
 
@@ -147,24 +261,34 @@ def _affinity(a: Box, b: Box) -> float:
     return 1 - distance / reach if distance < reach and size_ratio < 2 else 0.0
 
 
-def _subject_centres(tracks: list[_Track], times: list[float]) -> list[list[tuple[float, float]]]:
+def _subject_centres(
+    tracks: list[_Track], times: list[float], turns: list[tuple[float, _Track]]
+) -> list[list[tuple[float, float]]]:
     """(t, centre x of the followed face) at each sample where the subject is seen, as one
-    list per stretch of following the same subject."""
+    list per stretch of following the same subject. ``turns`` (from ``_speaker_turns``) name
+    the subject while their speaker is in view; otherwise the most prominent face is."""
     subject: _Track | None = None
     challenger: _Track | None = None
     challenger_since = 0.0
     segments: list[list[tuple[float, float]]] = []
+    turn_starts = [start for start, _ in turns]
     for i, t in enumerate(times):
-        if subject is None:
+        recent = times[bisect.bisect_right(times, t - SCORE_WINDOW_SECONDS):i + 1]
+        ahead = times[i:bisect.bisect_left(times, t + SCORE_WINDOW_SECONDS)]
+        speaker = turns[max(0, bisect.bisect_right(turn_starts, t) - 1)][1] if turns else None
+        if speaker is not None and _score(speaker, recent if subject else ahead) > 0:
+            # Whoever speaks has the shot, switched at once: turns already hold for a sentence.
+            if speaker is not subject:
+                subject, challenger = speaker, None
+                segments.append([])
+        elif subject is None:
             # The plan is offline: start on the face that dominates the coming window, so a
             # false positive in the very first sample is not followed for a second.
-            ahead = times[i:bisect.bisect_left(times, t + SCORE_WINDOW_SECONDS)]
             scores = {id(tr): _score(tr, ahead) for tr in tracks if t in tr.boxes}
             if scores and max(scores.values()) > 0:
                 subject = next(tr for tr in tracks if id(tr) == max(scores, key=scores.__getitem__))
                 segments.append([])
         else:
-            recent = times[bisect.bisect_right(times, t - SCORE_WINDOW_SECONDS):i + 1]
             scores = {id(tr): _score(tr, recent) for tr in tracks}
             best = max(tracks, key=lambda tr: scores[id(tr)])
             if best is not subject and scores[id(best)] > SWITCH_MARGIN * scores[id(subject)]:
@@ -180,6 +304,48 @@ def _subject_centres(tracks: list[_Track], times: list[float]) -> list[list[tupl
         if subject is not None and t in subject.boxes:
             segments[-1].append((t, _centre(subject.boxes[t])[0]))
     return [segment for segment in segments if segment]
+
+
+def _speaker_turns(tracks: list[_Track], times: list[float], speech: Sequence[Span]) -> list[tuple[float, _Track]]:
+    """(from when, whose shot) for each speaker's turn, when two or more people are in view
+    and the mouths tell who speaks. Each sentence goes to the face whose mouth moved clearly
+    most while it was said; undecided sentences leave the shot where it was; consecutive
+    sentences of one speaker are one turn, and a turn too short to cut to is skipped."""
+    confirmed = [tr for tr in tracks if _confirmed(tr, times)]
+    if len(confirmed) < 2 or not speech:
+        return []
+    said: list[tuple[float, float, _Track]] = []
+    for start, end in sorted(speech):
+        window = times[bisect.bisect_left(times, start):bisect.bisect_right(times, end)]
+        motion = []
+        for track in confirmed:
+            seen = [track.mouths[t] for t in window if t in track.boxes]
+            if seen and 2 * len(seen) >= len(window):
+                motion.append((sum(seen) / len(seen), track))
+        motion.sort(key=lambda m: m[0], reverse=True)
+        if not motion:
+            continue
+        best, runner_up = motion[0][0], motion[1][0] if len(motion) > 1 else 0.0
+        if best >= MOUTH_FLOOR and best >= SPEAKER_MARGIN * runner_up:
+            if said and said[-1][2] is motion[0][1]:
+                said[-1] = (said[-1][0], end, motion[0][1])
+            else:
+                said.append((start, end, motion[0][1]))
+    turns: list[tuple[float, _Track]] = []
+    for start, end, track in said:
+        if turns and (turns[-1][1] is track or end - start < MIN_TURN_SECONDS):
+            continue
+        turns.append((max(0.0, start - TURN_LEAD_SECONDS), track))
+    return turns
+
+
+def _confirmed(track: _Track, times: list[float]) -> bool:
+    """Seen in more than half the samples of some one-second window: a person, not a flicker."""
+    for t in track.boxes:
+        i = bisect.bisect_left(times, t)
+        if _score(track, times[i:bisect.bisect_left(times, t + SCORE_WINDOW_SECONDS)]) > 0:
+            return True
+    return False
 
 
 def _score(track: _Track, window: list[float]) -> float:

@@ -165,6 +165,7 @@ def clip_view(clip: dict[str, Any]) -> ClipView:
         duration_seconds=clip.get("durationSeconds"),
         width=clip.get("width"),
         height=clip.get("height"),
+        layout=clip.get("layout"),
         call_id=clip["callId"],
         error=Failure(**clip["error"]) if clip.get("error") else None,
     )

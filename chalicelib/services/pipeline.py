@@ -179,19 +179,23 @@ def select(event: Event) -> Event:
 def reframe(event: Event) -> Event:
     """PlanReframe: find the faces in the clip's range and plan the crop's path. Runs in its
     own function, the one that carries OpenCV; the render only applies the plan."""
-    from chalicelib.services.reframe import plan_for_clip
+    from chalicelib.services.reframe import plan_for_clip, speech_spans
 
     item = RenderItem.model_validate(event)
-    if item.options.reframe != "auto":
+    if item.options.reframe == "center":
         return item.wire()
+    clip = item.clip
+    # When people speak (the transcript's sentences) is half of knowing who speaks.
+    speech = speech_spans(Transcript.from_dict(_load_json(item.transcriptKey)).segments, clip.start, clip.end)
     with local_source(item.source.key, item.source.versionId) as source:
-        plan = plan_for_clip(source, item.clip.start, item.clip.end, item.options.aspectRatio, item.media.info())
+        plan = plan_for_clip(source, clip.start, clip.end, item.options.aspectRatio, item.media.info(),
+                             layout=item.options.reframe, speech=speech)
     return item.model_copy(update={"reframe": plan}).wire()
 
 
 def render(event: Event) -> Event:
     from chalicelib.domain import captions
-    from chalicelib.domain.media import output_size
+    from chalicelib.domain.media import output_size, split_panel_size
 
     item = RenderItem.model_validate(event)
     clip, opts = item.clip, item.options
@@ -204,23 +208,30 @@ def render(event: Event) -> Event:
     blobs = wiring.blobs()
     fields: dict[str, Any] = {}
     with local_source(item.source.key, item.source.versionId) as source, tempfile.TemporaryDirectory() as tmp:
-        crop_commands = None
-        if item.reframe is not None:
+        crop_commands = panels = None
+        plan = item.reframe
+        if plan is not None and plan.layout == "split":
+            panels = plan.panels
+        elif plan is not None:
             from chalicelib.services.reframe import write_sendcmd
 
-            crop_commands = write_sendcmd(item.reframe, info, tmp)
+            crop_commands = write_sendcmd(plan, info, tmp)
         elif item.reframeError is not None:
             log.warning("reframe planning failed; rendering with the centre crop",
                         extra={"callId": call, "clipIndex": index, "error": item.reframeError.Error})
+        fields["layout"] = plan.layout if plan is not None else "center"
         ass = None
         if words and opts.captions and info.width and info.height:
             ass = os.path.join(tmp, "captions.ass")
+            size = output_size(info.width, info.height, opts.aspectRatio)
+            if panels:
+                size = (size[0], 2 * split_panel_size(info.width, info.height)[1])
             with open(ass, "w", encoding="utf-8") as f:
-                f.write(captions.to_ass(words, *output_size(info.width, info.height, opts.aspectRatio)))
+                f.write(captions.to_ass(words, *size))
         out = os.path.join(tmp, "clip.mp4")
         rendered = ffmpeg.render_clip(
             source, out, start=clip.start, end=clip.end, aspect=opts.aspectRatio, info=info,
-            captions=ass, crop_commands=crop_commands,
+            captions=ass, crop_commands=crop_commands, panels=panels,
         )
         thumb = os.path.join(tmp, "thumbnail.jpg")
         ffmpeg.thumbnail(out, thumb, duration=rendered.duration_seconds)

@@ -1,6 +1,7 @@
-"""AI reframe for one clip: find the faces in its range and plan the crop's path (the
-PlanReframe task, in a function of its own that carries OpenCV), then, in the render, write
-that plan as the ffmpeg ``sendcmd`` file applied as ``sendcmd=f=<file>,crop@reframe=...``.
+"""AI reframe for one clip: find the faces in its range and plan the crop's path, following
+whoever speaks, or the two stacked panels of the split layout (the PlanReframe task, in a
+function of its own that carries OpenCV), then, in the render, write that plan as the ffmpeg
+``sendcmd`` file applied as ``sendcmd=f=<file>,crop@reframe=...``.
 
 Reframing only improves a clip: when face detection cannot run (OpenCV not in this function)
 or the range cannot be decoded, the plan is the centred crop, and when the PlanReframe task
@@ -10,10 +11,12 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 
 from chalicelib.domain import media as media_rules
 from chalicelib.domain.media import MediaInfo
-from chalicelib.domain.reframe import plan_crop_path, sendcmd_script
+from chalicelib.domain.reframe import Span, plan_crop_path, plan_split, sendcmd_script
+from chalicelib.domain.transcript import Segment
 from chalicelib.errors import MediaError
 from chalicelib.job import ReframePlan
 from chalicelib.services import wiring
@@ -23,9 +26,20 @@ log = logging.getLogger(__name__)
 _DEFAULT_FPS = 25.0  # only sets how finely x is interpolated when the probe had no rate
 
 
-def plan_for_clip(source_path: str, start: float, end: float, aspect: str, media: MediaInfo) -> ReframePlan | None:
-    """The crop's path for [start, end) of ``source_path`` cropped to ``aspect``, or None when
-    there is nothing to steer: 16:9 output, or a source no wider than the target."""
+def plan_for_clip(
+    source_path: str,
+    start: float,
+    end: float,
+    aspect: str,
+    media: MediaInfo,
+    *,
+    layout: str = "auto",
+    speech: Sequence[Span] = (),
+) -> ReframePlan | None:
+    """How to frame [start, end) of ``source_path`` cropped to ``aspect``, or None when there is
+    nothing to steer: 16:9 output, or a source no wider than the target. ``layout`` is what
+    the job asked for (``auto`` or ``split``); ``speech`` is when someone speaks, in clip time
+    (the transcript's sentences), which lets the crop follow the active speaker."""
     width, height = media.width, media.height
     if aspect == "16:9" or not width or not height:
         return None
@@ -40,14 +54,31 @@ def plan_for_clip(source_path: str, start: float, end: float, aspect: str, media
     except MediaError as exc:
         log.warning("reframe: sampling %.2f-%.2f s failed (%s); using the centre crop", start, end, exc)
         detections = []
-    keyframes = plan_crop_path(detections, src_w=width, src_h=height, aspect=aspect, duration=end - start)
-    with_faces = sum(1 for _, boxes in detections if boxes)
+    duration = end - start
+    with_faces = sum(1 for d in detections if d.faces)
+    if layout == "split" and aspect == "9:16":
+        out_w, out_h = media_rules.output_size(width, height, aspect)
+        panels = plan_split(detections, src_w=width, src_h=height, panel_w=out_w, panel_h=out_h // 4 * 2,
+                            duration=duration, speech=speech)
+        if panels is not None:
+            log.info("reframe: split, %d sampled frames, %d with faces, panels %s", len(detections), with_faces, panels)
+            return ReframePlan(layout="split", keyframes=[(0.0, centre_x)], panels=panels,
+                               samples=len(detections), withFaces=with_faces)
+        log.info("reframe: split asked for but there are not two people in view; following the speaker")
+    keyframes = plan_crop_path(detections, src_w=width, src_h=height, aspect=aspect, duration=duration, speech=speech)
     log.info(
         "reframe: %d sampled frames, %d with faces, %d keyframes, x %d..%d (centre %d)",
         len(detections), with_faces, len(keyframes),
         min(x for _, x in keyframes), max(x for _, x in keyframes), centre_x,
     )
-    return ReframePlan(keyframes=keyframes, samples=len(detections), withFaces=with_faces)
+    followed = bool(with_faces) and keyframes != [(0.0, centre_x)]
+    return ReframePlan(layout="auto" if followed else "center", keyframes=keyframes, samples=len(detections),
+                       withFaces=with_faces)
+
+
+def speech_spans(segments: Sequence[Segment], start: float, end: float) -> list[Span]:
+    """The transcript's sentences that overlap [start, end), in clip time."""
+    return [(max(0.0, s.start - start), min(end, s.end) - start) for s in segments if s.end > start and s.start < end]
 
 
 def write_sendcmd(plan: ReframePlan, media: MediaInfo, workdir: str) -> str:

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib.domain.media import crop_box
+from chalicelib.domain.transcript import Transcript
 from chalicelib.job import ClipRef, Media, RenderItem, SourceRef
 from chalicelib.models import JobOptions
 
@@ -143,6 +144,10 @@ def test_the_packaged_reframe_function_finds_the_face_under_python312(synth, tmp
         s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
         video = write_face_video(tmp_path / "face.mp4")
         version = s3.put_object(Bucket=BUCKET, Key=SOURCE_KEY, Body=video.read_bytes())["VersionId"]
+        # The job's transcript, which tells the planner when people speak: nobody, here.
+        transcript_key = "work/acc_artefact/vid_artefact/call_artefact/transcript.json"
+        s3.put_object(Bucket=BUCKET, Key=transcript_key,
+                      Body=json.dumps(Transcript(language="en", duration=SECONDS).to_dict()).encode())
 
         item = RenderItem(
             clip=ClipRef(index=0, id="clip_artefact", start=0.0, end=SECONDS),
@@ -150,7 +155,7 @@ def test_the_packaged_reframe_function_finds_the_face_under_python312(synth, tmp
             source=SourceRef(key=SOURCE_KEY, versionId=version),
             media=Media(container="mp4", durationSeconds=SECONDS, width=W, height=H, fps=FPS, hasAudio=False,
                         hasVideo=True, videoCodec="h264", sizeBytes=video.stat().st_size),
-            transcriptKey="work/acc_artefact/vid_artefact/call_artefact/transcript.json",
+            transcriptKey=transcript_key,
             options=JobOptions(aspectRatio=ASPECT, reframe="auto"),
         )
         event_file, out_file = tmp_path / "event.json", tmp_path / "out.json"

@@ -351,10 +351,10 @@ def test_function_roles_grant_what_each_function_does(synth):
     assert [h for h in ALL if "dynamodb:BatchGetItem" in text[h]] == [API]
     for handler in (TRIGGER, "pipeline_prepare", REFRAME, "pipeline_render"):
         assert objects(handler, "s3:GetObjectVersion") == ["accounts/*/videos/*/source"], handler
-    # The reframe planner only reads the pinned source: no writes, no table (its plan travels
-    # in the Map item).
+    # The reframe planner only reads the pinned source and the job's transcript (when people
+    # speak): no writes, no table (its plan travels in the Map item).
     assert {a for a in text[REFRAME] if a.startswith(("s3:", "dynamodb:"))} == {"s3:GetObject", "s3:GetObjectVersion"}
-    assert objects(REFRAME, "s3:GetObject") == ["accounts/*/videos/*/source"]
+    assert objects(REFRAME, "s3:GetObject") == ["accounts/*/videos/*/source", "work/*"]
     assert objects("pipeline_prepare", "s3:PutObject") == ["work/*"]
     assert objects("pipeline_render", "s3:PutObject") == ["accounts/*/videos/*/clips/*"]
     assert text["pipeline_transcribe_start"]["transcribe:StartTranscriptionJob"] == ["*"]

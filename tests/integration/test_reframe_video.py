@@ -4,6 +4,7 @@ known positions; we detect, plan, render through ffmpeg's sendcmd + crop, read b
 output frame was actually cut from, and check the face against that ground truth."""
 from __future__ import annotations
 
+import json
 import math
 import os
 import resource
@@ -21,8 +22,11 @@ from chalicelib.adapters.faces import SAMPLE_FPS, detect_faces
 from chalicelib.domain import media
 from chalicelib.domain.reframe import MAX_SPEED, plan_crop_path, sendcmd_script
 from chalicelib.errors import MediaError
-from chalicelib.services.reframe import plan_for_clip, write_sendcmd
+from chalicelib.domain.transcript import Transcript
+from chalicelib.services.reframe import plan_for_clip, speech_spans, write_sendcmd
 from tests.media_fixtures import ffmpeg_exe, make_hls_playlist, make_video
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 pytestmark = [pytest.mark.media, pytest.mark.slow]
 
@@ -118,7 +122,7 @@ def test_reframe_follows_a_moving_face(sweep_video, tmp_path):
     # Times are relative to the clip start and boxes in source pixels: the true face is found
     # where it was drawn. Texture may add the odd false positive; the planner must ignore it.
     found = extra = 0
-    for t, boxes in detections:
+    for t, boxes, _ in detections:
         fx, fy = _sweep(start + t)
         on_face = [b for b in boxes
                    if abs(b[0] + b[2] / 2 - fx - FACE / 2) < 25 and abs(b[1] + b[3] / 2 - fy - FACE / 2) < 35]
@@ -156,7 +160,7 @@ def test_reframe_follows_a_moving_face(sweep_video, tmp_path):
     assert exact >= 0.98
     # And the clip itself shows the face: the detector, run on the output, finds it whole.
     in_clip = detect_faces(str(rendered), 0.0, duration, size=(crop_w, crop_h))
-    assert sum(1 for _, boxes in in_clip if boxes) >= 0.9 * len(in_clip)
+    assert sum(1 for _, boxes, _ in in_clip if boxes) >= 0.9 * len(in_clip)
 
 
 def _frame_xs(script: str, frames: int) -> list[int]:
@@ -230,7 +234,7 @@ def test_detection_time_for_30_seconds_of_720p(tmp_path):
     detections = detect_faces(str(video), 0.0, 30.0, sample_fps=4.0)
     seconds = time.perf_counter() - began
     cpu = _cpu_seconds() - cpu_before
-    with_faces = sum(1 for _, boxes in detections if boxes)
+    with_faces = sum(1 for _, boxes, _ in detections if boxes)
     print(
         f"\nface detection, 30 s of 1280x720 at 4 fps: {seconds:.2f} s wall, {cpu:.2f} s CPU incl. ffmpeg "
         f"({len(detections)} frames, {with_faces} with a face, "
@@ -319,3 +323,130 @@ def test_faceless_footage_keeps_the_crop_still(tmp_path):
     movement = max(xs) - min(xs)
     print(f"\nfaceless footage: crop moved {movement} px in total ({movement / WIDE[0]:.2%} of the width)")
     assert movement < 0.02 * WIDE[0]
+
+
+# Two people in a wide shot, taking turns: the fixture's real speech plays, and the face whose
+# turn it is moves its mouth on every word (a dark mouth opening and closing about three times a
+# second) while the other keeps still lips and, while the left one speaks, nods.
+TWO_SIDE = 96  # 7.5% of 1280: a two-shot's faces
+TWO_X = {"L": 200, "R": 980}
+TWO_Y = 300
+TWO_SECONDS = 28.0
+TURNS = ["L", "R", "L", "L", "R", "L"]  # speaker of each of the transcript's first six sentences
+
+
+def _speech_fixture():
+    transcript = Transcript.from_dict(json.loads((FIXTURES / "speech_long.transcript.json").read_text()))
+    return transcript, transcript.segments[: len(TURNS)]
+
+
+def _talking_face(side: int, mirrored: bool, openness: float):
+    face = _face_patch(side)
+    if mirrored:  # a second person: the same photo mirrored and tinted
+        face = np.clip(face[:, ::-1].astype(np.float32) * [0.9, 1.0, 1.15], 0, 255).astype(np.uint8)
+    # The mouth (found with YuNet's landmarks on this photo) at 47.5% across, 70% down.
+    centre = (round((0.525 if mirrored else 0.475) * side), round(0.70 * side))
+    cv2.ellipse(face, centre, (round(0.1 * side), max(1, round(openness * 0.06 * side))), 0, 0, 360, (70, 25, 30), -1)
+    return face
+
+
+@pytest.fixture(scope="module")
+def two_shot(tmp_path_factory) -> Path:
+    transcript, sentences = _speech_fixture()
+
+    def voice(t: float) -> str | None:
+        for sentence, who in zip(sentences, TURNS):
+            words = transcript.words[sentence.first_word:sentence.last_word]
+            if any(w.start <= t <= w.end for w in words):
+                return who
+        return None
+
+    path = tmp_path_factory.mktemp("two") / "two_shot.mp4"
+    background = _background(seed=5)
+    proc = subprocess.Popen(
+        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+         "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{W}x{H}", "-r", str(FPS), "-i", "-",
+         "-t", str(TWO_SECONDS), "-i", str(FIXTURES / "speech_long.ogg"), "-map", "0:v", "-map", "1:a",
+         "-c:v", "libx264", "-preset", "ultrafast", "-crf", "20", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
+         str(path)],
+        stdin=subprocess.PIPE,
+    )
+    for frame in range(round(TWO_SECONDS * FPS)):
+        t = frame / FPS
+        speaking = voice(t)
+        talk = 0.3 + 0.7 * abs(math.sin(2 * math.pi * 3.3 * t))
+        img = background.copy()
+        nod = round(12 * math.sin(2 * math.pi * 1.2 * t)) if speaking == "L" else 0
+        for who, y in (("L", TWO_Y), ("R", TWO_Y + nod)):
+            x = TWO_X[who]
+            img[y:y + TWO_SIDE, x:x + TWO_SIDE] = _talking_face(TWO_SIDE, who == "R", talk if speaking == who else 0.12)
+        proc.stdin.write(img.tobytes())
+    proc.stdin.close()
+    assert proc.wait() == 0
+    return path
+
+
+def test_the_crop_follows_whoever_is_speaking(two_shot, tmp_path):
+    transcript, sentences = _speech_fixture()
+    speech = speech_spans(transcript.segments, 0.0, TWO_SECONDS)
+    info = _info(W, H, FPS)
+    plan = plan_for_clip(str(two_shot), 0.0, TWO_SECONDS, "9:16", info, speech=speech)
+    assert plan is not None and plan.layout == "auto"
+    rendered = _render_with_script(two_shot, 0.0, TWO_SECONDS, (W, H), Path(write_sendcmd(plan, info, str(tmp_path))),
+                                   tmp_path / "two-9x16.mp4")
+    crop_w = media.crop_box(W, H, "9:16")[0]
+    xs = _measured_x(rendered, two_shot, 0.0, TWO_SECONDS, crop_w, strip=(H - 60, 8))
+
+    turn_starts = [(s.start, who) for s, who in zip(sentences, TURNS)]
+    turn_starts = [ts for n, ts in enumerate(turn_starts) if n == 0 or ts[1] != turn_starts[n - 1][1]]
+
+    def speaker(t: float) -> str:
+        return [who for start, who in turn_starts if start <= t][-1] if t >= turn_starts[0][0] else turn_starts[0][1]
+
+    def holds(x: int, who: str) -> bool:
+        return x <= TWO_X[who] and TWO_X[who] + TWO_SIDE <= x + crop_w
+
+    holding = [holds(x, speaker(k / FPS)) for k, x in enumerate(xs)]
+    moves = [(k + 1) / FPS for k, (a, b) in enumerate(zip(xs, xs[1:])) if a != b]
+    cuts = [(k + 1) / FPS for k, (a, b) in enumerate(zip(xs, xs[1:])) if abs(b - a) > 0.005 * W]
+    print(f"\ntwo people taking {len(turn_starts)} turns over {TWO_SECONDS:g} s: the speaker inside the 9:16 crop "
+          f"in {sum(holding) / len(holding):.1%} of {len(xs)} frames; cuts at {cuts}; turns at "
+          f"{[round(s, 2) for s, _ in turn_starts]}; {len(moves) - len(cuts)} other frame-to-frame moves")
+    assert sum(holding) / len(holding) >= 0.85
+    # One cut per change of speaker, each within 1.5 s of it, and nothing else moves the crop:
+    # no switch inside a turn, and the silent one's nodding never takes the shot.
+    assert len(cuts) == len(turn_starts) - 1
+    for cut, (start, _) in zip(cuts, turn_starts[1:]):
+        assert abs(cut - start) <= 1.5, (cut, start)
+    assert moves == cuts
+
+
+def test_split_stacks_the_two_speakers(two_shot, tmp_path):
+    transcript, _ = _speech_fixture()
+    info = _info(W, H, FPS)
+    start, end = 2.0, 10.0
+    plan = plan_for_clip(str(two_shot), start, end, "9:16", info, layout="split",
+                         speech=speech_spans(transcript.segments, start, end))
+    assert plan is not None and plan.layout == "split" and plan.panels is not None
+    # Top: the left person; bottom: the right one; each box holds its whole face.
+    for (x, y, w, h), who in zip(plan.panels, ("L", "R")):
+        assert x <= TWO_X[who] and TWO_X[who] + TWO_SIDE <= x + w and y <= TWO_Y and TWO_Y + TWO_SIDE <= y + h
+    out = tmp_path / "split.mp4"
+    subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-ss", str(start), "-t", str(end - start),
+         *media.INPUT_HARDENING, "-i", f"file:{two_shot}",
+         "-vf", media.video_filter(W, H, "9:16", panels=plan.panels), "-c:v", "libx264", "-preset", "ultrafast",
+         str(out)],
+        check=True,
+    )
+    panel_w, panel_h = media.split_panel_size(W, H)
+    assert (panel_w, panel_h) == (404, 360)
+    found = detect_faces(str(out), 0.0, end - start, size=(panel_w, 2 * panel_h))
+    stacked = [s for s in found if len(s.faces) == 2 and sorted(b[1] + b[3] / 2 < panel_h for b in s.faces) == [0, 1]]
+    print(f"\nsplit: two faces, one per panel, in {len(stacked)}/{len(found)} sampled frames of the stacked clip")
+    assert len(stacked) >= 0.9 * len(found)
+
+
+def test_split_without_two_people_follows_the_one(sweep_video):
+    plan = plan_for_clip(str(sweep_video), 1.0, 6.0, "9:16", _info(W, H, FPS), layout="split")
+    assert plan is not None and plan.layout == "auto" and plan.panels is None

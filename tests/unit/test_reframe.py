@@ -2,12 +2,13 @@
 speed, keeps its subject against brief intruders, centres without faces, and the sendcmd file."""
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
 
 from chalicelib.domain.media import crop_box
-from chalicelib.domain.reframe import MAX_SPEED, plan_crop_path, sendcmd_script
+from chalicelib.domain.reframe import MAX_SPEED, Sighting, plan_crop_path, sendcmd_script
 
 W, H = 1280, 720
 CROP_W = crop_box(W, H, "9:16")[0]  # 404
@@ -185,3 +186,76 @@ def test_sendcmd_times_never_land_after_their_frame():
 def test_sendcmd_rejects_a_bad_frame_rate(fps):
     with pytest.raises(ValueError):
         sendcmd_script([(0.0, 0)], fps)
+
+
+# The active speaker: two people in a wide two-shot, far apart (a cut between them).
+LEFT, RIGHT = 250, 1030
+
+
+def _two_shot(speaking, *, nodding_right=False, seconds=12.0, fps=3.0):
+    """Sightings of two faces; ``speaking(t)`` is "L", "R" or None and moves that face's mouth.
+    A nodding right face bobs up and down (its box moves) while its mouth stays still."""
+    out = []
+    for t in _samples(seconds, fps):
+        who = speaking(t)
+        bob = 30 * math.sin(t * 6) if nodding_right else 0
+        mouths = [0.25 if who == "L" else 0.02, 0.25 if who == "R" else 0.03]
+        out.append(Sighting(t, [_face(LEFT, 150), _face(RIGHT, 150, 300 + bob)], mouths))
+    return out
+
+
+def _holding(xs, face_x, size=150):
+    return [x <= face_x - size / 2 and face_x + size / 2 <= x + CROP_W for x in xs]
+
+
+def test_the_crop_follows_whoever_speaks_and_switches_at_the_turn():
+    # Sentences: L 0.3-2.8, L 3.1-5.6, R 6.0-8.6, L 9.0-11.5.
+    speech = [(0.3, 2.8), (3.1, 5.6), (6.0, 8.6), (9.0, 11.5)]
+    turn = {0: "L", 1: "L", 2: "R", 3: "L"}
+
+    def speaking(t):
+        return next((turn[n] for n, (a, b) in enumerate(speech) if a <= t <= b), None)
+
+    keyframes = plan_crop_path(_two_shot(speaking), src_w=W, src_h=H, aspect="9:16", duration=12, speech=speech)
+    xs = _per_frame(keyframes, 12)
+    moves = [f / FPS for f, (a, b) in enumerate(zip(xs, xs[1:])) if a != b]
+    assert len(moves) == 2  # two cuts, no pans between faces 780 px apart
+    assert 5.6 <= moves[0] <= 6.0 and 8.6 <= moves[1] <= 9.0  # at the turns, just before the first word
+    assert all(_holding(xs[: round(5.7 * FPS)], LEFT)) and all(_holding(xs[round(6 * FPS):round(8.7 * FPS)], RIGHT))
+    assert all(_holding(xs[round(9 * FPS):], LEFT))
+
+
+def test_a_silent_face_that_nods_does_not_take_the_shot():
+    speech = [(0.5, 4.0), (4.4, 8.0), (8.3, 11.8)]
+    keyframes = plan_crop_path(_two_shot(lambda t: "L" if any(a <= t <= b for a, b in speech) else None,
+                                         nodding_right=True),
+                               src_w=W, src_h=H, aspect="9:16", duration=12, speech=speech)
+    assert len(keyframes) == 1 and _holding([keyframes[0][1]], LEFT)[0]
+
+
+def test_mouth_motion_without_speech_counts_for_nothing():
+    # The right face "talks" (chews, mouths along) while nobody is heard: the left one speaks.
+    speech = [(0.5, 3.5), (7.5, 11.0)]
+
+    def speaking(t):
+        return "L" if any(a <= t <= b for a, b in speech) else "R"
+
+    keyframes = plan_crop_path(_two_shot(speaking), src_w=W, src_h=H, aspect="9:16", duration=12, speech=speech)
+    assert len(keyframes) == 1 and _holding([keyframes[0][1]], LEFT)[0]
+
+
+def test_a_short_interjection_does_not_cut_away():
+    speech = [(0.3, 4.0), (4.3, 4.8), (5.1, 11.0)]  # "Right." from the right face in the middle
+
+    def speaking(t):
+        return "R" if 4.3 <= t <= 4.8 else ("L" if any(a <= t <= b for a, b in speech) else None)
+
+    keyframes = plan_crop_path(_two_shot(speaking, fps=6.0), src_w=W, src_h=H, aspect="9:16", duration=12,
+                               speech=speech)
+    assert len(keyframes) == 1 and _holding([keyframes[0][1]], LEFT)[0]
+
+
+def test_without_speech_the_bigger_face_is_followed_as_before():
+    detections = [Sighting(t, [_face(LEFT, 120), _face(RIGHT, 200)], [0.3, 0.0]) for t in _samples(8)]
+    keyframes = plan_crop_path(detections, src_w=W, src_h=H, aspect="9:16", duration=8)
+    assert len(keyframes) == 1 and _holding([keyframes[0][1]], RIGHT, 200)[0]
