@@ -22,8 +22,11 @@ from chalicelib.config import settings
 from chalicelib.errors import MediaError
 
 # OpenCV's FFmpeg reads this when it opens a capture: local files only, never a URL or another
-# file a playlist or concat list names (the same rule as ffmpeg's INPUT_HARDENING).
-os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "protocol_whitelist;file")
+# file a playlist or concat list names (the same rule as ffmpeg's INPUT_HARDENING). And B-frames
+# are not decoded at all (OpenCV's ``avdiscard``): no other frame refers to them, the samples
+# land on the I and P frames between them (at most a few frames off), and in the H.264 that
+# cameras and editors write they are half or more of the frames, so of the decoding time.
+os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "protocol_whitelist;file|avdiscard;bidir")
 
 from chalicelib.domain.reframe import Box, Sighting
 
@@ -38,6 +41,13 @@ SCORE_THRESHOLD = 0.7
 # on the mouth after aligning the face (so a head that moves or nods does not count): long
 # enough for lips to move in speech (a syllable is ~0.2 s), short enough for a face to stay put.
 MOTION_GAP_SECONDS = 0.1
+# Between whole-frame scans (every _FULL_SCAN_EVERY-th sample, once a second), known faces are
+# looked for only in a square _AROUND times their size about their last place, scaled to
+# _AROUND_INPUT px: a ninth of the pixels of a 640 px frame, and the face at ~70 px there, where
+# YuNet is surest. A face that moves half its width in a third of a second is still inside.
+_FULL_SCAN_EVERY = 3
+_AROUND = 2.2
+_AROUND_INPUT = 160
 # After this many samples without a face, only every _SPARSE_EVERY-th sample is analysed.
 _SPARSE_AFTER_SAMPLES = 6
 _SPARSE_EVERY = 3
@@ -113,9 +123,15 @@ def detect_faces(
             ok, frame = capture.retrieve()
             if not ok:
                 break
-            small = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
-            rows = detector.faces(np.ascontiguousarray(small))
-            regions = [_FaceRegions(row, scale, (src_w, src_h)) for row in rows]
+            previous = found[-1].faces if found else []
+            if previous and index % _FULL_SCAN_EVERY:
+                # Faces known from the last sample: look again only around them (a small YuNet
+                # input each), with a whole-frame scan every second for anyone new.
+                regions = _dedupe([r for box in previous for r in detector.around(frame, box, (src_w, src_h))])
+            else:
+                small = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+                regions = [_FaceRegions(row, scale, (0, 0), (src_w, src_h))
+                           for row in detector.faces(np.ascontiguousarray(small))]
             found.append(Sighting(round(index / sample_fps, 3), [r.box for r in regions], [0.0] * len(regions)))
             if regions:
                 last_face = index
@@ -131,13 +147,16 @@ class _FaceRegions:
     mouth corners) the mouth and the eyes, whose motion between two frames tells speech from
     a head that merely moves."""
 
-    def __init__(self, row, scale: tuple[float, float], size: tuple[int, int]):
+    def __init__(self, row, scale: tuple[float, float], offset: tuple[int, int], size: tuple[int, int]):
+        """``row`` is YuNet's, in the coordinates of the image it ran on: ``scale`` and
+        ``offset`` map them to the source frame of ``size``."""
         sx, sy = scale
+        ox, oy = offset
         x, y, w, h = (float(v) for v in row[:4])
-        self.box: Box = (round(x * sx), round(y * sy), round(w * sx), round(h * sy))
+        self.box: Box = (round(ox + x * sx), round(oy + y * sy), round(w * sx), round(h * sy))
         fw, fh = w * sx, h * sy
-        eye_y = (row[5] + row[7]) / 2 * sy
-        mouth_x, mouth_y = (row[10] + row[12]) / 2 * sx, (row[11] + row[13]) / 2 * sy
+        eye_y = oy + (row[5] + row[7]) / 2 * sy
+        mouth_x, mouth_y = ox + (row[10] + row[12]) / 2 * sx, oy + (row[11] + row[13]) / 2 * sy
         mouth_w = max(abs(row[12] - row[10]) * sx * 1.6, 0.4 * fw)
         # Lips and chin: from a little above the mouth corners down, where an open jaw shows.
         self.mouth = _rect(mouth_x - mouth_w / 2, mouth_y - 0.12 * fh, mouth_w, 0.32 * fh, size)
@@ -200,22 +219,58 @@ def _check_container(path: str) -> None:
 class _Detector:
     """YuNet (``cv2.FaceDetectorYN``, a 232 KB CNN committed in ``assets/models``): frontal and
     turned faces down to about 3% of the frame width at 640 px input, few false positives on
-    texture. Made per thread: OpenCV does not promise that one detector may run in two."""
+    texture. Two per thread (whole frames, and the small squares around known faces): OpenCV
+    does not promise that one detector may run in two threads, and each has one input size."""
 
     def __init__(self, width: int, height: int):
-        cached = getattr(_per_thread, "detector", None)
-        if cached is None or cached[0] != (width, height):
-            cv2 = heavy.cv2()
-            detector = cv2.FaceDetectorYN.create(MODEL_PATH, "", (width, height), SCORE_THRESHOLD, 0.3, 50)
-            cached = _per_thread.detector = ((width, height), detector)
-        self._yunet = cached[1]
+        self._yunet = _yunet((width, height))
+        self._around = _yunet((_AROUND_INPUT, _AROUND_INPUT))
 
     def faces(self, frame) -> list:
         """YuNet's rows: box (x, y, w, h), five landmarks (eyes, nose tip, mouth corners), score."""
-        _, found = self._yunet.detect(frame)
-        if found is None:
+        return _rows(self._yunet, frame)
+
+    def around(self, frame, box: Box, size: tuple[int, int]) -> list[_FaceRegions]:
+        """The faces in the square about ``box`` (source pixels) of the full-size ``frame``."""
+        cv2 = heavy.cv2()
+        x, y, w, h = box
+        side = max(w, h) * _AROUND
+        region = _rect(x + w / 2 - side / 2, y + h / 2 - side / 2, side, side, size)
+        if region is None:
             return []
-        return [row for row in found if row[2] > 0 and row[3] > 0]
+        rx, ry, rw, rh = region
+        square = cv2.resize(frame[ry:ry + rh, rx:rx + rw], (_AROUND_INPUT, _AROUND_INPUT), interpolation=cv2.INTER_AREA)
+        scale = (rw / _AROUND_INPUT, rh / _AROUND_INPUT)
+        return [_FaceRegions(row, scale, (rx, ry), size) for row in _rows(self._around, square)]
+
+
+def _yunet(input_size: tuple[int, int]):
+    detectors = getattr(_per_thread, "detectors", None)
+    if detectors is None:
+        detectors = _per_thread.detectors = {}
+    if input_size not in detectors:
+        detectors[input_size] = heavy.cv2().FaceDetectorYN.create(MODEL_PATH, "", input_size, SCORE_THRESHOLD, 0.3, 50)
+    return detectors[input_size]
+
+
+def _rows(yunet, image) -> list:
+    _, found = yunet.detect(image)
+    return [] if found is None else [row for row in found if row[2] > 0 and row[3] > 0]
+
+
+def _dedupe(regions: list[_FaceRegions]) -> list[_FaceRegions]:
+    """One per face where the squares about two nearby faces both found it."""
+    kept: list[_FaceRegions] = []
+    for r in regions:
+        if all(_overlap(r.box, k.box) < 0.5 for k in kept):
+            kept.append(r)
+    return kept
+
+
+def _overlap(a: Box, b: Box) -> float:
+    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    return ix * iy / max(1, min(a[2] * a[3], b[2] * b[3]))
 
 
 _per_thread = threading.local()

@@ -14,6 +14,7 @@ outside speech counts for nothing, so a silent face that nods or turns never tak
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -47,7 +48,7 @@ LOST_HOLD_SECONDS = 0.5  # the hold when the subject has left (or the source cut
 DEAD_ZONE = 0.30  # fraction of the crop width, centred, inside which the face may move freely
 SETTLE_FRACTION = 0.04  # a pan ends once the crop is this close (x crop width) to its goal
 FACE_SMOOTHING_SECONDS = 0.3  # time constant of the (zero-lag) low-pass on the face centre
-MAX_SPEED = 0.12  # source widths per second: under 0.5% of the width per frame at 24 fps and up
+MAX_SPEED = 0.12  # source widths per second: ~0.5% of the width a frame at 24 fps (sendcmd_script caps it)
 MAX_ACCEL = 0.7  # source widths per second squared
 # The active speaker: a sentence goes to the face whose mouth moved most while it was said,
 # when that face's motion is at least MOUTH_FLOOR (still lips measure ~0.02, speech ~0.15 and
@@ -193,27 +194,38 @@ def _median(values: list[float]) -> float:
     return ordered[len(ordered) // 2]
 
 
-def sendcmd_script(keyframes: list[Keyframe], fps: float) -> str:
+def sendcmd_script(keyframes: list[Keyframe], fps: float, max_step: int | None = None) -> str:
     """An ffmpeg ``sendcmd`` file moving ``crop@reframe`` along ``keyframes``: x interpolated
-    at every output frame, one line only where it changes, so a still crop is a single line."""
+    at every output frame, one line only where it changes, so a still crop is a single line.
+    ``max_step`` caps the move from one frame to the next (cuts aside): rounding x to even
+    pixels would otherwise let a pan at top speed step 2 px further now and then."""
     if not keyframes:
         raise ValueError("sendcmd_script needs at least one keyframe")
     if fps <= 0:
         raise ValueError(f"fps must be positive, not {fps}")
     keyframes = sorted(keyframes, key=lambda k: k[0])  # stable: a cut is two keyframes at one time
     times = [t for t, _ in keyframes]
+    cuts = [a for a, b in itertools.pairwise(times) if a == b]
     end = times[-1]
     lines: list[str] = []
-    last_x = None
+    last_x: int | None = None
     for frame in range(math.floor(end * fps + 1e-6) + 1):
         t = frame / fps
         x = _interpolate(keyframes, times, t)
+        if last_x is not None and max_step is not None and not any(t - 1 / fps < c <= t + 1e-9 for c in cuts):
+            x = min(max(x, last_x - max_step), last_x + max_step)
         if x != last_x:
             # Rounded down to the millisecond: a command stamped after its frame's time would
             # only apply from the next frame on.
             lines.append(f"{math.floor(t * 1000 + 1e-6) / 1000:.3f} crop@reframe x {x};")
             last_x = x
     return "\n".join(lines) + "\n"
+
+
+def max_frame_step(src_w: int) -> int:
+    """The most the crop moves between two frames outside a cut: 0.5% of the source width,
+    in even pixels (the crop's x is even)."""
+    return max(2, int(0.005 * src_w) // 2 * 2)
 
 
 def _sightings(detections: Detections, duration: float) -> list[Sighting]:

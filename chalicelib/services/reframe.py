@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from chalicelib.domain import media as media_rules
 from chalicelib.domain.media import MediaInfo
-from chalicelib.domain.reframe import Span, plan_crop_path, plan_split, sendcmd_script
+from chalicelib.domain.reframe import Span, max_frame_step, plan_crop_path, plan_split, sendcmd_script
 from chalicelib.domain.transcript import Segment
 from chalicelib.errors import MediaError
 from chalicelib.job import ReframePlan
@@ -85,5 +85,5 @@ def write_sendcmd(plan: ReframePlan, media: MediaInfo, workdir: str) -> str:
     """The plan as an ffmpeg sendcmd file in ``workdir``; returns its path."""
     path = os.path.join(workdir, "reframe.cmd")
     with open(path, "w", encoding="ascii") as out:
-        out.write(sendcmd_script(plan.keyframes, media.fps or _DEFAULT_FPS))
+        out.write(sendcmd_script(plan.keyframes, media.fps or _DEFAULT_FPS, max_frame_step(media.width or 0)))
     return path

@@ -166,6 +166,9 @@ def test_submit_job_accepts_every_documented_option():
         ({"maxDuration": 500}, "maxDuration"),
         ({"minDuration": 50, "maxDuration": 40}, "minDuration"),
         ({"aspectRatio": "4:3"}, "aspectRatio"),
+        ({"reframe": "track"}, "reframe"),
+        ({"reframe": "split", "aspectRatio": "1:1"}, "reframe"),
+        ({"reframe": "split", "aspectRatio": "16:9"}, "reframe"),
         ({"customInstructions": "x" * 4001}, "customInstructions"),
         ({"customInstructions": 42}, "customInstructions"),
         ({"videoId": "../etc"}, "videoId"),
@@ -177,6 +180,12 @@ def test_submit_job_rejects_bad_input_naming_the_field(fields, named):
         _submit(**fields)
     assert named in raised.value.message
     assert raised.value.status == 400 and raised.value.code == "bad_request"
+
+
+def test_split_is_a_portrait_layout():
+    assert _submit(reframe="split").reframe == "split"
+    with pytest.raises(BadRequest, match=r"reframe: 'split' stacks two speakers in a 9:16 frame; with aspectRatio 1:1"):
+        _submit(reframe="split", aspectRatio="1:1")
 
 
 def test_submit_job_reports_a_missing_video_id_as_required():

@@ -426,6 +426,12 @@ def test_video_filter_static_crop_captions_and_moving_crop():
     assert video_filter(1920, 1080, "9:16", crop_commands="/w/crop.cmd") == (
         "sendcmd=f=/w/crop.cmd,crop@reframe=w=606:h=1080:x=656:y=0,scale=606:1080,setsar=1"
     )
+    # The split layout: two crops, each scaled to half the 9:16 frame, stacked; then captions.
+    assert video_filter(1920, 1080, "9:16", panels=[(100, 200, 606, 540), (1200, 180, 700, 622)],
+                        captions="/w/c.ass") == (
+        "split=2[p0][p1];[p0]crop=606:540:100:200,scale=606:540,setsar=1[s0];"
+        "[p1]crop=700:622:1200:180,scale=606:540,setsar=1[s1];[s0][s1]vstack=inputs=2,ass=filename=/w/c.ass"
+    )
 
 
 def test_render_args_carry_captions_crop_commands_and_audio_chain():

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from chalicelib.domain.media import crop_box
-from chalicelib.domain.reframe import MAX_SPEED, Sighting, plan_crop_path, sendcmd_script
+from chalicelib.domain.reframe import MAX_SPEED, Sighting, max_frame_step, plan_crop_path, sendcmd_script
 
 W, H = 1280, 720
 CROP_W = crop_box(W, H, "9:16")[0]  # 404
@@ -259,3 +259,13 @@ def test_without_speech_the_bigger_face_is_followed_as_before():
     detections = [Sighting(t, [_face(LEFT, 120), _face(RIGHT, 200)], [0.3, 0.0]) for t in _samples(8)]
     keyframes = plan_crop_path(detections, src_w=W, src_h=H, aspect="9:16", duration=8)
     assert len(keyframes) == 1 and _holding([keyframes[0][1]], RIGHT, 200)[0]
+
+
+def test_sendcmd_caps_each_frame_step_except_at_a_cut():
+    # A pan at 8 px per frame, capped to 6; then a cut of 500 px that stays a cut.
+    keyframes = [(0.0, 0), (1.0, 200), (1.0, 700), (2.0, 700)]
+    script = sendcmd_script(keyframes, 25, max_step=6)
+    xs = [int(line.split()[3].rstrip(";")) for line in script.splitlines()]
+    steps = [b - a for a, b in zip(xs, xs[1:])]
+    assert max(steps[:-1]) <= 6 and steps[-1] >= 400 and xs[-1] == 700
+    assert max_frame_step(1920) == 8 and max_frame_step(1280) == 6 and max_frame_step(200) == 2
