@@ -21,6 +21,7 @@ from bench.api import import_time
 from bench.encoder import natural_sample, run_encoder_sweep
 from bench.ffargs import ffmpeg_exe
 from bench.procs import loadavg
+from bench.reframe_cost import run_reframe_cost
 from bench.report import report, write_report
 from bench.report_encoder import encoder_section
 from bench.run import bare_tools, machine, make_bench_video, ours_runs, peer_renders, run_stack_job, whisper_bare
@@ -62,6 +63,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--sweep-repeat", type=int, default=1, help="encoder sweep renders: best CPU time of N")
     parser.add_argument("--skip-encoder-sweep", action="store_true")
+    parser.add_argument(
+        "--reframe-cost",
+        action="store_true",
+        help="only the reframe analysis against the encode (1080p face and faceless clips), merged into "
+        "bench-results.json",
+    )
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -72,6 +79,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.encoder_sweep:
         return _encoder_sweep_only(args, out, results_path)
+    if args.reframe_cost:
+        stored = json.loads(results_path.read_text()) if results_path.exists() else {}
+        stored["reframe_cost"] = run_reframe_cost(out / "work" / "reframe", args.repeat)
+        results_path.write_text(json.dumps(stored, indent=1, default=str))
+        if "job" in stored:
+            write_report(Path(args.report), report(stored))
+        return 0
 
     started = time.perf_counter()
     raw: dict[str, Any] = {"machine": machine(), "load": [loadavg()]}
@@ -141,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         raw["encoder_sweep"] = previous["encoder_sweep"]
     if "encoder_sweep_checks" not in raw and previous.get("encoder_sweep_checks"):
         raw["encoder_sweep_checks"] = previous["encoder_sweep_checks"]
+    print("   Reframe analysis against the encode (1080p, faces and none)", flush=True)
+    raw["reframe_cost"] = run_reframe_cost(work / "reframe", args.repeat)
     raw["run_seconds"] = time.perf_counter() - started
     results_path.write_text(json.dumps(raw, indent=1, default=str))
     print("6/6 Report", flush=True)

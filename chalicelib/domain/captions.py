@@ -237,8 +237,10 @@ def _centis(seconds: float) -> int:
     return max(0, round(seconds * 100))
 
 
-def to_ass(words: list[Word], width: int, height: int) -> str:
-    """An ASS script drawing ``words`` (clip time) on a ``width`` x ``height`` frame.
+def to_ass(words: list[Word], width: int, height: int, *, middle: bool = False) -> str:
+    """An ASS script drawing ``words`` (clip time) on a ``width`` x ``height`` frame; with
+    ``middle``, centred on the frame's middle (the seam of the split layout, where no face is)
+    instead of above the bottom band.
 
     One event per word: its group's text with that word in the accent colour, from the word's
     start to the next word's start, so the highlight follows speech and the group stays
@@ -266,8 +268,8 @@ def to_ass(words: list[Word], width: int, height: int) -> str:
         ),
         (
             f"Style: Word,{FONT_NAME},{box.font_size},{white},{white},&H00000000,&H99000000,"
-            f"-1,0,0,0,100,100,0,0,1,{box.outline:g},{box.shadow:g},2,{box.margin_x},{box.margin_x},"
-            f"{box.margin_bottom},1"
+            f"-1,0,0,0,100,100,0,0,1,{box.outline:g},{box.shadow:g},{5 if middle else 2},{box.margin_x},"
+            f"{box.margin_x},{0 if middle else box.margin_bottom},1"
         ),
         "",
         "[Events]",

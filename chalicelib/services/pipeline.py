@@ -227,7 +227,7 @@ def render(event: Event) -> Event:
             if panels:
                 size = (size[0], 2 * split_panel_size(info.width, info.height)[1])
             with open(ass, "w", encoding="utf-8") as f:
-                f.write(captions.to_ass(words, *size))
+                f.write(captions.to_ass(words, *size, middle=bool(panels)))
         out = os.path.join(tmp, "clip.mp4")
         rendered = ffmpeg.render_clip(
             source, out, start=clip.start, end=clip.end, aspect=opts.aspectRatio, info=info,

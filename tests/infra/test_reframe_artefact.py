@@ -58,27 +58,13 @@ def free_port() -> int:
 
 def write_face_video(path: Path) -> Path:
     """H.264 mp4, 1280x720 at 25 fps: a real face (scikit-image's public-domain astronaut, as in
-    tests/integration/test_reframe_video.py) on a smooth background, still in the left third."""
-    import cv2
-    import numpy as np
-    from skimage import data as skimage_data
-
+    tests/integration/test_reframe_video.py) on a textured background, still in the left third."""
     from tests.media_fixtures import ffmpeg_exe
+    from tools.synthetic_video import background, face_patch, write_frames
 
-    face = cv2.resize(skimage_data.astronaut()[40:190, 150:300], (FACE, FACE), interpolation=cv2.INTER_AREA)
-    rng = np.random.default_rng(7)
-    frame = cv2.resize(rng.uniform(60, 200, (9, 16, 3)).astype(np.float32), (W, H), interpolation=cv2.INTER_CUBIC)
-    frame = np.clip(frame, 0, 255).astype(np.uint8)
-    frame[FACE_Y:FACE_Y + FACE, FACE_X:FACE_X + FACE] = face
-    still = path.with_suffix(".png")
-    assert cv2.imwrite(str(still), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
-         "-loop", "1", "-framerate", str(FPS), "-i", str(still), "-t", str(SECONDS),
-         "-c:v", "libx264", "-preset", "ultrafast", "-crf", "20", "-pix_fmt", "yuv420p", str(path)],
-        check=True,
-    )
-    return path
+    frame = background((W, H), seed=7)
+    frame[FACE_Y:FACE_Y + FACE, FACE_X:FACE_X + FACE] = face_patch(FACE)
+    return write_frames(path, (W, H), SECONDS, lambda t: frame, ffmpeg=ffmpeg_exe(), fps=FPS)
 
 
 def lambda_filesystem(synth, root: Path) -> tuple[Path, Path, Path, dict]:

@@ -63,6 +63,8 @@ def test_speech_video_becomes_clips_within_bounds_on_word_gaps(api, project, spe
     assert all(c["thumbnail_url"] and c["captions_srt_url"] and c["captions_vtt_url"] and c["description"]
                for c in clips)
     assert all(0 <= c["score"] <= 100 and c["reason"] for c in clips)
+    # A test pattern has nobody in it: the crop stayed centred, and the clips say so.
+    assert all(c["layout"] == "center" for c in clips)
 
     words = transcript_of(result["callId"], video).words
     assert len(words) > 50, "Whisper transcribed the speech"
@@ -98,7 +100,30 @@ def test_other_aspect_ratios_render_at_the_largest_size_the_source_fills(api, pr
     assert result["status"] == "succeeded", result
     [(clip, probed)] = clip_files(video["id"], result["callId"], tmp_path)
     assert (probed.width, probed.height) == size
-    assert clip["captionsBurned"] is False and clip["captionsSrtKey"]
+    assert clip["captionsBurned"] is False and clip["captionsSrtKey"] and clip["layout"] == "center"
+
+
+def test_split_layout_stacks_two_speakers_through_the_pipeline(api, project, tmp_path):
+    """Two people in a 1280x720 two-shot, the fixture's real speech: reframe "split" renders one
+    9:16 clip of two stacked panels, one face in each, and the clip says it is split."""
+    from chalicelib.adapters.faces import detect_faces
+    from tests.media_fixtures import ffmpeg_exe
+    from tools.synthetic_video import TwoShot, write_two_shot
+
+    transcript = Transcript.from_dict(json.loads((FIXTURES / "speech_long.transcript.json").read_text()))
+    shot = TwoShot(size=(1280, 720), side=96, x={"L": 200, "R": 980}, y=300, turns=["L", "R", "L"])
+    source = write_two_shot(tmp_path / "two.mp4", shot, transcript, FIXTURES / "speech_long.ogg", 13.0,
+                            ffmpeg=ffmpeg_exe())
+    video = upload(api, project, source)
+    _status, result = run_job(api, video["id"], maxClips=1, minDuration=5, maxDuration=12, reframe="split")
+    assert result["status"] == "succeeded", result
+    [view] = result["clips"]
+    assert view["layout"] == "split"
+    [(clip, probed)] = clip_files(video["id"], result["callId"], tmp_path)
+    assert (probed.width, probed.height) == (404, 720)
+    seen = detect_faces(str(tmp_path / f"{clip['index']}.mp4"), 0.0, probed.duration_seconds, size=(404, 720))
+    stacked = [s for s in seen if sorted(b[1] + b[3] / 2 < 360 for b in s.faces) == [False, True]]
+    assert len(stacked) >= 0.8 * len(seen), seen
 
 
 def test_one_failing_clip_is_marked_failed_and_the_others_finish(api, project, speech_video, monkeypatch):

@@ -25,6 +25,7 @@ from chalicelib.domain.transcript import Transcript
 from chalicelib.errors import MediaError
 from chalicelib.services.reframe import plan_for_clip, speech_spans, write_sendcmd
 from tests.media_fixtures import ffmpeg_exe, make_hls_playlist, make_video
+from tools.synthetic_video import TwoShot, background, face_patch, write_frames, write_two_shot
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -35,45 +36,20 @@ FACE = 200  # side of the pasted face patch; the whole patch counts as "the face
 STRIP = (670, 8)  # rows (top, count) below the face's path, used to locate each output frame
 
 
-def _face_patch(side: int = FACE):
-    # The astronaut's face with a little hair and collar, as a square.
-    return cv2.resize(skimage_data.astronaut()[40:190, 150:300], (side, side), interpolation=cv2.INTER_AREA)
-
-
-def _background(seed: int = 3, size: tuple[int, int] = (W, H)):
-    W, H = size
-    rng = np.random.default_rng(seed)
-    coarse = cv2.resize(rng.uniform(40, 215, (9, 16, 3)).astype(np.float32), (W, H), interpolation=cv2.INTER_CUBIC)
-    fine = rng.normal(0, 18, (H, W, 1)).astype(np.float32)
-    img = coarse + fine
-    # Shelves and posters: edges and corners of the kind Haar cascades misfire on.
-    for _ in range(40):
-        x, y = int(rng.integers(0, W - 60)), int(rng.integers(0, H - 60))
-        w, h = int(rng.integers(20, 160)), int(rng.integers(10, 120))
-        img[y:y + h, x:x + w] = rng.uniform(0, 255, 3)
-    return np.clip(img, 0, 255).astype(np.uint8)
-
-
 def _write_video(path: Path, seconds: float, position, *, size: tuple[int, int] = (W, H), face_side: int = FACE,
                  scene=None) -> Path:
     """H.264 mp4 of the face at ``position(t) -> (x, y)`` (top-left, source pixels), or with
     ``position`` None no face at all; ``scene(t)`` draws the background instead of a still one."""
-    background, face = _background(size=size), _face_patch(face_side)
-    proc = subprocess.Popen(
-        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
-         "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{size[0]}x{size[1]}", "-r", str(FPS), "-i", "-",
-         "-c:v", "libx264", "-preset", "ultrafast", "-crf", "20", "-pix_fmt", "yuv420p", str(path)],
-        stdin=subprocess.PIPE,
-    )
-    for frame in range(round(seconds * FPS)):
-        img = scene(frame / FPS) if scene else background.copy()
+    still, face = background(size), face_patch(face_side)
+
+    def draw(t: float):
+        img = scene(t) if scene else still.copy()
         if position is not None:
-            x, y = position(frame / FPS)
+            x, y = position(t)
             img[y:y + face_side, x:x + face_side] = face
-        proc.stdin.write(img.tobytes())
-    proc.stdin.close()
-    assert proc.wait() == 0
-    return path
+        return img
+
+    return write_frames(path, size, seconds, draw, ffmpeg=ffmpeg_exe(), fps=FPS)
 
 
 def _sweep(t: float) -> tuple[int, int]:
@@ -309,7 +285,7 @@ def test_a_small_face_in_a_wide_shot_is_found_and_followed(tmp_path):
 def test_faceless_footage_keeps_the_crop_still(tmp_path):
     """Textured, patterned footage with no person (shelves, posters, a photo of coffee cups)
     drifting sideways: the crop must not chase anything."""
-    base = _background(seed=11, size=(WIDE[0] + 400, WIDE[1]))
+    base = background((WIDE[0] + 400, WIDE[1]), seed=11)
     coffee = cv2.resize(skimage_data.coffee(), (600, 400))
     base[300:700, 900:1500] = coffee
     bricks = np.dstack([cv2.resize(skimage_data.brick(), (500, 500))] * 3)
@@ -327,13 +303,11 @@ def test_faceless_footage_keeps_the_crop_still(tmp_path):
 
 
 # Two people in a wide shot, taking turns: the fixture's real speech plays, and the face whose
-# turn it is moves its mouth on every word (a dark mouth opening and closing about three times a
-# second) while the other keeps still lips and, while the left one speaks, nods.
-TWO_SIDE = 96  # 7.5% of 1280: a two-shot's faces
-TWO_X = {"L": 200, "R": 980}
-TWO_Y = 300
+# turn it is moves its mouth on every word while the other keeps still lips and, while the left
+# one speaks, nods.
+TWO = TwoShot(size=(W, H), side=96, x={"L": 200, "R": 980}, y=300, turns=["L", "R", "L", "L", "R", "L"])
+TWO_SIDE, TWO_X, TWO_Y, TURNS = TWO.side, TWO.x, TWO.y, TWO.turns  # faces 7.5% of the width: a two-shot
 TWO_SECONDS = 28.0
-TURNS = ["L", "R", "L", "L", "R", "L"]  # speaker of each of the transcript's first six sentences
 
 
 def _speech_fixture():
@@ -341,50 +315,11 @@ def _speech_fixture():
     return transcript, transcript.segments[: len(TURNS)]
 
 
-def _talking_face(side: int, mirrored: bool, openness: float):
-    face = _face_patch(side)
-    if mirrored:  # a second person: the same photo mirrored and tinted
-        face = np.clip(face[:, ::-1].astype(np.float32) * [0.9, 1.0, 1.15], 0, 255).astype(np.uint8)
-    # The mouth (found with YuNet's landmarks on this photo) at 47.5% across, 70% down.
-    centre = (round((0.525 if mirrored else 0.475) * side), round(0.70 * side))
-    cv2.ellipse(face, centre, (round(0.1 * side), max(1, round(openness * 0.06 * side))), 0, 0, 360, (70, 25, 30), -1)
-    return face
-
-
 @pytest.fixture(scope="module")
 def two_shot(tmp_path_factory) -> Path:
-    transcript, sentences = _speech_fixture()
-
-    def voice(t: float) -> str | None:
-        for sentence, who in zip(sentences, TURNS):
-            words = transcript.words[sentence.first_word:sentence.last_word]
-            if any(w.start <= t <= w.end for w in words):
-                return who
-        return None
-
-    path = tmp_path_factory.mktemp("two") / "two_shot.mp4"
-    background = _background(seed=5)
-    proc = subprocess.Popen(
-        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
-         "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{W}x{H}", "-r", str(FPS), "-i", "-",
-         "-t", str(TWO_SECONDS), "-i", str(FIXTURES / "speech_long.ogg"), "-map", "0:v", "-map", "1:a",
-         "-c:v", "libx264", "-preset", "ultrafast", "-crf", "20", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
-         str(path)],
-        stdin=subprocess.PIPE,
-    )
-    for frame in range(round(TWO_SECONDS * FPS)):
-        t = frame / FPS
-        speaking = voice(t)
-        talk = 0.3 + 0.7 * abs(math.sin(2 * math.pi * 3.3 * t))
-        img = background.copy()
-        nod = round(12 * math.sin(2 * math.pi * 1.2 * t)) if speaking == "L" else 0
-        for who, y in (("L", TWO_Y), ("R", TWO_Y + nod)):
-            x = TWO_X[who]
-            img[y:y + TWO_SIDE, x:x + TWO_SIDE] = _talking_face(TWO_SIDE, who == "R", talk if speaking == who else 0.12)
-        proc.stdin.write(img.tobytes())
-    proc.stdin.close()
-    assert proc.wait() == 0
-    return path
+    transcript, _ = _speech_fixture()
+    return write_two_shot(tmp_path_factory.mktemp("two") / "two_shot.mp4", TWO, transcript,
+                          FIXTURES / "speech_long.ogg", TWO_SECONDS, ffmpeg=ffmpeg_exe(), fps=FPS)
 
 
 def test_the_crop_follows_whoever_is_speaking(two_shot, tmp_path):

@@ -185,6 +185,15 @@ def test_ass_highlights_each_word_while_it_is_spoken():
         i += len(g)
 
 
+def test_ass_for_the_split_layout_sits_on_the_seam():
+    # Bottom-centre above the platform band normally; middle-centre (between the two stacked
+    # faces) for the split layout.
+    style = next(line for line in to_ass(SPEECH, 1080, 1920).splitlines() if line.startswith("Style:"))
+    assert style.split(",")[-5:] == ["2", "130", "130", "422", "1"]
+    style = next(line for line in to_ass(SPEECH, 1080, 1920, middle=True).splitlines() if line.startswith("Style:"))
+    assert style.split(",")[-5:] == ["5", "130", "130", "0", "1"]
+
+
 def test_ass_shows_nothing_in_a_long_pause():
     events = ass_events(to_ass(SPEECH, 1080, 1920))
     pause_start = SPEECH[len(_FIRST) - 1].end
