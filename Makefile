@@ -61,7 +61,7 @@ $(INFRA_STAMP): infra/requirements.txt $(STAMP)
 	rm -f $(VENV)/.infra-installed-*
 	touch $@
 
-# Lambda layers: ffmpeg (media functions), numpy + wordllama (pipeline_select), OpenCV + numpy
+# Lambda layers: ffmpeg (media functions), numpy + sentence encoders (pipeline_select), OpenCV + numpy
 # (pipeline_reframe), X-Ray SDK (traced functions).
 layer: $(LAYERS)
 

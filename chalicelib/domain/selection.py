@@ -21,8 +21,22 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 
+from chalicelib.domain.lexicon import (
+    CLOSERS,
+    ENGLISH,
+    NEUTRAL,
+    QUESTION_MARKS,
+    SENTENCE_INITIAL,
+    STYLE_WORDS,
+    Lexicon,
+    guess_language,
+    is_unspaced,
+    lexicon,
+    normalise_code,
+    style_of,
+    words as lexicon_words,
+)
 from chalicelib.domain.titles import (
     STAGE_DIRECTIONS,
     TITLE_MAX_CHARS,
@@ -43,7 +57,7 @@ from chalicelib.errors import PipelineError
 
 __all__ = [
     "MARGIN_SECONDS", "TITLE_MAX_CHARS", "Candidate", "ClipChoice", "Pick", "Ranking", "instruction_topic",
-    "rank_clips", "sentence_units", "topic_sections",
+    "needs_multilingual", "rank_clips", "resolve_language", "sentence_units", "topic_sections",
 ]
 
 MARGIN_SECONDS = 0.15  # silence kept around the speech so the first/last syllable isn't clipped
@@ -59,61 +73,10 @@ _SILENT_DB = -100.0
 
 Cohesion = Callable[[int, int], float]
 
-_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-_CASED_TOKEN = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z]+)?")
-_SUFFIXES = ("ings", "ing", "ers", "ed", "es", "er", "e", "s", "ly")
-_STOPWORDS = frozenset(
-    """a an the and or but so if then than of to in on at by for with from about as into over
-    is are was were be been being am do does did done have has had it its it's this that these those
-    there here i me my we our you your he she they them their his her what which who whom when where
-    why how not no yes just very really can could would should will may might must also too more most
-    some any all each every get got make made like want find show clip clips moment moments part parts
-    video videos focus talk talks talking thing things something anything please prioritize prioritise
-    prefer pick choose select highlight highlights best good great top only mostly especially stuff bit
-    bits section sections segment segments discuss discussed discussing discussion mention mentions
-    mentioned regarding related around give us need include keep one ones short shorts reel reels""".split()
-)
-# Instruction words that ask for a style of moment rather than a topic.
-_STYLE = {
-    "humour": frozenset(
-        """funny funnier funniest humor humour humorous laugh laughs laughter laughing joke jokes joking
-        hilarious comedy comedic amusing witty banter lol""".split()
-    ),
-    "emotion": frozenset(
-        """emotional emotion emotions exciting excited excitement passionate heated dramatic drama inspiring
-        inspirational intense energetic hype hyped heartfelt rant rants""".split()
-    ),
-    "hook": frozenset("hook hooks hooky viral catchy surprising controversial bold spicy shocking".split()),
-}
-# Openers that continue a previous sentence or lean on it for meaning.
-_CONTINUATIONS = frozenset(
-    "and so but because cause cuz or nor yet also plus then thus therefore hence however which whereas otherwise "
-    "instead besides too either neither".split()
-)
-_DEPENDENT = frozenset(
-    "that that's thats this these those it it's its they they're them their he he's she she's him his her "
-    "same yes yeah yep nope exactly absolutely totally definitely agreed correct".split()
-)
-_OPENING_FILLERS = frozenset("um uh er erm hmm okay ok well oh look listen".split())
-_HOOK = re.compile(
-    r"\b(?:the secret|secrets?|nobody (?:tells|talks|knows)|no one (?:tells|talks|knows)|most people|the truth|"
-    r"the (?:biggest|worst|best|hardest|easiest|only|real|number one) |the most \w+|mistakes?|never|always|"
-    r"here'?s (?:why|how|what|the)|the reason|you need to|stop \w+ing|the key|i was wrong|changed my life|"
-    r"what if|imagine|nobody|guaranteed|surprising(?:ly)?|shocking)\b"
-)
-_NUMBER = re.compile(
-    r"\b(?:\d[\d,.]*%?|hundreds?|thousands?|millions?|billions?|percent|twice|double|half|three|four|five|six|"
-    r"seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty)\b"
-)
-_LAUGHTER = re.compile(
-    r"[\[(*]\s*(?:laugh|chuckl|giggl)[a-z ]*[\])*]|\b(?:ha(?:ha)+h?|he(?:he)+|lol|lmao|rofl)\b", re.IGNORECASE
-)
-_HUMOUR_WORDS = frozenset("funny hilarious joke jokes joking kidding laughed laughing ridiculous absurd silly".split())
-_SENTIMENT = frozenset(
-    """amazing incredible insane crazy unbelievable awesome brilliant fantastic beautiful perfect love loved hate
-    hated awful terrible horrible disaster nightmare shocking shocked scary terrified furious angry wild wow whoa
-    omg damn obsessed thrilled devastated heartbreaking proud""".split()
-)
+# English tokens and stems, as the selector always had them (other languages: lexicon.Lexicon).
+_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
+_stem = ENGLISH.stem
+_CASED_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _WEIGHTS = {"hook": 0.30, "contained": 0.25, "density": 0.20, "emotion": 0.15, "coherence": 0.10}
 
 
@@ -158,6 +121,7 @@ class Ranking:
     candidates: list[Candidate]  # a wider non-overlapping shortlist for an LLM selector
     max_clips: int
     duration: float
+    language: str | None = "en"  # the transcript's language (None: unknown), for tidying external titles
 
     def from_picks(self, picks: list[Pick]) -> list[ClipChoice]:
         """Turn an external selector's picks into clips; ValueError (saying why) if they are unusable."""
@@ -165,6 +129,7 @@ class Ranking:
             raise ValueError(f"{len(picks)} picks, expected 1 to {self.max_clips}")
         seen: set[int] = set()
         out = []
+        lex = lexicon(self.language)
         for p in picks:
             if not 0 <= p.index < len(self.candidates):
                 raise ValueError(f"pick {p.index} is not a candidate (0-{len(self.candidates) - 1})")
@@ -177,8 +142,8 @@ class Ranking:
             score = c.score if p.score is None else p.score
             if not 0 <= score <= 100:
                 raise ValueError(f"score {score} for candidate {p.index} is outside 0-100")
-            title = tidy_title(p.title) if p.title.strip() else ""
-            description = tidy_description(p.description) if p.description.strip() else ""
+            title = tidy_title(p.title, lex) if p.title.strip() else ""
+            description = tidy_description(p.description, lex) if p.description.strip() else ""
             out.append(ClipChoice(c.start, c.end, title or c.title, round(float(score), 1),
                                   p.reason.strip()[:300] or c.reason, description or c.description))
         out.sort(key=lambda c: c.start)
@@ -193,13 +158,31 @@ def sentence_units(transcript: Transcript) -> list[Segment]:
     return transcript.segments or sentences(transcript.words)
 
 
-def instruction_topic(instructions: str | None) -> str:
+def resolve_language(transcript: Transcript, language: str | None = None) -> str | None:
+    """The video's language code: ``language`` if given, else the transcript's, else a guess from
+    its words among the languages with word lists; None when it cannot be told."""
+    code = normalise_code(language) or normalise_code(transcript.language)
+    return code or guess_language(w.text for w in transcript.words[:5000])
+
+
+def instruction_topic(instructions: str | None, language: str | None = "en") -> str:
     """The topic part of the user's instructions (content words, no style or meta words): what the
-    caller should embed to score relevance. Empty when the instructions only ask for a style."""
-    style = frozenset().union(*_STYLE.values())
+    caller should embed to score relevance. Empty when the instructions only ask for a style.
+
+    Stop words are those of the video's ``language`` (None: unknown, so none) and of the language
+    the instructions themselves are written in, when that can be told."""
+    said_in = guess_language(instructions or "")
+    lexicons = {lexicon(code) for code in (normalise_code(language), said_in) if code} | {NEUTRAL}
     kept = [t for t in _CASED_TOKEN.findall(instructions or "")
-            if t.lower() not in _STOPWORDS and t.lower() not in style and (len(t) > 2 or t.isdigit() or t.isupper())]
+            if not any(lex.is_stopword(t.lower()) for lex in lexicons) and t.lower() not in STYLE_WORDS
+            and (len(t) > 2 or t.isdigit() or t.isupper() or is_unspaced(t))]
     return " ".join(kept)
+
+
+def needs_multilingual(language: str | None, instructions: str | None) -> bool:
+    """Whether matching needs a multilingual embedding model: anything but English instructions
+    (or none) on an English video."""
+    return not (normalise_code(language) == "en" and guess_language(instructions or "") in (None, "en"))
 
 
 def topic_sections(count: int, cohesion: Cohesion, penalty: float = TOPIC_PENALTY) -> list[int]:
@@ -240,12 +223,15 @@ def rank_clips(
     energy: list[float] | None = None,
     relevance: list[float] | None = None,
     cohesion: Cohesion | None = None,
+    language: str | None = None,
 ) -> Ranking:
     """The local ranking: its choices and a shortlist for an external selector.
 
     ``energy`` is the per-second loudness in dBFS, used only when there is no speech.
     ``relevance`` and ``cohesion`` are indexed by ``sentence_units(transcript)``; without them
     instructions are matched by keywords and topic sections by shared words.
+    ``language`` overrides the transcript's (see ``resolve_language``): the rules use that
+    language's word lists, or only language-neutral signals for a language without them.
     """
     if not 0 < min_duration <= max_duration or max_clips < 1:
         raise ValueError("need 0 < min_duration <= max_duration and max_clips >= 1")
@@ -257,11 +243,13 @@ def rank_clips(
     words = transcript.words
     if not words:
         choices = _loudness_highlights(duration, max_clips, min_duration, energy)
-        return Ranking(choices, [], max_clips, duration)
+        return Ranking(choices, [], max_clips, duration, normalise_code(language or transcript.language))
+    code = resolve_language(transcript, language)
+    lex = lexicon(code)
     sents = sentence_units(transcript)
     if relevance is not None and len(relevance) != len(sents):
         raise ValueError(f"{len(relevance)} relevance scores for {len(sents)} sentences")
-    signals = _Signals(words, sents, instructions, relevance, cohesion)
+    signals = _Signals(words, sents, instructions, relevance, cohesion, lex)
     units = [piece for seg in sents for piece in _split_long(words, seg, max_duration)]
     ranker = _Ranker(words, units, duration, signals)
     candidates = ranker.candidates(min_duration, max_duration, every_end=True)
@@ -284,6 +272,7 @@ def rank_clips(
         [Candidate(k, *_rounded(c), ranker.text(c), c.score, *ranker.describe(c)) for k, c in enumerate(shortlist)],
         max_clips,
         duration,
+        code,
     )
 
 
@@ -295,22 +284,23 @@ class _Signals:
     """Per-sentence signals: relevance to the instructions (0-1), topic section, requested style."""
 
     def __init__(self, words: list[Word], sents: list[Segment], instructions: str | None,
-                 relevance: list[float] | None, cohesion: Cohesion | None):
-        tokens = _TOKEN.findall((instructions or "").lower())
-        self.styles = {name for name, vocab in _STYLE.items() if any(t in vocab for t in tokens)}
+                 relevance: list[float] | None, cohesion: Cohesion | None, lex: Lexicon):
+        self.lex = lex
+        self.styles = style_of(instructions)
         self.keywords: dict[str, str] = {}  # stem -> instruction word
-        for token in _TOKEN.findall(instruction_topic(instructions).lower()):
-            self.keywords.setdefault(_stem(token), token)
+        # Stemmed as the video's language stems, so "volcanoes" still finds "volcanes".
+        for token in lex.terms(instruction_topic(instructions, lex.code or None)):
+            self.keywords.setdefault(lex.stem(token), token)
         self.sentence_of_word = [0] * len(words)
         for k, s in enumerate(sents):
             self.sentence_of_word[s.first_word : s.last_word] = [k] * (s.last_word - s.first_word)
-        self.sections = topic_sections(len(sents), cohesion or _LexicalCohesion([s.text for s in sents]))
+        self.sections = topic_sections(len(sents), cohesion or _LexicalCohesion([s.text for s in sents], lex))
         self.relevance = [0.0] * len(sents)
         self.section_relevance: dict[int, float] = {}
         self.topic_weight = self.strength = 0.0
         if not self.keywords:
             return
-        stems = [{_stem(t) for t in _TOKEN.findall(s.text.lower())} for s in sents]
+        stems = [self.stems(s.text) for s in sents]
         # Rare keywords weigh more: "composting" says more about a sentence than "home".
         weight = {k: 1 / max(1, sum(k in st for st in stems)) for k in self.keywords}
         total = sum(weight.values())
@@ -339,19 +329,22 @@ class _Signals:
             by_section.setdefault(self.sections[k], []).append(r)
         self.section_relevance = {s: sum(sorted(v)[-3:]) / min(3, len(v)) for s, v in by_section.items()}
 
+    def stems(self, text: str) -> set[str]:
+        return {self.lex.stem(t) for t in self.lex.terms(text)}
+
 
 class _LexicalCohesion:
     """``cohesion`` without embeddings: the same measure over bag-of-stems sentence vectors (the
     lexical cohesion of TextTiling). Sparse sums are kept per run start and extended as the run
     grows, which is the order in which ``topic_sections`` asks."""
 
-    def __init__(self, texts: list[str]):
+    def __init__(self, texts: list[str], lex: Lexicon = ENGLISH):
         self.vectors = []
         for text in texts:
             counts: dict[str, float] = {}
-            for t in _TOKEN.findall(text.lower()):
-                if t not in _STOPWORDS and len(t) > 2:
-                    counts[_stem(t)] = counts.get(_stem(t), 0.0) + 1
+            for t in lex.keyword_tokens(text):
+                stem = lex.stem(t)
+                counts[stem] = counts.get(stem, 0.0) + 1
             norm = math.sqrt(sum(v * v for v in counts.values())) or 1.0
             self.vectors.append({k: v / norm for k, v in counts.items()})
         self.runs: dict[int, tuple[int, dict[str, float], float]] = {}
@@ -399,25 +392,30 @@ class _Ranker:
         gaps = [units[k + 1].start - units[k].end for k in range(n - 1)] + [math.inf]
         self.finished = [ends_sentence(words[u.last_word - 1].text) or gaps[k] >= SENTENCE_PAUSE_SECONDS
                          for k, u in enumerate(units)]
-        self.question = [words[u.last_word - 1].text.rstrip("\"')]}”’»").endswith("?") for u in units]
+        lex = signals.lex
+        texts = [u.text.lower() for u in units]
+        tokens_of = [words_of(STAGE_DIRECTIONS.sub(" ", text), lex) for text in texts]
+        self.question = [_is_question(words[u.last_word - 1].text, texts[k], tokens_of[k], lex)
+                         for k, u in enumerate(units)]
         self.opens, self.continues, self.hook = [], [], []
         self.speech, self.rel_time, self.humour_sum, self.emotion_sum = [0.0], [0.0], [0.0], [0.0]
         for k, u in enumerate(units):
-            text = u.text.lower()
-            tokens = _TOKEN.findall(STAGE_DIRECTIONS.sub(" ", text))
-            while len(tokens) > 1 and tokens[0] in _OPENING_FILLERS:
-                tokens.pop(0)
-            first = tokens[0] if tokens else ""
+            text, tokens = texts[k], tokens_of[k]
             starts_sentence = k == 0 or self.finished[k - 1]
             answers = k > 0 and self.question[k - 1] and gaps[k - 1] < ANSWER_GAP_SECONDS and not self.question[k]
-            self.continues.append(first in _CONTINUATIONS)
+            # Italian "perché" is "because" and "why": a question it opens leans on nothing.
+            continues = lex.opener_in(tokens, lex.continuations) and not (
+                self.question[k] and lex.opener_in(tokens, lex.question_words))
+            self.continues.append(continues)
             # A stage direction alone ("[laughter]") is a reaction, not an opening.
             self.opens.append(bool(tokens) and starts_sentence and not answers
-                              and first not in _CONTINUATIONS and first not in _DEPENDENT)
-            cues = 1.0 if self.question[k] else 0.8 if _HOOK.search(text) else 0.5 if _NUMBER.search(text) else 0.0
+                              and not continues and not lex.opener_in(tokens, lex.dependent))
+            claim = lex.hook is not None and lex.hook.search(text)
+            cues = 1.0 if self.question[k] else 0.8 if claim else 0.5 if lex.numbers.search(text) else 0.0
             self.hook.append(cues)
-            humour = 1.0 if _LAUGHTER.search(text) else 0.5 if any(t in _HUMOUR_WORDS for t in tokens) else 0.0
-            emotion = min(1.0, 0.4 * text.count("!") + 0.3 * sum(t in _SENTIMENT for t in tokens))
+            humour = 1.0 if lex.laughter.search(text) else 0.5 if any(t in lex.humour for t in tokens) else 0.0
+            emotion = min(1.0, 0.4 * (text.count("!") + text.count("\uff01"))
+                          + 0.3 * sum(t in lex.sentiment for t in tokens))
             spoken = sum(w.end - w.start for w in words[u.first_word : u.last_word])
             self.speech.append(self.speech[-1] + spoken)
             self.rel_time.append(self.rel_time[-1] + spoken * self.rel[k])
@@ -512,7 +510,7 @@ class _Ranker:
     def describe(self, c: _Candidate) -> tuple[str, str, str]:
         """(reason, title, description) for a candidate."""
         texts = [u.text for u in self.units[c.first : c.last + 1]]
-        title, description = title_and_description(texts, self.hook[c.first : c.last + 1])
+        title, description = title_and_description(texts, self.hook[c.first : c.last + 1], self.signals.lex)
         return self._reason(c), title or f"Clip at {_clock(c.start)}", description
 
     def choice(self, c: _Candidate) -> ClipChoice:
@@ -525,7 +523,7 @@ class _Ranker:
             parts.append("no clear match for the requested topic in this video")
         elif self.signals.keywords:
             matched = sorted({kw for stem, kw in self.signals.keywords.items()
-                              if any(stem in {_stem(t) for t in _TOKEN.findall(u.text.lower())}
+                              if any(stem in self.signals.stems(u.text)
                                      for u in self.units[c.first : c.last + 1])})
             named = f" ({', '.join(matched)})" if matched else ""
             if c.relevant >= 0.4:
@@ -599,12 +597,20 @@ def _split_long(words: list[Word], seg: Segment, max_d: float) -> list[Segment]:
     return done
 
 
-@lru_cache(maxsize=1 << 16)  # a long transcript repeats its few thousand distinct words
-def _stem(token: str) -> str:
-    for suffix in _SUFFIXES:
-        if token.endswith(suffix) and len(token) - len(suffix) >= 3:
-            return token[: -len(suffix)]
-    return token
+def words_of(text: str, lex: Lexicon) -> list[str]:
+    """Lower-cased words of ``text`` with the language's opening fillers ("um", "bueno") dropped."""
+    tokens = lexicon_words(text)
+    while len(tokens) > 1 and tokens[0] in lex.fillers:
+        tokens.pop(0)
+    return tokens
+
+
+def _is_question(last_word: str, text: str, tokens: list[str], lex: Lexicon) -> bool:
+    """Ends on a question mark, opens on "¿", or (left unpunctuated) opens on a question word."""
+    bare = last_word.rstrip(CLOSERS)
+    if bare.endswith(QUESTION_MARKS) or text.lstrip().startswith(SENTENCE_INITIAL[0]):
+        return True
+    return not ends_sentence(last_word) and lex.opener_in(tokens, lex.question_words)
 
 
 def _clock(seconds: float) -> str:

@@ -2,42 +2,48 @@
 
 A title is the clip's hook question or key claim, trimmed of fillers and stage directions, at
 most 70 characters, ending on a whole word with no ellipsis, sentence-cased. The description is
-the line that follows it (the answer, the support), at most 160 characters. Pure: no I/O.
+the line that follows it (the answer, the support), at most 160 characters. Fillers and the
+function words a title must not end on come from the video's language (``lexicon``); English by
+default, none for a language without word lists. Pure: no I/O.
 """
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+
+from chalicelib.domain.lexicon import ENGLISH, Lexicon, is_unspaced
 
 TITLE_MAX_CHARS = 70
 DESCRIPTION_MAX_CHARS = 160
 
-# Stage directions transcribers add: [laughter], (laughs), *applause*.
-STAGE_DIRECTIONS = re.compile(r"\s*[\[(*][a-z ]{2,24}[\])*]\s*", re.IGNORECASE)
-_LEADING_FILLERS = re.compile(
-    r"^(?:(?:and|so|but|now|well|okay|ok|um+|uh+|er|like|yeah|yes|right|look|listen|basically|honestly|"
-    r"actually|also|then|anyway|you know|i mean|i think that|i guess)\b[,.]?\s+)+",
-    re.IGNORECASE,
-)
-_INNER_FILLERS = re.compile(r",?\s\b(?:um+|uh+|erm?|hmm+)\b,?(?=\s)", re.IGNORECASE)
-# A title must not end on a word that promises more ("how to price a", "ten percent of the").
-_DANGLING = frozenset(
-    """a an the and or but so because which that who whom whose of to in on at by for with from as into
-    onto than then if when while is are was were be been being am has have had do does did will would
-    can could should may might must not no my our your their his her its this these those very more
-    most less just really about over under after before between like""".split()
-)
+# Stage directions transcribers add: [laughter], (laughs), *applause*, (risas), [Gelächter].
+STAGE_DIRECTIONS = re.compile(r"\s*[\[(*\uff08](?:[^\W\d_]| ){2,24}[\])*\uff09]\s*")
+# Hesitations in any of the languages ("um", "eh", "äh", "euh", "ehm"): never words of a title.
+_INNER_FILLERS = re.compile(r",?\s\b(?:um+|uh+|erm?|hmm+|mm+|eh|em|äh|ähm|öh|euh|heu|ehm)\b,?(?=\s)",
+                            re.IGNORECASE)
 _CLAUSE_BREAKS = re.compile(r"[,;:](?=\s)|\s[-–—]\s")
 
 
-def clean(text: str) -> str:
+@lru_cache(maxsize=16)
+def _leading_fillers(lex: Lexicon) -> re.Pattern[str] | None:
+    if not lex.leading_fillers:
+        return None
+    # Longest first, so "i think that" wins over "i"; hesitations ("um", "uh") in any language.
+    alternatives = sorted((re.escape(f) for f in lex.leading_fillers), key=len, reverse=True)
+    return re.compile(rf"^(?:(?:{'|'.join(alternatives)}|um+|uh+)\b[,.]?\s+)+", re.IGNORECASE)
+
+
+def clean(text: str, lex: Lexicon = ENGLISH) -> str:
     """``text`` without stage directions, leading fillers, "um"s, or doubled spaces."""
     text = STAGE_DIRECTIONS.sub(" ", text)
     text = _INNER_FILLERS.sub("", " " + text + " ").strip()
-    text = _LEADING_FILLERS.sub("", text)
+    leading = _leading_fillers(lex)
+    if leading is not None:
+        text = leading.sub("", text)
     return re.sub(r"\s+", " ", text).strip(" ,;:-–—")
 
 
-def shorten(text: str, limit: int) -> str:
+def shorten(text: str, limit: int, lex: Lexicon = ENGLISH) -> str:
     """``text`` in at most ``limit`` characters: whole, else up to a clause break, else whole words
     minus any dangling function word at the end. Never cut inside a word, never an ellipsis."""
     text = text.strip()
@@ -46,65 +52,70 @@ def shorten(text: str, limit: int) -> str:
     head = text[: limit + 1]
     breaks = [m.start() for m in _CLAUSE_BREAKS.finditer(head) if m.start() >= limit // 3]
     if breaks:
-        return _drop_dangling(text[: breaks[-1]])
+        return _drop_dangling(text[: breaks[-1]], lex)
     cut = head.rfind(" ")
-    return _drop_dangling(text[:cut] if cut > 0 else "")
+    return _drop_dangling(text[:cut] if cut > 0 else "", lex)
 
 
-def _drop_dangling(text: str) -> str:
+def _drop_dangling(text: str, lex: Lexicon) -> str:
+    # A title must not end on a word that promises more ("how to price a", "ten percent of the").
     words = text.rstrip(" ,;:-–—").split()
-    while len(words) > 1 and words[-1].lower().strip(",;:") in _DANGLING:
+    while len(words) > 1 and words[-1].lower().strip(",;:") in lex.dangling:
         words.pop()
     return " ".join(words).rstrip(" ,;:-–—")
 
 
-def sentence_case(text: str) -> str:
+def sentence_case(text: str, lex: Lexicon = ENGLISH) -> str:
     if text.isupper() and len(text) > 3:
         text = text.lower()  # shouting transcripts ("WHAT A DAY") read better as sentences
-    text = re.sub(r"\bi\b", "I", text)
+    if lex.english_title_case:
+        text = re.sub(r"\bi\b", "I", text)  # not in Italian, where "i" is "the"
     return text[:1].upper() + text[1:]
 
 
-def tidy_title(text: str) -> str:
+def tidy_title(text: str, lex: Lexicon = ENGLISH) -> str:
     """A title in house style from any text (a transcript sentence, an LLM's suggestion)."""
-    title = shorten(clean(text), TITLE_MAX_CHARS)
-    title = re.sub(r"(?:\.{2,}|…)+$", "", title).rstrip(" .,;:-–—")  # no trailing period or ellipsis
-    return sentence_case(title)
+    title = shorten(clean(text, lex), TITLE_MAX_CHARS, lex)
+    title = re.sub(r"(?:\.{2,}|…)+$", "", title).rstrip(" .,;:-–—。")  # no trailing period or ellipsis
+    return sentence_case(title, lex)
 
 
-def tidy_description(text: str) -> str:
+def tidy_description(text: str, lex: Lexicon = ENGLISH) -> str:
     """One line of at most DESCRIPTION_MAX_CHARS, preferring whole sentences."""
-    text = clean(text)
+    text = clean(text, lex)
     if len(text) <= DESCRIPTION_MAX_CHARS:
-        return sentence_case(text)
+        return sentence_case(text, lex)
     # Whole sentences while they fit; else the first sentence shortened on a clause or word.
-    parts = re.split(r"(?<=[.?!])\s+", text)
+    parts = [p for p in re.split(r"(?<=[.?!])\s+|(?<=[。\uff1f\uff01])\s*", text) if p]
     kept = ""
     for part in parts:
         if len(f"{kept} {part}".strip()) > DESCRIPTION_MAX_CHARS:
             break
         kept = f"{kept} {part}".strip()
-    return sentence_case(kept or shorten(parts[0], DESCRIPTION_MAX_CHARS - 1).rstrip(".") + ".")
+    return sentence_case(kept or shorten(parts[0], DESCRIPTION_MAX_CHARS - 1, lex).rstrip(".") + ".", lex)
 
 
-def _title_worth(k: int, sentence: str, hook: float) -> float:
-    n = len(clean(sentence).split())
-    if n < 3:
+def _title_worth(k: int, sentence: str, hook: float, lex: Lexicon) -> float:
+    cleaned = clean(sentence, lex)
+    n = len(cleaned.split())
+    if n < 3 and not is_unspaced(cleaned):  # unspaced scripts: one "word" can be a whole sentence
         return -1.0
-    fits = 1.0 if len(clean(sentence)) <= TITLE_MAX_CHARS else 0.6  # whole sentences beat cut ones
+    fits = 1.0 if len(cleaned) <= TITLE_MAX_CHARS else 0.6  # whole sentences beat cut ones
     shape = 1.0 if 4 <= n <= 14 else 0.7
     return (hook + 0.5) * fits * shape - 0.25 * k  # earlier is better: it is what viewers hear first
 
 
-def title_and_description(sentences: list[str], hooks: list[float] | None = None) -> tuple[str, str]:
+def title_and_description(
+    sentences: list[str], hooks: list[float] | None = None, lex: Lexicon = ENGLISH
+) -> tuple[str, str]:
     """Title from the clip's strongest early sentence (hook question or claim), description from
     what follows it (or, when it is the last, from what precedes it)."""
     hooks = hooks or [0.0] * len(sentences)
     window = range(min(len(sentences), 4))
-    best = max(window, key=lambda k: _title_worth(k, sentences[k], hooks[k]), default=0)
-    title = tidy_title(sentences[best]) if sentences else ""
+    best = max(window, key=lambda k: _title_worth(k, sentences[k], hooks[k], lex), default=0)
+    title = tidy_title(sentences[best], lex) if sentences else ""
     rest = sentences[best + 1 :] or sentences[:best]
-    description = tidy_description(" ".join(rest)) if rest else ""
+    description = tidy_description(" ".join(rest), lex) if rest else ""
     if not description or description.rstrip(".?!").lower() == title.lower():
-        description = tidy_description(" ".join(sentences))
+        description = tidy_description(" ".join(sentences), lex)
     return title, description

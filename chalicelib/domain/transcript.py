@@ -8,11 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.domain.lexicon import CLOSERS, SENTENCE_FINAL, SENTENCE_INITIAL
+
 FORMAT_VERSION = 1
 # A pause this long ends a sentence even without punctuation (unpunctuated or run-on speech).
 SENTENCE_PAUSE_SECONDS = 1.2
-_FINAL = (".", "?", "!")
-_CLOSERS = "\"')]}”’»"
+_FINAL = SENTENCE_FINAL  # . ? ! and the CJK, Arabic and Devanagari marks
+_CLOSERS = CLOSERS
 # Words ending in "." that rarely end a sentence.
 _ABBREVIATIONS = {"mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "vs.", "e.g.", "i.e.", "approx."}
 
@@ -79,12 +81,14 @@ def ends_sentence(text: str) -> bool:
 
 
 def sentences(words: list[Word], max_pause: float = SENTENCE_PAUSE_SECONDS) -> list[Segment]:
-    """Split words into sentences at . ? ! and at pauses longer than ``max_pause`` seconds."""
+    """Split words into sentences at . ? ! (and other scripts' marks), before ¿ ¡, and at pauses
+    longer than ``max_pause`` seconds."""
     out: list[Segment] = []
     first = 0
     for i, word in enumerate(words):
         last = i + 1 == len(words)
-        if last or ends_sentence(word.text) or words[i + 1].start - word.end > max_pause:
+        if (last or ends_sentence(word.text) or words[i + 1].start - word.end > max_pause
+                or words[i + 1].text.startswith(SENTENCE_INITIAL)):
             out.append(segment_of(words, first, i + 1))
             first = i + 1
     return out

@@ -111,7 +111,13 @@ def transcribe_check(event: Event) -> Event:
 
 
 def select(event: Event) -> Event:
-    from chalicelib.domain.selection import instruction_topic, rank_clips, sentence_units
+    from chalicelib.domain.selection import (
+        instruction_topic,
+        needs_multilingual,
+        rank_clips,
+        resolve_language,
+        sentence_units,
+    )
 
     state = JobState.model_validate(event)
     _stage(state.callId, "selecting")
@@ -120,10 +126,13 @@ def select(event: Event) -> Event:
     transcript = Transcript.from_dict(_load_json(state.require_transcription().key))
     energy = _load_json(state.loudnessKey) if state.loudnessKey else None
     relevance = cohesion = None
+    # The transcriber's language ("" in an older transcript: guessed from its words); None if unknown.
+    language = resolve_language(transcript)
     if transcript.words:
         try:
             signals = wiring.embedder().analyse(
-                [s.text for s in sentence_units(transcript)], instruction_topic(instructions)
+                [s.text for s in sentence_units(transcript)], instruction_topic(instructions, language),
+                multilingual=needs_multilingual(language, instructions),
             )
             relevance, cohesion = signals.relevance, signals.cohesion
         except Exception as exc:  # noqa: BLE001 - e.g. wordllama not installed: keyword matching still works
@@ -138,6 +147,7 @@ def select(event: Event) -> Event:
         energy=energy,
         relevance=relevance,
         cohesion=cohesion,
+        language=language,
     )
     choices = ranking.choices
     if settings().selector == "bedrock":
