@@ -2,11 +2,15 @@
 
 A title is the clip's hook question or key claim, trimmed of fillers and stage directions, at
 most 70 characters, ending on a whole word with no ellipsis, sentence-cased. The description is
-the line that follows it (the answer, the support), at most 160 characters. Pure: no I/O.
+the line that follows it (the answer, the support), at most 160 characters. Text written
+without spaces (Chinese, Japanese) is cut on whole characters, at its own clause marks (，、)
+first, and never inside a Latin word within it. Pure: no I/O.
 """
 from __future__ import annotations
 
 import re
+
+from chalicelib.domain import scripts
 
 TITLE_MAX_CHARS = 70
 DESCRIPTION_MAX_CHARS = 160
@@ -26,7 +30,9 @@ _DANGLING = frozenset(
     can could should may might must not no my our your their his her its this these those very more
     most less just really about over under after before between like""".split()
 )
-_CLAUSE_BREAKS = re.compile(r"[,;:](?=\s)|\s[-–—]\s")
+_CLAUSE_BREAKS = re.compile(r"[,;:،؛](?=\s)|\s[-–—]\s|[，、；：](?=.)")
+_TRAILING = " ,;:-–—،؛，、；："
+_SENTENCE_SPLIT = re.compile(r"(?<=[.?!؟।])\s+|(?<=[。？！])\s*")
 
 
 def clean(text: str) -> str:
@@ -39,7 +45,8 @@ def clean(text: str) -> str:
 
 def shorten(text: str, limit: int) -> str:
     """``text`` in at most ``limit`` characters: whole, else up to a clause break, else whole words
-    minus any dangling function word at the end. Never cut inside a word, never an ellipsis."""
+    (whole characters in Chinese and Japanese) minus any dangling function word at the end.
+    Never cut inside a word, never an ellipsis."""
     text = text.strip()
     if len(text) <= limit:
         return text
@@ -47,15 +54,14 @@ def shorten(text: str, limit: int) -> str:
     breaks = [m.start() for m in _CLAUSE_BREAKS.finditer(head) if m.start() >= limit // 3]
     if breaks:
         return _drop_dangling(text[: breaks[-1]])
-    cut = head.rfind(" ")
-    return _drop_dangling(text[:cut] if cut > 0 else "")
+    return _drop_dangling(scripts.cut(text, limit))
 
 
 def _drop_dangling(text: str) -> str:
-    words = text.rstrip(" ,;:-–—").split()
+    words = text.rstrip(_TRAILING).split()
     while len(words) > 1 and words[-1].lower().strip(",;:") in _DANGLING:
         words.pop()
-    return " ".join(words).rstrip(" ,;:-–—")
+    return " ".join(words).rstrip(_TRAILING)
 
 
 def sentence_case(text: str) -> str:
@@ -78,13 +84,17 @@ def tidy_description(text: str) -> str:
     if len(text) <= DESCRIPTION_MAX_CHARS:
         return sentence_case(text)
     # Whole sentences while they fit; else the first sentence shortened on a clause or word.
-    parts = re.split(r"(?<=[.?!])\s+", text)
+    parts = [p for p in _SENTENCE_SPLIT.split(text) if p]
+    unspaced = scripts.joins_without_spaces(None, text)
     kept = ""
     for part in parts:
-        if len(f"{kept} {part}".strip()) > DESCRIPTION_MAX_CHARS:
+        if len(scripts.join_words([kept, part], unspaced)) > DESCRIPTION_MAX_CHARS:
             break
-        kept = f"{kept} {part}".strip()
-    return sentence_case(kept or shorten(parts[0], DESCRIPTION_MAX_CHARS - 1).rstrip(".") + ".")
+        kept = scripts.join_words([kept, part], unspaced)
+    if kept:
+        return sentence_case(kept)
+    stop = "。" if unspaced else "."
+    return sentence_case(shorten(parts[0], DESCRIPTION_MAX_CHARS - 1).rstrip(".。") + stop)
 
 
 def _title_worth(k: int, sentence: str, hook: float) -> float:
