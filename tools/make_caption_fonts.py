@@ -97,10 +97,11 @@ CJK_SETS = {"sc": 2, "jp": 0, "kr": 1}  # face index in NotoSansCJK-Bold.ttc
 # libass sizes a font like VSFilter: the ASS font size is the height of the font's Windows cell
 # (OS/2 usWinAscent + usWinDescent), not its em. DejaVu Sans's cell is 1.164 em; Noto Sans
 # Arabic's is 2.112 em, so at the same \fs its letters came out at 55% of the Latin ones (and
-# CJK at 80%). Each subset gets DejaVu's cell, split like DejaVu's (80% above the baseline),
-# scaled so its em is this many times DejaVu's: every script then reads at one size and two
-# lines of any script are spaced alike. CJK ideographs fill their em, hence a smaller one.
-DEJAVU_CELL_EM, DEJAVU_ASCENT_SHARE = (1901 + 483) / 2048, 1901 / (1901 + 483)
+# CJK at 80%). Each subset gets DejaVu's cell scaled so its em is this many times DejaVu's, split
+# above and below the baseline as the font's own (Arabic and Devanagari reach deeper below it):
+# every script then reads at one size and two lines of any script are spaced alike. CJK
+# ideographs fill their em, hence a smaller one.
+DEJAVU_CELL_EM = (1901 + 483) / 2048
 EM_SCALE = {"Arabic": 1.1, "Hebrew": 1.0, "Devanagari": 1.05, "CJK": 0.9}
 
 # output file -> (input, face index, code points)
@@ -143,7 +144,7 @@ def subset_font(src: Path, face: int, codepoints: set[int], dst: Path) -> None:
     subsetter.subset(font)
     scale = next(v for k, v in EM_SCALE.items() if k in dst.name)
     cell = round(font["head"].unitsPerEm * DEJAVU_CELL_EM / scale)
-    ascent = round(cell * DEJAVU_ASCENT_SHARE)
+    ascent = round(cell * font["OS/2"].usWinAscent / (font["OS/2"].usWinAscent + font["OS/2"].usWinDescent))
     font["OS/2"].usWinAscent, font["OS/2"].usWinDescent = ascent, cell - ascent
     font["hhea"].ascent, font["hhea"].descent, font["hhea"].lineGap = ascent, ascent - cell, 0
     font.recalcTimestamp = False  # reproducible bytes

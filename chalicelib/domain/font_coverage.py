@@ -37,7 +37,7 @@ FONTS: dict[str, tuple[str, str, str]] = {
     ),
     'Noto Sans Arabic': (
         'NotoSansArabic-Bold.subset.ttf',
-        'f6a3b58ba6757692ceb38918e4410c0cb484c47167d0ba0069dc5cccf1b6ea91',
+        'ac3782e06c4a976a45d9c93b2c8f52a1573f92a7927caaa1092a9a318be41f9e',
         (
             '20-21 2c-2e 30-3a a0 ab bb 600-61c 61e-6ff 750-77f 8a0-8b4 8b6-8be 8d3-8ff 200b-2011 25cc fb50-fbc1 '
             'fbd3-fd3f fd50-fd8f fd92-fdc7 fdf0-fdfd fe70-fe74 fe76-fefc'
@@ -45,7 +45,7 @@ FONTS: dict[str, tuple[str, str, str]] = {
     ),
     'Noto Sans Hebrew': (
         'NotoSansHebrew-Bold.subset.ttf',
-        'ab1c7c3961cc788d712368a5a3f3fe907277502d919a53dbb6e93bccdb7da867',
+        '988d669da125fab33c3848198c05e22f245be4a4d2310a0af70f20194f151769',
         (
             '20 2d a0 591-5c7 5d0-5ea 5f0-5f4 200c-2010 20aa 25cc fb1d-fb36 fb38-fb3c fb3e fb40-fb41 fb43-fb44 '
             'fb46-fb4f'
@@ -53,7 +53,7 @@ FONTS: dict[str, tuple[str, str, str]] = {
     ),
     'Noto Sans Devanagari': (
         'NotoSansDevanagari-Bold.subset.ttf',
-        '22c7bcaa119dab292d4d60fe3cc563fb45052f7771f5a727cb24d614fd47eef5',
+        'ffa89c84e8ca7c850b54e1cd92727d91b5e1ae47c0b8a31d05e3cd6b94157bb8',
         (
             '20-23 25 27-3f 5b-5f 7b-7e a0 900-97f 1cd0-1cf6 1cf8-1cf9 200b-200d 2010 2013-2014 2018-2019 '
             '201c-201d 2026 20b9 25cc a8e0-a8ff'
@@ -61,7 +61,7 @@ FONTS: dict[str, tuple[str, str, str]] = {
     ),
     'Noto Sans CJK SC': (
         'NotoSansCJKsc-Bold.subset.otf',
-        '699f91610c10f00ce854b6322609494ee96bc324adb767716f92ceca57b29472',
+        'ea832ff3ed5948780afeb2613e7c665e2ce238a104957adc70bf3ecbd9bbbceb',
         (
             '20-7e a0 ab b7 bb 2010-2016 2018-201a 201c-201e 2020-2022 2025-2027 2030 2032-2033 2035 2039-203b '
             '25cc 3000-303f 3105-312f 4e00-4e01 4e03 4e07-4e0e 4e10-4e11 4e13-4e16 4e18-4e1f 4e22 4e24-4e28 '
@@ -394,7 +394,7 @@ FONTS: dict[str, tuple[str, str, str]] = {
     ),
     'Noto Sans CJK JP': (
         'NotoSansCJKjp-Bold.subset.otf',
-        '8dad1ace9eab6b6f7297b87feda3db6f27877771854fc6de1656c60e86bea1da',
+        '6515dc8cf64b67fe02784f21176524b41196558ad4be75ac70eb434f139508e6',
         (
             '20-7e a0 ab b7 bb 2010-2016 2018-201a 201c-201e 2020-2022 2025-2027 2030 2032-2033 2035 2039-203b '
             '25cc 3000-303f 3041-3096 3099-30ff 31f0-31ff 4e00-4e01 4e03 4e07-4e0b 4e0d-4e0e 4e11 4e14 4e16-4e19 '
@@ -587,7 +587,7 @@ FONTS: dict[str, tuple[str, str, str]] = {
     ),
     'Noto Sans CJK KR': (
         'NotoSansCJKkr-Bold.subset.otf',
-        '9ae5a53d0234095a892491a9af5209426ca894514b8bf7985b1adda119ff9dbd',
+        '00e745b2593e01536ebb251902a60d118b697ab192a5975a0bcf8a80e2e2d84b',
         (
             '20-7e a0 ab b7 bb 2010-2016 2018-201a 201c-201e 2020-2022 2025-2027 2030 2032-2033 2035 2039-203b '
             '25cc 3000-303f 3131-318e ac00-d7a3 ff01-ff60 ffe0-ffe6'
