@@ -10,6 +10,13 @@ and inside side margins (the right rail of buttons on 9:16).
 
 Sidecar cues are sentence-ish (one sentence, or a piece of a long one, on up to two lines of
 42 characters, at most 7 s), the usual subtitle conventions.
+
+Every script: widths are counted in narrow cells (a Chinese, Japanese or Korean character is
+two, see ``scripts``); Chinese and Japanese words are joined without spaces and their lines
+are broken by the captions themselves (libass only breaks at spaces); each run of text names
+the shipped font that draws it (``caption_fonts``), and the style's base direction is taken
+from the text, so Arabic and Hebrew read right to left. Every function takes the transcript's
+``language`` when known and otherwise judges the characters.
 """
 from __future__ import annotations
 
@@ -17,9 +24,10 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from chalicelib.domain import caption_fonts, scripts
 from chalicelib.domain.transcript import Word, ends_sentence
 
-FONT_NAME = "DejaVu Sans"  # the family of chalicelib/assets/fonts/DejaVuSans-Bold.ttf
+FONT_NAME = caption_fonts.LATIN  # the style's font; runs of other scripts name theirs
 ACCENT_RGB = "FFE000"  # the current word: a bright yellow, readable on any footage with the outline
 TEXT_RGB = "FFFFFF"
 
@@ -28,8 +36,11 @@ GROUP_MAX_WORDS = 7
 GROUP_IDEAL_WORDS = 5
 GROUP_PAUSE_SECONDS = 0.5  # a silence this long starts a new group
 HOLD_SECONDS = 0.5  # a group stays up this long after its last word unless the next one starts
+# Chinese and Japanese words are often one or two characters: their groups are sized by width.
+GROUP_MAX_WORDS_UNSPACED = 16
+GROUP_IDEAL_WIDTH_UNSPACED = 16  # cells: 8 characters, about as long as five English words on screen
 # Sidecar cues.
-CUE_LINE_CHARS = 42
+CUE_LINE_CHARS = 42  # cells: 42 Latin or 21 Chinese characters
 CUE_MAX_SECONDS = 7.0
 CUE_PAUSE_SECONDS = 1.0
 
@@ -58,7 +69,7 @@ class CaptionLayout:
 
     @property
     def line_chars(self) -> int:
-        """About how many characters fit on one line."""
+        """About how many narrow cells (Latin characters) fit on one line."""
         return max(8, int((self.width - 2 * self.margin_x) / (_EM_PER_CHAR * self.font_size)))
 
     @property
@@ -121,8 +132,15 @@ def clip_words(words: list[Word], start: float, end: float) -> list[Word]:
 # --- grouping -------------------------------------------------------------------------------
 
 
-def _chars(group: list[Word]) -> int:
-    return sum(len(w.text) for w in group) + len(group) - 1
+def _chars(group: list[Word], unspaced: bool = False) -> int:
+    """On-screen width of a group's text in narrow cells."""
+    return scripts.text_width(scripts.join_words((w.text for w in group), unspaced))
+
+
+def _ends_sentence(text: str) -> bool:
+    return ends_sentence(text) or text.rstrip("\"')]}”’»」』）").endswith(
+        (*scripts.UNSPACED_SENTENCE_ENDS, "؟", "।", "॥")
+    )
 
 
 def _phrases(words: list[Word], max_pause: float) -> list[list[Word]]:
@@ -132,16 +150,18 @@ def _phrases(words: list[Word], max_pause: float) -> list[list[Word]]:
     for i, w in enumerate(words):
         current.append(w)
         last = i + 1 == len(words)
-        if last or ends_sentence(w.text) or words[i + 1].start - w.end > max_pause:
+        if last or _ends_sentence(w.text) or words[i + 1].start - w.end > max_pause:
             out.append(current)
             current = []
     return out
 
 
-def _break_cost(word: Word) -> float:
-    """How bad it is to end a group (not the phrase) after ``word``."""
+def _break_cost(word: Word, following: Word | None = None) -> float:
+    """How bad it is to end a group (not the phrase) after ``word``, before ``following``."""
+    if word.text[-1:] in scripts.NO_BREAK_AFTER or (following and following.text[:1] in scripts.NO_BREAK_BEFORE):
+        return 10.0  # 「 at a line end, 」 or a small kana at a line start
     bare = word.text.lower().strip("\"'()[]“”‘’")
-    if bare.endswith((",", ";", ":", "—", "–")):
+    if bare.endswith((",", ";", ":", "—", "–", "،", "؛", *scripts.UNSPACED_CLAUSE_BREAKS)):
         return -1.5
     if bare.rstrip(".,;:!?") in _WEAK_ENDINGS:
         return 2.0
@@ -161,7 +181,7 @@ def _partition(
             group = phrase[i:j]
             if j - i > 1 and not fits(group):
                 break  # longer groups ending at j only get worse
-            c = best[i] + cost(group) + (_break_cost(phrase[j - 1]) if j < n else 0.0)
+            c = best[i] + cost(group) + (_break_cost(phrase[j - 1], phrase[j]) if j < n else 0.0)
             if c < best[j]:
                 best[j], back[j] = c, i
     groups, j = [], n
@@ -171,43 +191,62 @@ def _partition(
     return groups[::-1]
 
 
-def caption_groups(words: list[Word], max_chars: int, max_words: int = GROUP_MAX_WORDS) -> list[list[Word]]:
+def caption_groups(
+    words: list[Word], max_chars: int, max_words: int | None = None, unspaced: bool = False
+) -> list[list[Word]]:
     """Words shown together on screen: 3-7 words (fewer only for a shorter sentence), at most
-    ``max_chars`` characters (two lines), never across a sentence end or a pause."""
+    ``max_chars`` cells wide (two lines), never across a sentence end or a pause. ``unspaced``
+    (Chinese, Japanese): words joined without spaces, groups of about 8 characters."""
+    limit = max_words or (GROUP_MAX_WORDS_UNSPACED if unspaced else GROUP_MAX_WORDS)
+
+    def cost(g: list[Word]) -> float:
+        if unspaced:
+            return 0.3 * ((_chars(g, True) - GROUP_IDEAL_WIDTH_UNSPACED) / 3) ** 2
+        return 0.3 * (len(g) - GROUP_IDEAL_WORDS) ** 2
+
     groups: list[list[Word]] = []
     for phrase in _phrases(words, GROUP_PAUSE_SECONDS):
         groups += _partition(
-            phrase,
-            fits=lambda g: len(g) <= max_words and _chars(g) <= max_chars,
-            cost=lambda g: 0.3 * (len(g) - GROUP_IDEAL_WORDS) ** 2,
+            phrase, fits=lambda g: len(g) <= limit and _chars(g, unspaced) <= max_chars, cost=cost
         )
     return groups
 
 
-def cue_groups(words: list[Word]) -> list[list[Word]]:
+def cue_groups(words: list[Word], unspaced: bool = False) -> list[list[Word]]:
     """Sidecar cues: whole sentences where they fit on two lines and in 7 s, else as few
     pieces as possible, cut at commas rather than after weak words."""
     groups: list[list[Word]] = []
     for phrase in _phrases(words, CUE_PAUSE_SECONDS):
         groups += _partition(
             phrase,
-            fits=lambda g: _chars(g) <= 2 * CUE_LINE_CHARS and g[-1].end - g[0].start <= CUE_MAX_SECONDS,
+            fits=lambda g: _chars(g, unspaced) <= 2 * CUE_LINE_CHARS and g[-1].end - g[0].start <= CUE_MAX_SECONDS,
             # Fewest cues, but a fragment of a few words alone on screen reads badly.
-            cost=lambda g: 3.0 + (1.0 if _chars(g) < 20 else 0.0),
+            cost=lambda g: 3.0 + (1.0 if _chars(g, unspaced) < 20 else 0.0),
         )
     return groups
 
 
-def _two_lines(text_words: list[str], line_chars: int) -> list[str]:
+def _two_lines(text_words: list[str], line_chars: int, unspaced: bool = False) -> list[str]:
     """One line if it fits, else the most balanced split into two, nudged to break after a
-    comma and not after a weak word (a few characters of imbalance are worth it)."""
-    text = " ".join(text_words)
-    if len(text) <= line_chars or len(text_words) < 2:
+    comma and not after a weak word (a few characters of imbalance are worth it). Chinese and
+    Japanese break between characters, balanced (``scripts.split_lines``)."""
+    text = scripts.join_words(text_words, unspaced)
+    if scripts.text_width(text) <= line_chars or (len(text_words) < 2 and not unspaced):
         return [text]
+    if unspaced:
+        lines = scripts.split_lines(text, line_chars)
+        while len(lines) > 2:  # unbreakable pieces (long Latin words) made a third line: widen
+            line_chars += 2
+            lines = scripts.split_lines(text, line_chars)
+        return lines
+
+    def width(ws: list[str]) -> int:
+        return scripts.text_width(" ".join(ws))
+
     best = min(
         range(1, len(text_words)),
-        key=lambda k: max(len(" ".join(text_words[:k])), len(" ".join(text_words[k:])))
-        + 4 * _break_cost(Word(text_words[k - 1], 0.0, 0.0, 1.0)),
+        key=lambda k: max(width(text_words[:k]), width(text_words[k:]))
+        + 4 * _break_cost(Word(text_words[k - 1], 0.0, 0.0, 1.0), Word(text_words[k], 0.0, 0.0, 1.0)),
     )
     return [" ".join(text_words[:best]), " ".join(text_words[best:])]
 
@@ -237,7 +276,7 @@ def _centis(seconds: float) -> int:
     return max(0, round(seconds * 100))
 
 
-def to_ass(words: list[Word], width: int, height: int, *, middle: bool = False) -> str:
+def to_ass(words: list[Word], width: int, height: int, language: str | None = None, *, middle: bool = False) -> str:
     """An ASS script drawing ``words`` (clip time) on a ``width`` x ``height`` frame; with
     ``middle``, centred on the frame's middle (the seam of the split layout, where no face is)
     instead of above the bottom band.
@@ -245,11 +284,14 @@ def to_ass(words: list[Word], width: int, height: int, *, middle: bool = False) 
     One event per word: its group's text with that word in the accent colour, from the word's
     start to the next word's start, so the highlight follows speech and the group stays
     steady on screen (no re-layout between events). libass wraps each group within the
-    margins, at most two lines by construction of the groups.
+    margins, at most two lines by construction of the groups; Chinese and Japanese groups,
+    which have no spaces to wrap at, carry their own line breaks. Each run of another script
+    names its font; characters no shipped font has are left out (see ``missing_characters``).
+    Encoding -1 makes libass take each line's base direction from its first strong character:
+    with the default (1, left to right) an Arabic caption's words come out in reverse order.
     """
     box = layout(width, height)
     white = _ass_colour(TEXT_RGB)
-    accent_tag, white_tag = f"{{\\1c{_ass_colour(ACCENT_RGB, '')}&}}", f"{{\\1c{_ass_colour(TEXT_RGB, '')}&}}"
     head = [
         "[Script Info]",
         "; Generated by Klyph: word-level captions",
@@ -269,14 +311,17 @@ def to_ass(words: list[Word], width: int, height: int, *, middle: bool = False) 
         (
             f"Style: Word,{FONT_NAME},{box.font_size},{white},{white},&H00000000,&H99000000,"
             f"-1,0,0,0,100,100,0,0,1,{box.outline:g},{box.shadow:g},{5 if middle else 2},{box.margin_x},"
-            f"{box.margin_x},{0 if middle else box.margin_bottom},1"
+            f"{box.margin_x},{0 if middle else box.margin_bottom},-1"
         ),
         "",
         "[Events]",
         "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text",
     ]
     events: list[str] = []
-    groups = caption_groups(words, max_chars=2 * box.line_chars)
+    all_text = " ".join(w.text for w in words)
+    unspaced = scripts.joins_without_spaces(language, all_text)
+    cjk = caption_fonts.cjk_family(language, all_text)
+    groups = caption_groups(words, max_chars=2 * box.line_chars, unspaced=unspaced)
     for g_index, group in enumerate(groups):
         next_start = groups[g_index + 1][0].start if g_index + 1 < len(groups) else math.inf
         group_end = min(group[-1].end + HOLD_SECONDS, next_start)
@@ -285,24 +330,90 @@ def to_ass(words: list[Word], width: int, height: int, *, middle: bool = False) 
         for w in group[1:]:
             bounds.append(max(bounds[-1], _centis(w.start)))
         bounds.append(max(bounds[-1], _centis(group_end)))
-        texts = [_ass_text(w.text) for w in group]
-        prefix = _fit_long_word(texts, box)
+        caption = _Caption.of([_ass_text(w.text) for w in group], unspaced, language, cjk)
+        if unspaced:
+            prefix, breaks = _unspaced_lines(caption.text, box)
+        else:
+            prefix, breaks = _fit_long_word(caption.text.split(" "), box), []
         for i in range(len(group)):
             if bounds[i + 1] <= bounds[i]:
                 continue
-            shown = " ".join(
-                f"{accent_tag}{t}{white_tag}" if k == i else t for k, t in enumerate(texts)
-            )
+            shown = caption.render(i, breaks)
             events.append(f"Dialogue: 0,{_ass_time(bounds[i])},{_ass_time(bounds[i + 1])},Word,,0,0,0,,{prefix}{shown}")
     return "\n".join(head + events) + "\n"
 
 
+_ACCENT_TAG = f"{{\\1c{_ass_colour(ACCENT_RGB, '')}&}}"
+_WHITE_TAG = f"{{\\1c{_ass_colour(TEXT_RGB, '')}&}}"
+
+
+@dataclass(frozen=True)
+class _Caption:
+    """A group's text with, for each character, the word it belongs to (-1: the space between
+    two words) and the font family that draws it (None: no shipped font has it)."""
+
+    text: str
+    owners: list[int]
+    families: list[str | None]
+
+    @classmethod
+    def of(cls, texts: list[str], unspaced: bool, language: str | None, cjk: str) -> _Caption:
+        text, owners = "", []
+        for k, t in enumerate(texts):
+            joined = scripts.join_words([text, t], unspaced) if text else t
+            owners += [-1] * (len(joined) - len(text) - len(t)) + [k] * len(t)
+            text = joined
+        families = [family for family, run in caption_fonts.font_runs(text, language, cjk) for _ in run]
+        return cls(text, owners, families)
+
+    def render(self, highlight: int, breaks: list[int]) -> str:
+        """ASS text with word ``highlight`` in the accent colour, a font tag where the font
+        changes from the style's, and a line break (``\\N``) at each index of ``breaks``."""
+        out: list[str] = []
+        lit, font = False, FONT_NAME
+        for p, (char, owner, family) in enumerate(zip(self.text, self.owners, self.families)):
+            if p in breaks:
+                out.append("\\N")
+            if family is None or (char == " " and p + 1 in breaks):
+                continue  # a character no font has; the space a line break replaces
+            if lit and owner != highlight:
+                out.append(_WHITE_TAG)
+                lit = False
+            if family != font:
+                out.append(f"{{\\fn{family}}}")
+                font = family
+            if owner == highlight and not lit:
+                out.append(_ACCENT_TAG)
+                lit = True
+            out.append(char)
+        if lit:
+            out.append(_WHITE_TAG)
+        return "".join(out)
+
+
 def _fit_long_word(texts: list[str], box: CaptionLayout) -> str:
     """A font-size override when one word alone is wider than a line (libass cannot wrap it)."""
-    longest = max(len(t) for t in texts)
+    longest = max(scripts.text_width(t) for t in texts)
     if longest <= box.line_chars:
         return ""
     return f"{{\\fs{max(8, box.font_size * box.line_chars // longest)}}}"
+
+
+def _unspaced_lines(text: str, box: CaptionLayout) -> tuple[str, list[int]]:
+    """(font-size override, line breaks) for a Chinese or Japanese group: its own balanced line
+    breaks, and a smaller font only if unbreakable pieces (a long Latin word) need a third line."""
+    size = box.font_size
+    while True:
+        cells = box.line_chars * box.font_size // size
+        breaks = scripts.line_breaks(text, cells)
+        if len(breaks) <= 1 or size <= 8:
+            return ("" if size == box.font_size else f"{{\\fs{size}}}"), breaks
+        size -= 1
+
+
+def missing_characters(words: list[Word]) -> list[str]:
+    """Characters of ``words`` that no shipped font draws: burned captions leave them out."""
+    return caption_fonts.missing(" ".join(w.text for w in words))
 
 
 # --- sidecars -------------------------------------------------------------------------------
@@ -315,14 +426,15 @@ class Cue:
     lines: list[str]
 
 
-def cues(words: list[Word]) -> list[Cue]:
-    groups = cue_groups(words)
+def cues(words: list[Word], language: str | None = None) -> list[Cue]:
+    unspaced = scripts.joins_without_spaces(language, " ".join(w.text for w in words))
+    groups = cue_groups(words, unspaced)
     out = []
     for i, group in enumerate(groups):
         next_start = groups[i + 1][0].start if i + 1 < len(groups) else math.inf
         end = min(group[-1].end + 0.3, next_start)  # a short hold, as for burned captions
         texts = [t for w in group for t in w.text.split()]
-        out.append(Cue(group[0].start, max(end, group[0].start + 0.01), _two_lines(texts, CUE_LINE_CHARS)))
+        out.append(Cue(group[0].start, max(end, group[0].start + 0.01), _two_lines(texts, CUE_LINE_CHARS, unspaced)))
     return out
 
 
@@ -334,10 +446,11 @@ def _clock(seconds: float, separator: str) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}{separator}{ms:03d}"
 
 
-def to_srt(words: list[Word]) -> str:
+def to_srt(words: list[Word], language: str | None = None) -> str:
+    """SubRip text (a str: store it UTF-8 encoded, as ``encode_sidecar`` does)."""
     blocks = [
         f"{n}\n{_clock(c.start, ',')} --> {_clock(c.end, ',')}\n" + "\n".join(c.lines)
-        for n, c in enumerate(cues(words), start=1)
+        for n, c in enumerate(cues(words, language), start=1)
     ]
     return "\n\n".join(blocks) + ("\n" if blocks else "")
 
@@ -346,9 +459,15 @@ def _vtt_text(line: str) -> str:
     return line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def to_vtt(words: list[Word]) -> str:
+def to_vtt(words: list[Word], language: str | None = None) -> str:
+    """WebVTT text (UTF-8 by definition of the format)."""
     blocks = [
         f"{_clock(c.start, '.')} --> {_clock(c.end, '.')}\n" + "\n".join(_vtt_text(line) for line in c.lines)
-        for c in cues(words)
+        for c in cues(words, language)
     ]
     return "WEBVTT\n\n" + "".join(b + "\n\n" for b in blocks)
+
+
+def encode_sidecar(text: str) -> bytes:
+    """SRT and WebVTT files are UTF-8, without a byte order mark (WebVTT forbids other encodings)."""
+    return text.encode("utf-8")

@@ -412,7 +412,7 @@ def video_filter(
     in clip seconds, x in source pixels); the crop then starts centred and follows it.
     ``panels`` (the split layout) are two source boxes (x, y, w, h), each scaled to the output
     width and half its height (``split_panel_size``) and stacked top then bottom.
-    ``fonts_dir`` is where libass finds the captions' font (nothing is taken from the system).
+    ``fonts_dir`` is where libass finds the captions' fonts (nothing is taken from the system).
     """
     cw, ch, cx, cy = crop_box(width, height, aspect, center_x)
     ow, oh = output_size(width, height, aspect)
@@ -435,7 +435,9 @@ def video_filter(
         ass = f"ass=filename={filter_path(captions)}"
         if fonts_dir:
             ass += f":fontsdir={filter_path(fonts_dir)}"
-        chain.append(ass)
+        # HarfBuzz shaping: Arabic letters join, Devanagari forms conjuncts. It is libass's
+        # default when built with HarfBuzz (the shipped ffmpeg is); saying so keeps it that way.
+        chain.append(ass + ":shaping=complex")
     return ",".join(chain)
 
 

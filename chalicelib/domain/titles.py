@@ -4,13 +4,16 @@ A title is the clip's hook question or key claim, trimmed of fillers and stage d
 most 70 characters, ending on a whole word with no ellipsis, sentence-cased. The description is
 the line that follows it (the answer, the support), at most 160 characters. Fillers and the
 function words a title must not end on come from the video's language (``lexicon``); English by
-default, none for a language without word lists. Pure: no I/O.
+default, none for a language without word lists. Text written without spaces (Chinese,
+Japanese) is cut on whole characters, at its own clause marks (，、) first, and never inside a
+Latin word within it. Pure: no I/O.
 """
 from __future__ import annotations
 
 import re
 from functools import lru_cache
 
+from chalicelib.domain import scripts
 from chalicelib.domain.lexicon import ENGLISH, Lexicon, is_unspaced
 
 TITLE_MAX_CHARS = 70
@@ -21,7 +24,9 @@ STAGE_DIRECTIONS = re.compile(r"\s*[\[(*\uff08](?:[^\W\d_]| ){2,24}[\])*\uff09]\
 # Hesitations in any of the languages ("um", "eh", "äh", "euh", "ehm"): never words of a title.
 _INNER_FILLERS = re.compile(r",?\s\b(?:um+|uh+|erm?|hmm+|mm+|eh|em|äh|ähm|öh|euh|heu|ehm)\b,?(?=\s)",
                             re.IGNORECASE)
-_CLAUSE_BREAKS = re.compile(r"[,;:](?=\s)|\s[-–—]\s")
+_CLAUSE_BREAKS = re.compile(r"[,;:،؛](?=\s)|\s[-–—]\s|[，、；：](?=.)")
+_TRAILING = " ,;:-–—،؛，、；："
+_SENTENCE_SPLIT = re.compile(r"(?<=[.?!؟।])\s+|(?<=[。？！])\s*")
 
 
 @lru_cache(maxsize=16)
@@ -45,7 +50,8 @@ def clean(text: str, lex: Lexicon = ENGLISH) -> str:
 
 def shorten(text: str, limit: int, lex: Lexicon = ENGLISH) -> str:
     """``text`` in at most ``limit`` characters: whole, else up to a clause break, else whole words
-    minus any dangling function word at the end. Never cut inside a word, never an ellipsis."""
+    (whole characters in Chinese and Japanese) minus any dangling function word at the end.
+    Never cut inside a word, never an ellipsis."""
     text = text.strip()
     if len(text) <= limit:
         return text
@@ -53,16 +59,15 @@ def shorten(text: str, limit: int, lex: Lexicon = ENGLISH) -> str:
     breaks = [m.start() for m in _CLAUSE_BREAKS.finditer(head) if m.start() >= limit // 3]
     if breaks:
         return _drop_dangling(text[: breaks[-1]], lex)
-    cut = head.rfind(" ")
-    return _drop_dangling(text[:cut] if cut > 0 else "", lex)
+    return _drop_dangling(scripts.cut(text, limit), lex)
 
 
 def _drop_dangling(text: str, lex: Lexicon) -> str:
     # A title must not end on a word that promises more ("how to price a", "ten percent of the").
-    words = text.rstrip(" ,;:-–—").split()
+    words = text.rstrip(_TRAILING).split()
     while len(words) > 1 and words[-1].lower().strip(",;:") in lex.dangling:
         words.pop()
-    return " ".join(words).rstrip(" ,;:-–—")
+    return " ".join(words).rstrip(_TRAILING)
 
 
 def sentence_case(text: str, lex: Lexicon = ENGLISH) -> str:
@@ -86,13 +91,17 @@ def tidy_description(text: str, lex: Lexicon = ENGLISH) -> str:
     if len(text) <= DESCRIPTION_MAX_CHARS:
         return sentence_case(text, lex)
     # Whole sentences while they fit; else the first sentence shortened on a clause or word.
-    parts = [p for p in re.split(r"(?<=[.?!])\s+|(?<=[。\uff1f\uff01])\s*", text) if p]
+    parts = [p for p in _SENTENCE_SPLIT.split(text) if p]
+    unspaced = scripts.joins_without_spaces(None, text)
     kept = ""
     for part in parts:
-        if len(f"{kept} {part}".strip()) > DESCRIPTION_MAX_CHARS:
+        if len(scripts.join_words([kept, part], unspaced)) > DESCRIPTION_MAX_CHARS:
             break
-        kept = f"{kept} {part}".strip()
-    return sentence_case(kept or shorten(parts[0], DESCRIPTION_MAX_CHARS - 1, lex).rstrip(".") + ".", lex)
+        kept = scripts.join_words([kept, part], unspaced)
+    if kept:
+        return sentence_case(kept, lex)
+    stop = "。" if unspaced else "."
+    return sentence_case(shorten(parts[0], DESCRIPTION_MAX_CHARS - 1, lex).rstrip(".。") + stop, lex)
 
 
 def _title_worth(k: int, sentence: str, hook: float, lex: Lexicon) -> float:

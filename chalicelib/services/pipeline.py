@@ -237,7 +237,14 @@ def render(event: Event) -> Event:
             if panels:
                 size = (size[0], 2 * split_panel_size(info.width, info.height)[1])
             with open(ass, "w", encoding="utf-8") as f:
-                f.write(captions.to_ass(words, *size, middle=bool(panels)))
+                f.write(captions.to_ass(words, *size, language=transcript.language, middle=bool(panels)))
+            missing = captions.missing_characters(words)
+            if missing:
+                # Left out of the burned captions (no shipped font has them); the sidecars keep them.
+                log.warning("caption characters without a font", extra={
+                    "callId": call, "clipIndex": index, "characters": "".join(missing[:50]),
+                    "codepoints": [f"U+{ord(c):04X}" for c in missing[:50]],
+                })
         out = os.path.join(tmp, "clip.mp4")
         rendered = ffmpeg.render_clip(
             source, out, start=clip.start, end=clip.end, aspect=opts.aspectRatio, info=info,
@@ -255,9 +262,13 @@ def render(event: Event) -> Event:
         fields["captionsSrtKey"] = clip_key(acc, vid, call, index, ext="srt")
         fields["captionsVttKey"] = clip_key(acc, vid, call, index, ext="vtt")
         blobs.put_bytes(
-            fields["captionsSrtKey"], captions.to_srt(words).encode(), "application/x-subrip; charset=utf-8"
+            fields["captionsSrtKey"], captions.encode_sidecar(captions.to_srt(words, transcript.language)),
+            "application/x-subrip; charset=utf-8",
         )
-        blobs.put_bytes(fields["captionsVttKey"], captions.to_vtt(words).encode(), "text/vtt; charset=utf-8")
+        blobs.put_bytes(
+            fields["captionsVttKey"], captions.encode_sidecar(captions.to_vtt(words, transcript.language)),
+            "text/vtt; charset=utf-8",
+        )
     records = wiring.records()
     records.update_clip(
         vid,

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from chalicelib.domain import captions
+from chalicelib.domain import captions, scripts
 from chalicelib.domain.captions import caption_groups, clip_words, cue_groups, layout, to_ass, to_srt, to_vtt
 from chalicelib.domain.transcript import Word, ends_sentence
 
@@ -189,9 +189,9 @@ def test_ass_for_the_split_layout_sits_on_the_seam():
     # Bottom-centre above the platform band normally; middle-centre (between the two stacked
     # faces) for the split layout.
     style = next(line for line in to_ass(SPEECH, 1080, 1920).splitlines() if line.startswith("Style:"))
-    assert style.split(",")[-5:] == ["2", "130", "130", "422", "1"]
+    assert style.split(",")[-5:] == ["2", "130", "130", "422", "-1"]
     style = next(line for line in to_ass(SPEECH, 1080, 1920, middle=True).splitlines() if line.startswith("Style:"))
-    assert style.split(",")[-5:] == ["5", "130", "130", "0", "1"]
+    assert style.split(",")[-5:] == ["5", "130", "130", "0", "-1"]
 
 
 def test_ass_shows_nothing_in_a_long_pause():
@@ -251,3 +251,99 @@ def test_long_cue_lines_are_balanced_and_do_not_end_on_weak_words():
     words = _words("At home, you can wait until the fruit is deep red and slightly soft.")
     [(_start, _end, lines)] = sidecar_cues(to_srt(words))
     assert lines == ["At home, you can wait until the fruit", "is deep red and slightly soft."]
+
+
+# --- every script ---
+
+def _lines_of_events(script: str) -> list[list[str]]:
+    """The lines of each Dialogue event as drawn: override blocks removed, split at \\N."""
+    out = []
+    for line in script.splitlines():
+        if line.startswith("Dialogue:"):
+            text = re.sub(r"\{[^}]*\}", "", line.split(",", 9)[9])
+            out.append(text.split("\\N"))
+    return out
+
+
+CHINESE_TALK = [
+    "大家", "好，", "今天", "我们", "来", "聊一下", "人工", "智能", "在", "日常", "生活", "中", "的", "应用",
+    "和", "未来", "可能", "带来", "的", "变化", "。", "首先", "我们", "看看", "现在", "已经", "实现", "的",
+    "技术", "吧。",
+    # One long name: a group wider than a line, broken between its characters.
+    "中华人民共和国全国人民代表大会常务委员会", "通过", "了", "决定。",
+]
+
+
+@pytest.mark.parametrize("language", ["zh", None])
+def test_chinese_captions_join_without_spaces_and_break_lines_within_the_width(language):
+    words = _words(" ".join(CHINESE_TALK), step=0.2)
+    box = layout(360, 640)
+    script = to_ass(words, 360, 640, language=language)
+    events = ass_events(script)
+    assert [e[3].replace("\\N", "") for e in events] == [w.text for w in words], "one highlighted event per word"
+    lines = _lines_of_events(script)
+    assert all(" " not in line for event in lines for line in event)
+    shown = "".join("".join(event) for event, previous in zip(lines, [None, *lines]) if event != previous)
+    assert shown == "".join(CHINESE_TALK)
+    assert all(len(event) <= 2 for event in lines)
+    sizes = [int(m.group(1)) if (m := re.search(r"\{\\fs(\d+)\}", e)) else box.font_size
+             for e in script.splitlines() if e.startswith("Dialogue:")]
+    for event, size in zip(lines, sizes):  # within the line (a smaller font holds more)
+        assert all(scripts.text_width(line) <= box.line_chars * box.font_size // size for line in event), event
+    assert any(len(event) == 2 for event in lines), "long groups take two lines"
+    for event in lines:  # two lines are balanced, not a full line and a stray character
+        if len(event) == 2:
+            assert abs(len(event[0]) - len(event[1])) <= 2, event
+    assert "{\\fnNoto Sans CJK SC}" in script
+
+
+def test_japanese_caption_lines_do_not_start_with_closing_punctuation():
+    tokens = ["皆さん", "こんにちは", "。", "今日", "は", "「", "人工", "知能", "」", "の", "未来", "について", "話し",
+              "ましょう", "。"]
+    script = to_ass(_words(" ".join(tokens), step=0.1), 202, 360, language="ja")
+    for event in _lines_of_events(script):
+        assert all(line and line[0] not in "。、」ょっー" and line[-1] != "「" for line in event), event
+    assert "{\\fnNoto Sans CJK JP}" in script
+
+
+def test_korean_is_spaced_and_its_wide_characters_count_double():
+    words = _words("안녕하세요 여러분, 오늘은 인공지능의 미래에 대해 이야기해 봅시다.")
+    box = layout(360, 640)
+    groups = caption_groups(words, max_chars=2 * box.line_chars)
+    assert all(len(g) == 1 or captions._chars(g) <= 2 * box.line_chars for g in groups)
+    assert captions._chars(words[:2]) == 2 * 5 + 1 + 2 * 3 + 1  # 안녕하세요 여러분,
+    assert "안녕하세요 여러분," in to_ass(words, 360, 640, language="ko")
+
+
+def test_right_to_left_captions_take_their_direction_from_the_text():
+    script = to_ass(_words("مرحبا بكم في برنامجنا اليوم، كيف حالكم؟"), 1080, 1920, language="ar")
+    # Encoding -1: libass picks each line's base direction from its first strong character.
+    assert re.search(r"^Style: Word,.*,-1$", script, re.MULTILINE)
+    assert "{\\fnNoto Sans Arabic}" in script
+
+
+@pytest.mark.parametrize("script_name", ["latin", "cyrillic", "greek", "arabic", "hebrew", "devanagari", "chinese",
+                                         "japanese", "korean"])
+def test_sidecars_are_utf8_with_every_character_intact(script_name):
+    from script_samples import SAMPLES, sample_words
+
+    language, tokens = SAMPLES[script_name]
+    words = sample_words(script_name)
+    unspaced = script_name in ("chinese", "japanese")
+    expected = scripts.join_words(tokens, unspaced)
+    for render in (to_srt, to_vtt):
+        data = captions.encode_sidecar(render(words, language))
+        assert not data.startswith(b"\xef\xbb\xbf")  # no byte order mark
+        text = data.decode("utf-8")
+        cue_lines = [line for _, _, lines in sidecar_cues(text) for line in lines]
+        joined = scripts.join_words(cue_lines, unspaced)
+        assert joined == expected, (joined, expected)
+        assert all(scripts.text_width(line) <= captions.CUE_LINE_CHARS for line in cue_lines)
+
+
+def test_chinese_cues_break_lines_between_characters():
+    words = _words(" ".join(CHINESE_TALK), step=0.2)
+    cues = sidecar_cues(to_srt(words, "zh"))
+    assert all(" " not in line for _, _, lines in cues for line in lines)
+    assert "".join(line for _, _, lines in cues for line in lines) == "".join(CHINESE_TALK)
+    assert all(len(lines) <= 2 and all(scripts.text_width(x) <= 42 for x in lines) for _, _, lines in cues)

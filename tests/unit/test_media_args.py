@@ -420,7 +420,7 @@ def test_filter_path_escapes_both_levels(path, escaped):
 def test_video_filter_static_crop_captions_and_moving_crop():
     assert video_filter(3840, 2160, "9:16") == "crop=1214:2160:1312:0,scale=1080:1920,setsar=1"
     assert video_filter(3840, 2160, "9:16", captions="/w/c.ass", fonts_dir="/app/fonts") == (
-        "crop=1214:2160:1312:0,scale=1080:1920,setsar=1,ass=filename=/w/c.ass:fontsdir=/app/fonts"
+        "crop=1214:2160:1312:0,scale=1080:1920,setsar=1,ass=filename=/w/c.ass:fontsdir=/app/fonts:shaping=complex"
     )
     # The reframe hook: sendcmd drives a named crop, which starts centred.
     assert video_filter(1920, 1080, "9:16", crop_commands="/w/crop.cmd") == (
@@ -430,7 +430,7 @@ def test_video_filter_static_crop_captions_and_moving_crop():
     assert video_filter(1920, 1080, "9:16", panels=[(100, 200, 606, 540), (1200, 180, 700, 622)],
                         captions="/w/c.ass") == (
         "split=2[p0][p1];[p0]crop=606:540:100:200,scale=606:540,setsar=1[s0];"
-        "[p1]crop=700:622:1200:180,scale=606:540,setsar=1[s1];[s0][s1]vstack=inputs=2,ass=filename=/w/c.ass"
+        "[p1]crop=700:622:1200:180,scale=606:540,setsar=1[s1];[s0][s1]vstack=inputs=2,ass=filename=/w/c.ass:shaping=complex"
     )
 
 
