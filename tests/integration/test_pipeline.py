@@ -152,7 +152,7 @@ def test_failed_transcription_fails_the_job_keeps_the_source_and_allows_resubmit
                                                                                   monkeypatch):
     from chalicelib.adapters import whisper
 
-    def broken(self, wav_path):
+    def broken(self, wav_path, language="auto"):
         raise PipelineError("transcription_failed", "transcription failed: the audio could not be decoded")
 
     monkeypatch.setattr(whisper.WhisperTranscriber, "transcribe", broken)
