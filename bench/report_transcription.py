@@ -61,14 +61,14 @@ def transcription_section(raw: dict[str, Any]) -> str:
         code = r["language"]
         unit = "chars" if languages.writes_without_spaces(code) else "words"
         others.append([
-            f"{languages.name(code)} (`{code}`)", f"{r['audio_seconds']:.0f} s",
+            f"{languages.name(code)} (`{code}`): `{r['fixture']}`", f"{r['audio_seconds']:.0f} s",
             f"{r.get('detected', '—')} ({r.get('probability', 0):.2f})" + ("" if r.get("detected") == code else " ✗"),
             fmt_seconds(r.get("detect_seconds")),
             f"{r['reference']} {unit}", _pct(r["wer"]), _pct(r["recovered"]), fmt_seconds(r["transcribe_seconds"]),
             f"{r['transcribe_seconds'] / r['audio_seconds']:.3f}",
         ])
     others_md = md_table(
-        ["language", "speech", "detected (p)", "detection", "reference", "WER", "recovered", "transcription", "RTF"],
+        ["language: fixture", "speech", "detected (p)", "detection", "reference", "WER", "recovered", "transcription", "RTF"],
         others, "llllrrrrr",
     )
     load = tm["load_seconds"]

@@ -31,7 +31,7 @@ FIXTURES = ROOT / "tests" / "fixtures"
 ENGLISH = (
     ("speech_short", "en", "espeak-ng, 47 s"),
     ("speech_long", "en", "espeak-ng, 250 s"),
-    ("real_sonnet1", "en", "real recording (LibriVox), 53 s"),
+    ("real_sonnet1", "en", "real recording, LibriVox, 53 s"),
 )
 MULTILINGUAL = ("es", "de", "fr", "ru", "fa", "ja")
 

@@ -53,6 +53,6 @@ def test_the_report_section_weighs_english_by_words_and_flags_a_wrong_detection(
     text = transcription_section(raw)
     assert "| **all English, word-weighted** | 400 | **17.5%** / 82.5%" in text  # (10 + 60) / 400
     assert "**12.5%** / 87.5%" in text  # base: (20 + 30) / 400
-    assert "| Spanish (`es`) | 40 s | es (0.96) |" in text
+    assert "| Spanish (`es`): `speech_es` | 40 s | es (0.96) |" in text
     assert "nn (0.40) ✗" in text
     assert transcription_section({}) == ""
