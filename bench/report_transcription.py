@@ -68,7 +68,8 @@ def transcription_section(raw: dict[str, Any]) -> str:
             f"{r['transcribe_seconds'] / r['audio_seconds']:.3f}",
         ])
     others_md = md_table(
-        ["language: fixture", "speech", "detected (p)", "detection", "reference", "WER", "recovered", "transcription", "RTF"],
+        ["language: fixture", "speech", "detected (p)", "detection", "reference", "WER", "recovered",
+         "transcription", "RTF"],
         others, "llllrrrrr",
     )
     load = tm["load_seconds"]
