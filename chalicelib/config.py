@@ -31,7 +31,7 @@ def _cache_home(app: str) -> str:
 
 # Defaults other code quotes (the benchmark's scale section): one definition each.
 DEFAULT_MAX_VIDEO_SECONDS = 4 * 3600
-# English speech goes to this model (README "Local models" has the measurements behind it).
+# English speech goes to this model (README "Languages" and BENCHMARKS.md have the measurements).
 DEFAULT_ENGLISH_MODEL = "tiny.en"
 # Amazon Transcribe's IdentifyLanguage chooses among these (Klyph codes) when a job says "auto".
 DEFAULT_IDENTIFY_OPTIONS = ("en", "es", "fr", "de", "pt")
