@@ -50,10 +50,11 @@ def offline():
         yield
 
 
-def first_topic(code, tmp_path):
-    """The fixture's first paragraph: its audio (up to the pause before the second) and its text."""
+def first_topic(code, tmp_path, seconds=None):
+    """The fixture's first paragraph: its audio (up to the pause before the second, or its first
+    ``seconds``) and its text."""
     topics = json.loads((FIXTURES / f"speech_{code}.topics.json").read_text(encoding="utf-8"))["topics"]
-    end = (topics[0]["end"] + topics[1]["start"]) / 2
+    end = seconds or (topics[0]["end"] + topics[1]["start"]) / 2
     wav = tmp_path / f"{code}.wav"
     subprocess.run(
         [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-i", str(FIXTURES / f"speech_{code}.ogg"),
@@ -121,7 +122,7 @@ def test_a_given_language_skips_detection_and_english_goes_to_the_english_model(
         return real(self, model, audio, language)
 
     monkeypatch.setattr(WhisperTranscriber, "_transcribe", spy)
-    wav, _text = first_topic("es", tmp_path)
+    wav, _text = first_topic("es", tmp_path, seconds=5)
     assert transcriber.transcribe(wav, "es").language == "es"
     assert transcriber.transcribe(wav, "en").language == "en"  # told English: the English model, whatever is said
     assert used == [("base", "es"), ("tiny.en", "en")]
