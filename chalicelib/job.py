@@ -64,6 +64,7 @@ class Transcription(_Wire):
     status: Literal["IN_PROGRESS", "COMPLETED"]
     key: str
     words: int | None = None
+    language: str | None = None  # once COMPLETED: the transcript's language ("" without speech)
     jobName: str | None = None
     outputKey: str | None = None
     pollSeconds: int | None = None

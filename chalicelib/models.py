@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
+from chalicelib.domain import languages
 from chalicelib.errors import BadRequest
 
 AspectRatio = Literal["9:16", "1:1", "16:9"]
@@ -87,6 +88,18 @@ class JobOptions(_Request):
     # auto: follow the active speaker (centre without anyone); center: never move; split: the
     # two main speakers stacked top and bottom (9:16 only; auto when there are not two).
     reframe: Literal["auto", "center", "split"] = "auto"
+    # "auto" (detect it) or a language code: ISO 639-1, or Whisper's code where ISO 639-1 has
+    # none (chalicelib/domain/languages.py). Whether the configured transcriber can do it is
+    # checked at submit (services/jobs.py), since that depends on the deployment.
+    language: Annotated[str, Field(strict=True, min_length=2, max_length=16)] = languages.AUTO
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        try:
+            return languages.normalise(value)
+        except languages.UnsupportedLanguage as err:
+            raise ValueError(str(err)) from None
 
     @model_validator(mode="after")
     def _durations_ordered(self) -> JobOptions:
@@ -266,6 +279,7 @@ class ClipView(View):
     # How the clip was framed: auto (following the speaker), center, or split (two stacked).
     layout: Literal["auto", "center", "split"] | None = None
     call_id: str
+    language: str | None = None  # the language of the clip's speech (given or detected); null without speech
     error: Failure | None = _absent_when_none()
 
 
@@ -286,6 +300,7 @@ class JobRunning(View):
     status: Literal["running"]
     stage: str
     progress: Progress | None = _absent_when_none()
+    language: str | None = _absent_when_none()  # once given or detected
 
 
 class JobFinished(View):
@@ -299,12 +314,16 @@ class JobFinished(View):
     createdAt: str
     finishedAt: str | None = None
     stages: dict[str, str]
+    # The language used: the one the job asked for, or the one detected ("auto"); null when the
+    # video has no speech or the job failed before transcription.
+    language: str | None = None
 
 
 class SummaryVideo(View):
     id: str
     title: str
     status: VideoStatus
+    language: str | None = _absent_when_none()  # the latest job's language, once known (as its result has it)
     error: Failure | None = _absent_when_none()
 
 

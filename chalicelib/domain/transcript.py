@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.domain.languages import from_locale, word_separator
 from chalicelib.domain.lexicon import CLOSERS, SENTENCE_FINAL, SENTENCE_INITIAL
 
 FORMAT_VERSION = 1
@@ -40,7 +41,7 @@ class Segment:
 
 @dataclass
 class Transcript:
-    language: str
+    language: str  # Klyph's code (``en``, ``es``, ``zh``): the language given, or the one detected
     duration: float  # seconds of media the transcript covers
     words: list[Word] = field(default_factory=list)
     segments: list[Segment] = field(default_factory=list)
@@ -61,16 +62,24 @@ class Transcript:
         if data.get("v") != FORMAT_VERSION:
             raise ValueError(f"unsupported transcript format version: {data.get('v')!r}")
         words = [Word(str(t), float(s), float(e), float(c)) for t, s, e, c in data["words"]]
-        segments = [segment_of(words, int(a), int(b)) for a, b in data["segments"]]
-        return cls(str(data["language"]), float(data["duration"]), words, segments)
+        language = str(data["language"])
+        sep = word_separator(language)
+        segments = [segment_of(words, int(a), int(b), sep) for a, b in data["segments"]]
+        return cls(language, float(data["duration"]), words, segments)
+
+    @property
+    def separator(self) -> str:
+        """What goes between two words when they are written out: nothing for Chinese, Japanese
+        and other scripts without spaces (their words are characters or short runs of them)."""
+        return word_separator(self.language)
 
 
-def segment_of(words: list[Word], first: int, last: int) -> Segment:
-    """The Segment spanning ``words[first:last]``."""
+def segment_of(words: list[Word], first: int, last: int, sep: str = " ") -> Segment:
+    """The Segment spanning ``words[first:last]``, its text the words joined by ``sep``."""
     if not 0 <= first < last <= len(words):
         raise ValueError(f"bad word range [{first}, {last}) for {len(words)} words")
     return Segment(
-        " ".join(w.text for w in words[first:last]), words[first].start, words[last - 1].end, first, last
+        sep.join(w.text for w in words[first:last]), words[first].start, words[last - 1].end, first, last
     )
 
 
@@ -80,31 +89,35 @@ def ends_sentence(text: str) -> bool:
     return bare.endswith(_FINAL) and not bare.endswith("...") and bare.lower() not in _ABBREVIATIONS
 
 
-def sentences(words: list[Word], max_pause: float = SENTENCE_PAUSE_SECONDS) -> list[Segment]:
+def sentences(words: list[Word], max_pause: float = SENTENCE_PAUSE_SECONDS, sep: str = " ") -> list[Segment]:
     """Split words into sentences at . ? ! (and other scripts' marks), before ¿ ¡, and at pauses
-    longer than ``max_pause`` seconds."""
+    longer than ``max_pause`` seconds; ``sep`` joins a sentence's words."""
     out: list[Segment] = []
     first = 0
     for i, word in enumerate(words):
         last = i + 1 == len(words)
         if (last or ends_sentence(word.text) or words[i + 1].start - word.end > max_pause
                 or words[i + 1].text.startswith(SENTENCE_INITIAL)):
-            out.append(segment_of(words, first, i + 1))
+            out.append(segment_of(words, first, i + 1, sep))
             first = i + 1
     return out
 
 
 def build_transcript(language: str, duration: float, words: list[Word]) -> Transcript:
     """A Transcript with its sentences computed from the words."""
-    return Transcript(language, duration, words, sentences(words))
+    return Transcript(language, duration, words, sentences(words, sep=word_separator(language)))
 
 
-def parse_aws_transcribe(doc: dict[str, Any]) -> Transcript:
+def parse_aws_transcribe(doc: dict[str, Any], locale: str = "") -> Transcript:
     """Amazon Transcribe batch output JSON -> Transcript.
 
     ``results.items`` holds "pronunciation" items (timed words; times and confidence are
     strings) and untimed "punctuation" items, which belong to the word before them. The output
-    carries no media length, so ``duration`` is the end of the last word.
+    carries no media length, so ``duration`` is the end of the last word. For Chinese and
+    Japanese the items are characters or short words written without spaces, and the
+    transcript joins them with nothing. The language is the job's locale (``locale``, from
+    GetTranscriptionJob; the identified one under IdentifyLanguage), else the output's own
+    ``language_code``, stored as Klyph's code (``zh-CN`` -> ``zh``).
     """
     results = doc["results"]
     parts: list[list[Any]] = []  # [text, start, end, confidence], mutable while punctuation attaches
@@ -117,4 +130,5 @@ def parse_aws_transcribe(doc: dict[str, Any]) -> Transcript:
         elif item["type"] == "punctuation" and parts:
             parts[-1][0] += best["content"]
     words = [Word(*p) for p in parts]
-    return build_transcript(results.get("language_code") or "", words[-1].end if words else 0.0, words)
+    language = from_locale(locale or results.get("language_code") or "")
+    return build_transcript(language, words[-1].end if words else 0.0, words)

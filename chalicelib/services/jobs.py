@@ -5,6 +5,7 @@ from typing import Any
 
 from chalicelib.adapters.dynamo import ConditionFailed
 from chalicelib.config import settings
+from chalicelib.domain import languages
 from chalicelib.domain.clock import now_iso
 from chalicelib.domain.ids import looks_like_id, new_id
 from chalicelib.errors import BadRequest, NotFound
@@ -29,6 +30,10 @@ TERMINAL = ("succeeded", "failed")
 
 
 def submit(caller: str, req: SubmitJob) -> Submitted:
+    try:  # like every option, before the video is looked up
+        languages.check_transcribable(req.language, settings().transcriber)
+    except languages.UnsupportedLanguage as err:
+        raise BadRequest(f"language: {err}") from None
     video = own_video(caller, req.videoId)
     if video["status"] == "processing" and video.get("currentCallId"):
         # A second submit while a job runs joins it instead of rendering everything twice.
@@ -122,14 +127,26 @@ def result(caller: str, call_id: str) -> tuple[int, JobRunning | JobFinished]:
         createdAt=call["createdAt"],
         finishedAt=call.get("finishedAt"),
         stages=call.get("stages", {}),
+        language=call_language(call),
     )
+
+
+def call_language(call: dict[str, Any] | None) -> str | None:
+    """The language a job used: detected or given once transcribed, else the one it asked for
+    (None for "auto" until detection, and for a video without speech)."""
+    if not call:
+        return None
+    if "language" in call:  # set when transcription finished; "" when there was no speech
+        return call["language"] or None
+    asked = (call.get("options") or {}).get("language", languages.AUTO)
+    return None if asked == languages.AUTO else asked
 
 
 def _running_view(call: dict[str, Any]) -> JobRunning:
     total = call.get("clipsTotal")
     progress = Progress(clipsDone=int(call.get("clipsDone", 0)), clipsTotal=int(total)) if total else None
     return JobRunning(callId=call["id"], videoId=call["videoId"], status="running",
-                      stage=call.get("stage", "queued"), progress=progress)
+                      stage=call.get("stage", "queued"), progress=progress, language=call_language(call))
 
 
 def _execution_error(execution: dict[str, Any]) -> dict[str, str]:
@@ -167,6 +184,7 @@ def clip_view(clip: dict[str, Any]) -> ClipView:
         height=clip.get("height"),
         layout=clip.get("layout"),
         call_id=clip["callId"],
+        language=clip.get("language") or None,
         error=Failure(**clip["error"]) if clip.get("error") else None,
     )
 
@@ -191,8 +209,9 @@ def summary(caller: str, video_id: str) -> VideoSummary:
         if clip["status"] in counts:
             counts[clip["status"]] += 1
     error = video.get("error")
+    language = call_language(wiring.records().get_call(call_id)) if call_id else None
     return VideoSummary(
-        video=SummaryVideo(id=video["id"], title=video["title"], status=video["status"],
+        video=SummaryVideo(id=video["id"], title=video["title"], status=video["status"], language=language,
                            error=Failure(**error) if error else None),
         counts=ClipCounts(**counts),
     )

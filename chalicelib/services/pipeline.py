@@ -79,7 +79,7 @@ def transcribe_start(event: Event) -> Event:
         transcript = Transcript(language="", duration=state.require_media().durationSeconds, words=[], segments=[])
     elif cfg.transcriber == "aws":
         output_key = work_key(state.accountId, state.videoId, state.callId, "transcribe-output.json")
-        wiring.aws_transcriber().start(state.callId, state.audioKey, output_key)
+        wiring.aws_transcriber().start(state.callId, state.audioKey, output_key, state.options.language)
         transcription = Transcription(status="IN_PROGRESS", key=transcript_key, jobName=state.callId,
                                       outputKey=output_key, pollSeconds=cfg.transcribe_poll_seconds)
         return state.model_copy(update={"transcription": transcription}).wire()
@@ -87,10 +87,15 @@ def transcribe_start(event: Event) -> Event:
         with tempfile.TemporaryDirectory() as tmp:
             wav = os.path.join(tmp, "audio.wav")
             wiring.blobs().download_file(state.audioKey, wav)
-            transcript = wiring.whisper().transcribe(wav)
-    _store_json(transcript_key, transcript.to_dict())
-    done = Transcription(status="COMPLETED", key=transcript_key, words=len(transcript.words))
-    return state.model_copy(update={"transcription": done}).wire()
+            transcript = wiring.whisper().transcribe(wav, state.options.language)
+    return state.model_copy(update={"transcription": _transcribed(state.callId, transcript_key, transcript)}).wire()
+
+
+def _transcribed(call_id: str, key: str, transcript: Transcript) -> Transcription:
+    """Store the transcript and record its language on the call (the poll answers with it)."""
+    _store_json(key, transcript.to_dict())
+    wiring.records().update_call(call_id, language=transcript.language)
+    return Transcription(status="COMPLETED", key=key, words=len(transcript.words), language=transcript.language)
 
 
 def transcribe_check(event: Event) -> Event:
@@ -99,15 +104,13 @@ def transcribe_check(event: Event) -> Event:
     if job.jobName is None or job.outputKey is None:
         raise ValueError("CheckTranscription needs the Transcribe job's name and output key")
     transcriber = wiring.aws_transcriber()
-    status, reason = transcriber.check(job.jobName)
+    status, reason, locale = transcriber.check(job.jobName)
     if status == "FAILED":
         raise PipelineError("transcription_failed", f"transcription failed: {reason or 'unknown reason'}")
     if status != "COMPLETED":
         return state.wire()
-    transcript = transcriber.fetch(job.outputKey)
-    _store_json(job.key, transcript.to_dict())
-    done = Transcription(status="COMPLETED", key=job.key, words=len(transcript.words))
-    return state.model_copy(update={"transcription": done}).wire()
+    transcript = transcriber.fetch(job.outputKey, locale)
+    return state.model_copy(update={"transcription": _transcribed(state.callId, job.key, transcript)}).wire()
 
 
 def select(event: Event) -> Event:
@@ -177,6 +180,7 @@ def select(event: Event) -> Event:
                 "score": round(choice.score, 1),
                 "reason": choice.reason,
                 "aspectRatio": opts.aspectRatio,
+                "language": transcript.language or None,
                 "status": "draft",
                 "createdAt": now,
             }

@@ -58,14 +58,16 @@ def whisper() -> WhisperTranscriber:
     from chalicelib.adapters.whisper import WhisperTranscriber
 
     cfg = settings()
-    return WhisperTranscriber(cfg.whisper_model, cfg.whisper_compute_type, cfg.whisper_threads)
+    return WhisperTranscriber(cfg.whisper_model, cfg.whisper_compute_type, cfg.whisper_threads,
+                              multilingual_model=cfg.whisper_multilingual_model, model_cache=cfg.model_cache_dir)
 
 
 @lru_cache(maxsize=1)
 def aws_transcriber() -> AwsTranscriber:
     from chalicelib.adapters.transcribe import AwsTranscriber
 
-    return AwsTranscriber(clients.transcribe(), clients.s3(), settings().bucket)
+    cfg = settings()
+    return AwsTranscriber(clients.transcribe(), clients.s3(), cfg.bucket, cfg.transcribe_language_options)
 
 
 @lru_cache(maxsize=1)

@@ -26,14 +26,14 @@ def aws(monkeypatch):
 
 def test_start_then_poll_until_completed(aws):
     client, _, transcriber = aws
-    transcriber.start("call_01ABC", "videos/vid_1/audio.wav", "videos/vid_1/transcript-aws.json")
+    transcriber.start("call_01ABC", "videos/vid_1/audio.wav", "videos/vid_1/transcript-aws.json", "en")
     job = client.get_transcription_job(TranscriptionJobName="call_01ABC")["TranscriptionJob"]
     assert job["Media"]["MediaFileUri"] == f"s3://{BUCKET}/videos/vid_1/audio.wav"
     assert job["MediaFormat"] == "wav" and job["LanguageCode"] == "en-US"
 
     seen = [transcriber.check("call_01ABC") for _ in range(5)]
-    assert set(seen) <= {("IN_PROGRESS", None), ("COMPLETED", None)}
-    assert seen[-1] == ("COMPLETED", None)
+    assert set(seen) <= {("IN_PROGRESS", None, "en-US"), ("COMPLETED", None, "en-US")}
+    assert seen[-1] == ("COMPLETED", None, "en-US")
     job = client.get_transcription_job(TranscriptionJobName="call_01ABC")["TranscriptionJob"]
     uri = job["Transcript"]["TranscriptFileUri"]
     assert uri.endswith(f"/{BUCKET}/videos/vid_1/transcript-aws.json")
@@ -55,7 +55,7 @@ def test_fetch_reads_and_parses_the_output(aws):
     _, s3, transcriber = aws
     s3.put_object(Bucket=BUCKET, Key="out/t.json", Body=FIXTURE.read_bytes())
     t = transcriber.fetch("out/t.json")
-    assert t.language == "en-US" and len(t.segments) == 4
+    assert t.language == "en" and len(t.segments) == 4
     assert t.segments[1].text == "Why do most startups underprice their product?"
 
 
@@ -69,5 +69,57 @@ def test_failed_job_reports_the_reason():
                 "FailureReason": "The media format provided does not match the detected media format."}},
             {"TranscriptionJobName": "call_04"},
         )
-        status, reason = AwsTranscriber(client, None, BUCKET).check("call_04")
+        status, reason, _locale = AwsTranscriber(client, None, BUCKET).check("call_04")
     assert status == "FAILED" and "media format" in reason
+
+
+ZH_FIXTURE = FIXTURE.with_name("aws_transcribe_output_zh.json")
+
+
+def test_auto_lets_transcribe_identify_among_a_few_languages(aws):
+    client, _, transcriber = aws
+    transcriber.start("call_05", "a.wav", "out/a.json")  # language "auto"
+    job = client.get_transcription_job(TranscriptionJobName="call_05")["TranscriptionJob"]
+    assert job["IdentifyLanguage"] is True and "LanguageCode" not in job
+    assert job["LanguageOptions"] == ["en-US", "es-US", "fr-FR", "de-DE", "pt-BR"]
+
+
+def test_a_given_language_is_asked_for_in_its_locale_and_no_list_means_all_languages(aws):
+    client, s3, transcriber = aws
+    assert transcriber.language_request("es") == {"LanguageCode": "es-US"}
+    assert transcriber.language_request("yue") == {"LanguageCode": "zh-HK"}
+    assert AwsTranscriber(client, s3, BUCKET, ()).language_request("auto") == {"IdentifyLanguage": True}
+
+
+def test_identified_chinese_is_read_back_and_parsed_without_spaces(aws):
+    """moto's Transcribe identifies the first of the LanguageOptions and writes no output: the test
+    writes Transcribe's output where the job was told to, as Transcribe would."""
+    client, s3, _ = aws
+    transcriber = AwsTranscriber(client, s3, BUCKET, ("zh", "ja"))
+    transcriber.start("call_06", "a.wav", "out/zh.json")
+    assert client.get_transcription_job(TranscriptionJobName="call_06")["TranscriptionJob"]["LanguageOptions"] == [
+        "zh-CN", "ja-JP"]
+    while (polled := transcriber.check("call_06"))[0] != "COMPLETED":
+        pass
+    assert polled == ("COMPLETED", None, "zh-CN")
+    s3.put_object(Bucket=BUCKET, Key="out/zh.json", Body=ZH_FIXTURE.read_bytes())
+    t = transcriber.fetch("out/zh.json", polled[2])
+    assert t.language == "zh"
+    assert [s.text for s in t.segments] == [
+        "大家好，欢迎回到节目。", "今天我们聊一聊定价。", "很多创业者把价格定得太低了。"]
+    assert t.words[0].text == "大家" and t.words[0].start == 0.48
+
+
+def test_every_locale_klyph_asks_for_is_one_transcribe_accepts():
+    import botocore.session
+
+    from chalicelib.domain.languages import TRANSCRIBE_LOCALES
+
+    accepted = set(botocore.session.get_session().get_service_model("transcribe").shape_for("LanguageCode").enum)
+    assert set(TRANSCRIBE_LOCALES.values()) <= accepted, set(TRANSCRIBE_LOCALES.values()) - accepted
+
+
+def test_a_misconfigured_identify_list_fails_loudly(aws):
+    client, s3, _ = aws
+    with pytest.raises(ValueError, match="2 to 5"):
+        AwsTranscriber(client, s3, BUCKET, ("en",))

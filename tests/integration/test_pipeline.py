@@ -53,8 +53,10 @@ def test_speech_video_becomes_clips_within_bounds_on_word_gaps(api, project, spe
     status, result = run_job(api, video["id"], maxClips=3, minDuration=5, maxDuration=15, aspectRatio="9:16")
 
     assert status == 200 and result["status"] == "succeeded", result
+    assert result["language"] == "en", "language auto: detected"
     clips = result["clips"]
     assert 1 <= len(clips) <= 3
+    assert {c["language"] for c in clips} == {"en"}
     starts = [c["start_seconds"] for c in clips]
     assert starts == sorted(starts), "clips come back in timeline order"
     for a, b in zip(clips, clips[1:]):
@@ -84,10 +86,11 @@ def test_speech_video_becomes_clips_within_bounds_on_word_gaps(api, project, spe
         assert wiring.blobs().get_bytes(clip["thumbnailKey"])[:3] == b"\xff\xd8\xff", "a JPEG thumbnail"
 
     status, summary = api.get(f"/dev/video-summary?videoId={video['id']}")
-    assert summary["video"]["status"] == "ready"
+    assert summary["video"]["status"] == "ready" and summary["video"]["language"] == "en"
     assert summary["counts"] == {"total": len(clips), "ready": len(clips), "draft": 0, "failed": 0}
     status, listed = api.get(f"/dev/list-clips?videoId={video['id']}")
     assert [c["id"] for c in listed["clips"]] == [c["id"] for c in clips]
+    assert [c["language"] for c in listed["clips"]] == ["en"] * len(clips)
 
 
 @pytest.mark.parametrize("aspect,size", [("1:1", (360, 360)), ("16:9", (640, 360))])
@@ -174,7 +177,7 @@ def test_failed_transcription_fails_the_job_keeps_the_source_and_allows_resubmit
                                                                                   monkeypatch):
     from chalicelib.adapters import whisper
 
-    def broken(self, wav_path):
+    def broken(self, wav_path, language="auto"):
         raise PipelineError("transcription_failed", "transcription failed: the audio could not be decoded")
 
     monkeypatch.setattr(whisper.WhisperTranscriber, "transcribe", broken)
@@ -207,6 +210,21 @@ def test_an_unexpected_crash_reports_a_generic_message_not_internals(api, projec
     assert "secret-internal-detail" not in json.dumps(result)
 
 
+def test_a_spanish_video_is_detected_transcribed_by_the_multilingual_model_and_clipped(api, project, tmp_path):
+    from media_fixtures import make_video
+
+    path = make_video(tmp_path / "es.mp4", seconds=44, width=320, height=180, audio=FIXTURES / "speech_es.ogg")
+    video = upload(api, project, path)
+    _status, result = run_job(api, video["id"], maxClips=1, minDuration=5, maxDuration=15, captions=False,
+                              reframe="center")
+    assert result["status"] == "succeeded", result
+    assert result["language"] == "es" and result["clips"][0]["language"] == "es"
+    words = " ".join(w.text for w in transcript_of(result["callId"], video).words).lower()
+    assert "maratón" in words and "precio" in words, words
+    _status, summary = api.get(f"/dev/video-summary?videoId={video['id']}")
+    assert summary["video"]["language"] == "es"
+
+
 def test_video_without_audio_still_gets_clips(api, project, tmp_path):
     from media_fixtures import make_video
 
@@ -215,6 +233,7 @@ def test_video_without_audio_still_gets_clips(api, project, tmp_path):
     assert video["hasAudio"] is False
     _status, result = run_job(api, video["id"], maxClips=2, minDuration=5, maxDuration=8, aspectRatio="1:1")
     assert result["status"] == "succeeded", result
+    assert result["language"] is None and {c["language"] for c in result["clips"]} == {None}, "nothing was spoken"
     assert result["clips"] and all(c["status"] == "ready" for c in result["clips"])
 
 
@@ -263,8 +282,8 @@ def test_amazon_transcribe_path_polls_until_done_and_parses_its_output(api, proj
     real_start = AwsTranscriber.start
     started = []
 
-    def start_and_let_aws_write(self, job_name, media_key, output_key):
-        real_start(self, job_name, media_key, output_key)
+    def start_and_let_aws_write(self, job_name, media_key, output_key, language):
+        real_start(self, job_name, media_key, output_key, language)
         started.append(job_name)
         doc = (FIXTURES / "aws_transcribe_output.json").read_bytes()
         wiring.blobs().put_bytes(output_key, doc)
@@ -278,6 +297,9 @@ def test_amazon_transcribe_path_polls_until_done_and_parses_its_output(api, proj
     assert started == [result["callId"]], "the Transcribe job is named after the call"
     job = clients.transcribe().get_transcription_job(TranscriptionJobName=result["callId"])["TranscriptionJob"]
     assert job["TranscriptionJobStatus"] == "COMPLETED"
+    # language "auto": Transcribe identified the language among the options (moto: the first)
+    assert job["IdentifyLanguage"] is True and job["LanguageCode"] == "en-US"
+    assert result["language"] == "en" and result["clips"][0]["language"] == "en"
     words = transcript_of(result["callId"], video).words
     expected = json.loads((FIXTURES / "aws_transcribe_output.json").read_text())
     pronunciations = [i for i in expected["results"]["items"] if i["type"] == "pronunciation"]

@@ -517,12 +517,34 @@ def test_submit_rejects_bad_options_naming_the_field(api):
         ({"aspectRatio": "4:3"}, "aspectRatio"),
         ({"minDuration": 50, "maxDuration": 40}, "minDuration"),
         ({"customInstructions": "x" * 4001}, "customInstructions"),
+        ({"language": "xx"}, "language: 'xx' is not a language code"),
+        ({"language": "english"}, "language"),
+        ({"language": 7}, "language"),
     ):
         result = api.post("/dev/process-video-submit", {"videoId": UNKNOWN_VIDEO, **fields})
         assert_error(result, 400, "bad_request", mentions, case=fields)
     # Python's json accepts the non-standard NaN/Infinity literals; the model must still refuse them.
     raw = f'{{"videoId": "{UNKNOWN_VIDEO}", "minDuration": NaN, "maxDuration": Infinity}}'
     assert_error(api.post("/dev/process-video-submit", raw), 400, "bad_request", "minDuration")
+
+
+def test_submit_refuses_a_language_the_configured_transcriber_cannot_do(api, monkeypatch):
+    from chalicelib.config import settings
+
+    # Locally Whisper base has no Cantonese token; Amazon Transcribe has no Latin, but Cantonese.
+    assert_error(api.post("/dev/process-video-submit", {"videoId": UNKNOWN_VIDEO, "language": "yue"}),
+                 400, "bad_request", "language: Cantonese (yue) is not a language the local Whisper model")
+    monkeypatch.setenv("KLYPH_TRANSCRIBER", "aws")
+    settings.cache_clear()
+    try:
+        assert_error(api.post("/dev/process-video-submit", {"videoId": UNKNOWN_VIDEO, "language": "la"}),
+                     400, "bad_request", "language: Latin (la) is not a language Amazon Transcribe transcribes")
+        # A language both can do passes the option checks and reaches the video lookup.
+        assert_error(api.post("/dev/process-video-submit", {"videoId": UNKNOWN_VIDEO, "language": "yue"}),
+                     404, "not_found", UNKNOWN_VIDEO)
+    finally:
+        monkeypatch.delenv("KLYPH_TRANSCRIBER")
+        settings.cache_clear()
 
 
 @pytest.mark.media

@@ -139,6 +139,12 @@ def test_submit_job_defaults_follow_the_contract():
     job = _submit()
     assert (job.maxClips, job.minDuration, job.maxDuration, job.aspectRatio) == (3, 30, 60, "9:16")
     assert job.customInstructions is None
+    assert job.language == "auto"
+
+
+def test_submit_job_language_is_a_known_code_stored_in_lower_case():
+    assert _submit(language="ES").language == "es"
+    assert _submit(language="auto").options().language == "auto"
 
 
 def test_submit_job_accepts_every_documented_option():
@@ -171,6 +177,10 @@ def test_submit_job_accepts_every_documented_option():
         ({"reframe": "split", "aspectRatio": "16:9"}, "reframe"),
         ({"customInstructions": "x" * 4001}, "customInstructions"),
         ({"customInstructions": 42}, "customInstructions"),
+        ({"language": "xx"}, "language: 'xx' is not a language code"),
+        ({"language": ""}, "language"),
+        ({"language": 1}, "language"),
+        ({"language": None}, "language"),
         ({"videoId": "../etc"}, "videoId"),
         ({"videoId": None}, "videoId"),
     ],

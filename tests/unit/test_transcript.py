@@ -42,7 +42,7 @@ def test_sentences_of_nothing():
 def test_parse_aws_transcribe_fixture():
     doc = json.loads(FIXTURE.read_text())
     t = parse_aws_transcribe(doc)
-    assert t.language == "en-US"
+    assert t.language == "en"  # Klyph's code for the job's locale en-US
     assert " ".join(w.text for w in t.words) == doc["results"]["transcripts"][0]["transcript"]
     assert t.words[1].text == "everyone,"  # punctuation belongs to the word before it
     assert t.words[0].start == 0.52 and t.words[0].confidence == pytest.approx(0.998)
@@ -71,3 +71,42 @@ def test_round_trip_is_lossless_at_millisecond_precision_and_json_safe():
 def test_from_dict_rejects_unknown_versions():
     with pytest.raises(ValueError, match="version"):
         Transcript.from_dict({"v": 99, "language": "en", "duration": 0, "words": [], "segments": []})
+
+
+def aws_doc(locale, tokens, identified=True):
+    """Amazon Transcribe output as it comes for Chinese or Japanese: timed words with no spaces
+    between them (characters or short words), punctuation items of their own."""
+    items, t = [], 0.3
+    for token in tokens:
+        if token in "。，？！、":
+            items.append({"type": "punctuation", "alternatives": [{"confidence": "0.0", "content": token}]})
+            continue
+        items.append({"type": "pronunciation", "start_time": f"{t:.2f}", "end_time": f"{t + 0.3:.2f}",
+                      "alternatives": [{"confidence": "0.97", "content": token}]})
+        t += 0.35
+    results = {"transcripts": [{"transcript": "".join(tokens)}], "items": items, "language_code": locale}
+    if identified:
+        results["language_identification"] = [{"code": locale, "score": "0.98"}, {"code": "en-US", "score": "0.01"}]
+    return {"jobName": "call_1", "accountId": "1", "status": "COMPLETED", "results": results}
+
+
+def test_parse_aws_chinese_joins_words_without_spaces_and_splits_on_full_stops():
+    doc = aws_doc("zh-CN", ["大家", "好", "，", "欢迎", "收听", "。", "今天", "我们", "聊", "定价", "。"])
+    t = parse_aws_transcribe(doc, "zh-CN")
+    assert t.language == "zh"
+    assert [w.text for w in t.words] == ["大家", "好，", "欢迎", "收听。", "今天", "我们", "聊", "定价。"]
+    assert [s.text for s in t.segments] == ["大家好，欢迎收听。", "今天我们聊定价。"]
+    assert Transcript.from_dict(json.loads(json.dumps(t.to_dict()))) == t  # the separator survives the trip
+
+
+def test_parse_aws_japanese_identified_language_comes_from_the_job_or_the_output():
+    doc = aws_doc("ja-JP", ["値段", "を", "決める", "の", "は", "難しい", "です", "。", "本当", "に", "？"])
+    for t in (parse_aws_transcribe(doc, "ja-JP"), parse_aws_transcribe(doc)):
+        assert t.language == "ja"
+        assert [s.text for s in t.segments] == ["値段を決めるのは難しいです。", "本当に？"]
+        assert t.separator == ""
+
+
+def test_sentences_end_at_arabic_and_devanagari_marks_too():
+    words = words_from("چقدر می‌دهند؟ خوب است. यह अच्छा है। ठीक")
+    assert [s.text for s in sentences(words)] == ["چقدر می‌دهند؟", "خوب است.", "यह अच्छा है।", "ठीक"]
