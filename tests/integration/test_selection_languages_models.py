@@ -182,3 +182,20 @@ def test_two_hour_spanish_transcript_selects_in_under_twenty_seconds_including_t
           f"{os.cpu_count()} CPUs): "
           f"embeddings {embedded - began:.2f} s (model load included) + ranking {done - embedded:.2f} s")
     assert done - began < 20.0
+
+
+@pytest.mark.parametrize("language", ["es", "de"])
+def test_on_the_transcribed_speech_an_instruction_finds_its_topic(embedder, language):
+    """The same on what Whisper made of the spoken fixtures (misheard words and all), not on the
+    text they were spoken from: an instruction in the video's language naming one topic puts the
+    best clip inside that topic."""
+    import json
+
+    from chalicelib.domain.transcript import Transcript
+
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures"
+    t = Transcript.from_dict(json.loads((fixtures / f"speech_{language}.transcript.json").read_text()))
+    topics = json.loads((fixtures / f"speech_{language}.topics.json").read_text())["topics"]
+    for topic in topics:
+        top = max(rank(embedder, t, topic["instruction"], 5, 15).choices, key=lambda c: c.score)
+        assert topic["start"] - 0.5 <= top.start and top.end <= topic["end"] + 1.0, (topic["instruction"], top)
