@@ -106,10 +106,9 @@ def detect_faces(
             at = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000 - start
             if waiting is not None and at >= waiting[0] + MOTION_GAP_SECONDS - 0.02:
                 ok, later = capture.retrieve()
-                _, regions, gray = waiting
+                _, regions, sampled = waiting
                 if ok:
-                    later_gray = cv2.cvtColor(later, cv2.COLOR_BGR2GRAY)
-                    mouths = [r.mouth_motion(gray, later_gray) for r in regions]
+                    mouths = [r.mouth_motion(sampled, later) for r in regions]
                     found[-1] = Sighting(found[-1].t, found[-1].faces, mouths)
                 waiting = None
             if index >= count or at < index / sample_fps - 0.02:  # the first frame at or just before each sample time
@@ -135,7 +134,7 @@ def detect_faces(
             found.append(Sighting(round(index / sample_fps, 3), [r.box for r in regions], [0.0] * len(regions)))
             if regions:
                 last_face = index
-                waiting = (at, regions, cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
+                waiting = (at, regions, frame)
             index += 1
     finally:
         capture.release()
@@ -164,8 +163,8 @@ class _FaceRegions:
         self.eyes = _rect(self.box[0] + 0.12 * fw, eye_y - 0.14 * fh, 0.76 * fw, 0.26 * fh, size)
         self.size = size
 
-    def mouth_motion(self, before, after) -> float:
-        """How much the mouth changed between two grey frames, beyond what the whole head did:
+    def mouth_motion(self, before_bgr, after_bgr) -> float:
+        """How much the mouth changed between two frames, beyond what the whole head did:
         the eyes' region locates the head in ``after`` (template matching), the mouth is
         compared there, and the eyes' own residual change is subtracted. Normalised by the
         mouth's contrast, so it reads alike for large and small faces."""
@@ -176,8 +175,12 @@ class _FaceRegions:
         reach = max(4, round(0.15 * self.box[2]))
         x0, y0 = max(0, ex - reach), max(0, ey - reach)
         x1, y1 = min(self.size[0], ex + ew + reach), min(self.size[1], ey + eh + reach)
-        eyes_before = before[ey:ey + eh, ex:ex + ew]
-        scores = cv2.matchTemplate(after[y0:y1, x0:x1], eyes_before, cv2.TM_SQDIFF_NORMED)
+
+        def gray(frame, x: int, y: int, w: int, h: int):  # only the regions: whole frames cost more
+            return cv2.cvtColor(frame[y:y + h, x:x + w], cv2.COLOR_BGR2GRAY)
+
+        eyes_before = gray(before_bgr, ex, ey, ew, eh)
+        scores = cv2.matchTemplate(gray(after_bgr, x0, y0, x1 - x0, y1 - y0), eyes_before, cv2.TM_SQDIFF_NORMED)
         _, _, (bx, by), _ = cv2.minMaxLoc(scores)
         dx, dy = x0 + bx - ex, y0 + by - ey
         mx, my, mw, mh = self.mouth
@@ -187,9 +190,9 @@ class _FaceRegions:
         def normalised(region):  # the same 32x16 grid whatever the face's size
             return cv2.resize(region, (32, 16), interpolation=cv2.INTER_AREA).astype(np.float32)
 
-        mouth_before = normalised(before[my:my + mh, mx:mx + mw])
-        mouth_after = normalised(after[my + dy:my + dy + mh, mx + dx:mx + dx + mw])
-        eyes_after = after[ey + dy:ey + dy + eh, ex + dx:ex + dx + ew]
+        mouth_before = normalised(gray(before_bgr, mx, my, mw, mh))
+        mouth_after = normalised(gray(after_bgr, mx + dx, my + dy, mw, mh))
+        eyes_after = gray(after_bgr, ex + dx, ey + dy, ew, eh)
         eye_change = float(np.abs(eyes_after.astype(np.float32) - eyes_before.astype(np.float32)).mean())
         mouth_change = float(np.abs(mouth_after - mouth_before).mean())
         contrast = float(mouth_before.std()) + 8.0
