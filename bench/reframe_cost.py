@@ -18,6 +18,7 @@ preset, the plain downmix audio chain), wall and CPU of the ffmpeg child.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 import time
@@ -115,6 +116,7 @@ def run_reframe_cost(work: Path, repeat: int = 2) -> dict[str, Any]:
             "with_faces": plan.withFaces,
             "layout": plan.layout,
             "keyframes": len(plan.keyframes),
+            "load": round(os.getloadavg()[0], 2),  # other work on the machine inflates both columns
         })
         print(f"  {name}: analysis {best['seconds']:.2f} s, encode {encode['seconds']:.2f} s", flush=True)
     return {"seconds": SECONDS, "rows": rows}
