@@ -20,7 +20,7 @@ from chalicelib.domain.transcript import Transcript
 from chalicelib.errors import PipelineError, failure_from_catch
 from chalicelib.job import ClipRef, JobOutcome, JobState, Media, RenderItem, RenderOutcome, Transcription
 from chalicelib.models import Failure
-from chalicelib.services import wiring
+from chalicelib.services import webhooks, wiring
 from chalicelib.services.sources import local_source
 
 log = logging.getLogger(__name__)
@@ -259,7 +259,7 @@ def render(event: Event) -> Event:
         )
         blobs.put_bytes(fields["captionsVttKey"], captions.to_vtt(words).encode(), "text/vtt; charset=utf-8")
     records = wiring.records()
-    records.update_clip(
+    ready = records.update_clip(
         vid,
         call,
         index,
@@ -274,6 +274,7 @@ def render(event: Event) -> Event:
         **fields,
     )
     records.update_call(call, add={"clipsDone": 1})
+    webhooks.clip_ready(acc, ready)
     return RenderOutcome(index=index, status="ready").wire()
 
 
@@ -304,6 +305,7 @@ def finalize(event: Event) -> Event:
     records.update_video(state.videoId, status="ready", updatedAt=now)
     records.update_call(state.callId, status="succeeded", stage="done", finishedAt=now, updatedAt=now,
                         clipsReady=len(ready))
+    webhooks.job_succeeded(state.accountId, state.callId, state.videoId, clips, now)
     return JobOutcome(callId=state.callId, status="succeeded", clipsReady=len(ready), clipsTotal=len(clips)).wire()
 
 
@@ -325,5 +327,6 @@ def failed(event: Event) -> Event:
     # The source stays in S3 and the video keeps its media facts, so it can be resubmitted.
     records.update_video(state.videoId, status="failed", error=error, updatedAt=now)
     records.update_call(state.callId, status="failed", stage="failed", error=error, finishedAt=now, updatedAt=now)
+    webhooks.job_failed(state.accountId, state.callId, state.videoId, error, call.get("stage") or "queued")
     return JobOutcome(callId=state.callId, status="failed", error=Failure(**error),
                       stage=call.get("stage") or "queued").wire()
