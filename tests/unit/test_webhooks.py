@@ -157,5 +157,5 @@ def test_the_local_secret_box_seals_with_a_private_key_file(tmp_path):
 
     with pytest.raises(InvalidTag):
         box.open(sealed, "wh_2")  # sealed for another webhook
-    with pytest.raises(ValueError, match="KMS|key file"):
+    with pytest.raises(ValueError, match=r"KMS|key file"):
         box.open("kms:AAAA", "wh_1")
