@@ -159,3 +159,42 @@ def test_the_local_secret_box_seals_with_a_private_key_file(tmp_path):
         box.open(sealed, "wh_2")  # sealed for another webhook
     with pytest.raises(ValueError, match=r"KMS|key file"):
         box.open("kms:AAAA", "wh_1")
+
+
+def test_the_state_machine_reads_what_the_delivery_task_writes():
+    from chalicelib.services.webhooks import DeliveryState
+    from chalicelib.statemachine import DEFINITION_PATH
+
+    states = json.loads(DEFINITION_PATH.read_text())["States"]
+    pending = DeliveryState(id="dlv_1", webhookId="wh_1", accountId="acc_1", attempts=1, waitSeconds=30).wire()
+    assert pending["delivery"]["waitSeconds"] == 30 and states["WaitBeforeRedelivery"]["SecondsPath"] == \
+        "$.delivery.waitSeconds"
+    outcomes = {c["StringEquals"]: c["Next"] for c in states["Delivered?"]["Choices"]}
+    assert outcomes == {"delivered": "Delivered", "pending": "WaitBeforeRedelivery"}
+    assert states["Delivered?"]["Default"] == "DeliveryGaveUp"
+    assert all(c["Variable"] == "$.delivery.status" for c in states["Delivered?"]["Choices"])
+    assert DeliveryState.model_validate(pending["delivery"]).status == "pending"
+    # Deliveries are told apart from jobs by the execution's name: dlv_<ULID> against call_<ULID>.
+    from chalicelib.domain.ids import new_id
+
+    [route] = states["Route"]["Choices"]
+    assert new_id("delivery").startswith(route["StringMatches"].rstrip("*"))
+    assert not new_id("call").startswith(route["StringMatches"].rstrip("*"))
+
+
+def test_https_connects_to_the_vetted_address_and_checks_the_certificate_for_the_name(monkeypatch):
+    from chalicelib.adapters import webhook_http
+
+    connected, wrapped = [], []
+
+    class Context:
+        verify_mode, check_hostname, post_handshake_auth = 2, True, None  # ssl.CERT_REQUIRED
+
+        def wrap_socket(self, sock, server_hostname=None):
+            wrapped.append(server_hostname)
+            return sock
+
+    monkeypatch.setattr(webhook_http.socket, "create_connection", lambda addr, timeout: connected.append(addr))
+    target = rules.Target(scheme="https", host="hooks.example.com", port=8443, path="/", address="93.184.216.34")
+    webhook_http._PinnedHTTPSConnection(target, 10, Context()).connect()  # type: ignore[arg-type]
+    assert connected == [("93.184.216.34", 8443)] and wrapped == ["hooks.example.com"]
