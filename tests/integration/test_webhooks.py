@@ -229,6 +229,18 @@ def test_a_redirect_is_not_followed_and_the_delivery_is_given_up_after_the_sched
     assert [a.get("statusCode") for a in delivery["attempts"]] == [302, 302]
     assert all("redirect" in a["error"] for a in delivery["attempts"])
     assert len(redirecting.got) == 2 and elsewhere.got == [], "the Location was never visited"
+    # What an operator sees: the execution named after the delivery, its attempts as steps, and
+    # its end in DeliveryGaveUp (a succeeded execution: a broken receiver is not a failed job).
+    arn = settings().state_machine_arn.replace(":stateMachine:", ":execution:") + f":{delivery['id']}"
+    sfn = clients.stepfunctions()
+    deadline = time.time() + 10
+    while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING" and time.time() < deadline:
+        time.sleep(0.05)
+    assert sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
+    entered = [e["stateEnteredEventDetails"]["name"] for e in sfn.get_execution_history(executionArn=arn)["events"]
+               if "stateEnteredEventDetails" in e]
+    assert entered == ["Route", "DeliverWebhook", "Delivered?", "WaitBeforeRedelivery", "DeliverWebhook",
+                       "Delivered?", "DeliveryGaveUp"]
 
 
 def test_a_name_that_turns_private_after_creation_is_refused_before_connecting(api, monkeypatch):
