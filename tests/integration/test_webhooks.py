@@ -4,10 +4,8 @@ customer's receiver would, and the stack's KMS key sealing the secrets."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from standardwebhooks import Webhook
@@ -17,6 +15,7 @@ from chalicelib import clients
 from chalicelib.config import settings
 from chalicelib.models import JobFailedData
 from chalicelib.services import webhooks, wiring
+from webhook_receiver import Receiver
 
 
 @pytest.fixture(autouse=True)
@@ -33,46 +32,6 @@ def webhook_env(monkeypatch, tmp_path):
 def set_env(monkeypatch, name: str, value: str) -> None:
     monkeypatch.setenv(name, value)
     settings.cache_clear()
-
-
-class Receiver:
-    """An HTTP receiver on 127.0.0.1 answering each POST with the next of ``answers`` (the last
-    one repeats); it keeps what it got with the time it arrived."""
-
-    def __init__(self, answers=(200,), location: str | None = None):
-        self.answers, self.location = list(answers), location
-        self.got: list[tuple[float, dict[str, str], bytes]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                receiver.got.append((time.time(), {k.lower(): v for k, v in self.headers.items()}, body))
-                status = receiver.answers.pop(0) if len(receiver.answers) > 1 else receiver.answers[0]
-                self.send_response(status)
-                if receiver.location:
-                    self.send_header("Location", receiver.location)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/klyph"
-
-    def wait_for(self, count: int, timeout: float = 30) -> list[tuple[float, dict[str, str], bytes]]:
-        deadline = time.time() + timeout
-        while len(self.got) < count and time.time() < deadline:
-            time.sleep(0.05)
-        assert len(self.got) >= count, f"got {len(self.got)} of {count} deliveries"
-        return self.got
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
