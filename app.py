@@ -352,8 +352,8 @@ def pipeline_failed(event: dict, context: Any) -> dict:
 @observability.publishes_metrics
 def pipeline_deliver_webhook(event: dict, context: Any) -> dict:
     result = webhooks.deliver(event)
-    status = result["delivery"]["status"]
-    if status != "delivered":
+    status = result["delivery"]["status"]  # "cancelled": nothing was sent (webhook deleted)
+    if status in ("pending", "failed"):
         metrics.add_metric(name="WebhookAttemptsFailed", unit=MetricUnit.Count, value=1)
     if status == "failed":
         metrics.add_metric(name="WebhookDeliveriesGivenUp", unit=MetricUnit.Count, value=1)

@@ -182,14 +182,16 @@ def _start_delivery(hook: dict[str, Any], event_type: str, body: str) -> str:
 # Delivery (the DeliverWebhook task) ---------------------------------------------------------------
 class DeliveryState(BaseModel):
     """What a delivery execution carries (``$.delivery`` in pipeline.asl.json): ids, and after
-    each attempt the outcome the Choice branches on and the Wait's seconds."""
+    each attempt the outcome the Choice branches on and the Wait's seconds. ``cancelled``: there
+    is nothing (more) to send: the webhook was deleted, or the delivery is settled or gone; the
+    record then says failed (or delivered) and no given-up delivery is counted."""
 
     model_config = ConfigDict(extra="forbid")
 
     id: str
     webhookId: str
     accountId: str
-    status: Literal["pending", "delivered", "failed"] = "pending"
+    status: Literal["pending", "delivered", "failed", "cancelled"] = "pending"
     attempts: int = 0
     waitSeconds: int | None = None
 
@@ -204,10 +206,12 @@ def deliver(event: dict[str, Any]) -> dict[str, Any]:
     delivery = records.get_delivery(state.webhookId, state.id)
     if delivery is None or delivery["status"] != "pending":
         # Expired, or already settled by an earlier run of this task: nothing more to send.
-        done = delivery["status"] if delivery else "failed"
+        done = "delivered" if delivery and delivery["status"] == "delivered" else "cancelled"
         return state.model_copy(update={"status": done, "waitSeconds": None}).wire()
     webhook = records.get_webhook(state.webhookId)
-    if webhook is None or webhook["accountId"] != delivery["accountId"]:
+    if webhook is not None and webhook["accountId"] != delivery["accountId"]:
+        webhook = None  # ids are never reused: not the webhook this delivery was for
+    if webhook is None:
         attempt: dict[str, Any] = {"at": now_iso(), "error": "the webhook was deleted; not sent", "seconds": 0}
     else:
         try:
@@ -217,13 +221,15 @@ def deliver(event: dict[str, Any]) -> dict[str, Any]:
         except Exception:
             # A fault of ours must not end the retries with the record stuck at pending.
             log.exception("webhook delivery %s attempt crashed", state.id, extra={"webhookId": state.webhookId})
-            attempt = {"at": now_iso(), "error": "internal error while sending; retried", "seconds": 0}
+            attempt = {"at": now_iso(), "error": "internal error while sending (logged)", "seconds": 0}
     attempts = [*delivery.get("attempts", []), attempt]
     delivered = 200 <= attempt.get("statusCode", 0) < 300
     wait = None if delivered or webhook is None else rules.wait_before_retry(
         len(attempts), settings().webhook_retry_seconds)
-    status = "delivered" if delivered else "pending" if wait is not None else "failed"
-    records.update_delivery(state.webhookId, state.id, status=status, attempts=attempts,
+    record_status = "delivered" if delivered else "pending" if wait is not None else "failed"
+    # Deleted by its owner: recorded failed, yet not a receiver that gave up (no metric, no alarm).
+    status = "cancelled" if webhook is None else record_status
+    records.update_delivery(state.webhookId, state.id, status=record_status, attempts=attempts,
                             nextAttemptAt=now_iso(wait) if wait is not None else None)
     keys = {"webhookId": state.webhookId, "deliveryId": state.id, "accountId": state.accountId,
             "attempt": len(attempts), "statusCode": attempt.get("statusCode"), "error": attempt.get("error")}
