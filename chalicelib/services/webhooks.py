@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -125,29 +126,31 @@ def clip_data(clip: dict[str, Any]) -> WebhookClip:
 
 
 def job_succeeded(account_id: str, call_id: str, video_id: str, clips: list[dict[str, Any]], finished_at: str) -> None:
-    emit(account_id, "job.succeeded", JobSucceededData(
+    emit(account_id, "job.succeeded", lambda: JobSucceededData(
         callId=call_id, videoId=video_id, status="succeeded", clips=[clip_data(c) for c in clips],
         finishedAt=finished_at))
 
 
 def job_failed(account_id: str, call_id: str, video_id: str, error: dict[str, str], stage: str) -> None:
-    emit(account_id, "job.failed", JobFailedData(callId=call_id, videoId=video_id, status="failed",
-                                                 error=Failure(**error), stage=stage))
+    emit(account_id, "job.failed", lambda: JobFailedData(callId=call_id, videoId=video_id, status="failed",
+                                                         error=Failure(**error), stage=stage))
 
 
 def clip_ready(account_id: str, clip: dict[str, Any]) -> None:
-    emit(account_id, "clip.ready", ClipReadyData(callId=clip["callId"], videoId=clip["videoId"],
-                                                 clip=clip_data(clip)))
+    emit(account_id, "clip.ready", lambda: ClipReadyData(callId=clip["callId"], videoId=clip["videoId"],
+                                                         clip=clip_data(clip)))
 
 
-def emit(account_id: str, event_type: str, data: View) -> list[str]:
+def emit(account_id: str, event_type: str, data: View | Callable[[], View]) -> list[str]:
     """Start a delivery of the event to each webhook of the account subscribed to it; returns the
-    delivery ids. Never raises: an event that cannot be raised must not fail the job."""
+    delivery ids. ``data`` may be a function making it, called only when a webhook wants the event.
+    Never raises: an event that cannot be raised must not fail the job."""
     try:
         hooks = [w for w in wiring.records().list_webhooks(account_id) if event_type in w["events"]]
         if not hooks:
             return []
-        body = json.dumps({"type": event_type, "timestamp": now_iso(), "data": data.body()}, separators=(",", ":"))
+        made = data if isinstance(data, View) else data()
+        body = json.dumps({"type": event_type, "timestamp": now_iso(), "data": made.body()}, separators=(",", ":"))
     except Exception:
         log.exception("webhook event %s not raised", event_type, extra={"accountId": account_id})
         return []

@@ -198,3 +198,20 @@ def test_https_connects_to_the_vetted_address_and_checks_the_certificate_for_the
     target = rules.Target(scheme="https", host="hooks.example.com", port=8443, path="/", address="93.184.216.34")
     webhook_http._PinnedHTTPSConnection(target, 10, Context()).connect()  # type: ignore[arg-type]
     assert connected == [("93.184.216.34", 8443)] and wrapped == ["hooks.example.com"]
+
+
+def test_raising_an_event_never_fails_the_task(monkeypatch):
+    import fakes
+    from chalicelib.services import webhooks
+
+    class Broken(fakes.FakeRecords):
+        def list_webhooks(self, account_id):
+            return [{"id": "wh_1", "accountId": account_id, "events": list(rules.EVENT_TYPES)}]
+
+        def put_delivery(self, delivery):
+            raise RuntimeError("DynamoDB is down")
+
+    fakes.install(monkeypatch, records=Broken())
+    webhooks.clip_ready("acc_1", None)  # type: ignore[arg-type]  # the data cannot even be made
+    webhooks.job_failed("acc_1", "call_1", "vid_1", {"code": "x", "message": "y"}, "rendering")
+    assert webhooks.emit("acc_1", "job.failed", lambda: None) == []  # type: ignore[arg-type, return-value]
