@@ -17,7 +17,7 @@ from chalicelib import models, observability
 from chalicelib.domain.multipart import parse_multipart
 from chalicelib.errors import RETRY_LATER, BadRequest, KlyphError, error_body
 from chalicelib.observability import MetricUnit, logger, metrics
-from chalicelib.services import auth, idempotency, jobs, pipeline, projects, videos, wiring
+from chalicelib.services import auth, idempotency, jobs, pipeline, projects, videos, webhooks, wiring
 
 # On Lambda the Powertools logger (service "klyph", the same logger as app.log) writes JSON lines.
 app = Chalice(app_name="klyph", configure_logs=not observability.IN_LAMBDA)
@@ -74,10 +74,11 @@ def request_log_keys(event: Any, get_response: Callable[[Any], Response]) -> Res
     return get_response(event)
 
 
-def api(authenticated: bool = True, idempotent: bool = False):
+def api(authenticated: bool = True, idempotent: bool = False, sealed: tuple[Callable, Callable] | None = None):
     """Run a view with the caller's account id, turning KlyphErrors into their status and body.
 
-    ``idempotent`` routes honour an ``Idempotency-Key`` header (see services/idempotency.py).
+    ``idempotent`` routes honour an ``Idempotency-Key`` header (see services/idempotency.py);
+    ``sealed`` (conceal, reveal) keeps a secret in their stored answer sealed.
     """
 
     def wrap(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -98,7 +99,7 @@ def api(authenticated: bool = True, idempotent: bool = False):
                     return response.status_code, response.body
 
                 status, body, replayed = idempotency.run_once(
-                    caller, view.__name__, key, raw_body(request), run_view
+                    caller, view.__name__, key, raw_body(request), run_view, sealed=sealed
                 )
                 return Response(status_code=status, body=body,
                                 headers={"Idempotent-Replayed": "true"} if replayed else {})
@@ -212,6 +213,30 @@ def video_summary(caller: str) -> models.VideoSummary:
     return jobs.summary(caller, query_param("videoId"))
 
 
+@app.route("/dev/create-webhook", methods=["POST"], content_types=JSON_TYPES)
+@api(idempotent=True, sealed=(webhooks.conceal_secret, webhooks.reveal_secret))
+def create_webhook(caller: str) -> models.WebhookCreated:
+    return webhooks.create_webhook(caller, models.parse(models.CreateWebhook, json_body()))
+
+
+@app.route("/dev/list-webhooks", methods=["GET"])
+@api()
+def list_webhooks(caller: str) -> models.WebhookList:
+    return webhooks.list_webhooks(caller, models.parse(models.ListWebhooks, query_params()))
+
+
+@app.route("/dev/delete-webhook", methods=["POST"], content_types=JSON_TYPES)
+@api(idempotent=True)
+def delete_webhook(caller: str) -> models.WebhookDeleted:
+    return webhooks.delete_webhook(caller, models.parse(models.DeleteWebhook, json_body()))
+
+
+@app.route("/dev/list-webhook-deliveries", methods=["GET"])
+@api()
+def list_webhook_deliveries(caller: str) -> models.DeliveryList:
+    return webhooks.list_deliveries(caller, models.parse(models.ListWebhookDeliveries, query_params()))
+
+
 @app.route("/health", methods=["GET"])
 @api(authenticated=False)
 def health() -> Response:
@@ -319,4 +344,17 @@ def pipeline_failed(event: dict, context: Any) -> dict:
     result = pipeline.failed(event)
     metrics.add_dimension(name="stage", value=result["stage"])
     metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=1)
+    return result
+
+
+@app.lambda_function(name="pipeline_deliver_webhook")
+@observability.task
+@observability.publishes_metrics
+def pipeline_deliver_webhook(event: dict, context: Any) -> dict:
+    result = webhooks.deliver(event)
+    status = result["delivery"]["status"]  # "cancelled": nothing was sent (webhook deleted)
+    if status in ("pending", "failed"):
+        metrics.add_metric(name="WebhookAttemptsFailed", unit=MetricUnit.Count, value=1)
+    if status == "failed":
+        metrics.add_metric(name="WebhookDeliveriesGivenUp", unit=MetricUnit.Count, value=1)
     return result

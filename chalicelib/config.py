@@ -35,6 +35,9 @@ DEFAULT_MAX_VIDEO_SECONDS = 4 * 3600
 DEFAULT_ENGLISH_MODEL = "tiny.en"
 # Amazon Transcribe's IdentifyLanguage chooses among these (Klyph codes) when a job says "auto".
 DEFAULT_IDENTIFY_OPTIONS = ("en", "es", "fr", "de", "pt")
+# Waits between webhook attempts on AWS: 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 2 h, 4 h, 8 h x 3
+# (12 attempts over 31.7 hours, so a receiver down for a day still gets the event).
+DEFAULT_WEBHOOK_RETRY_SECONDS = "5,30,120,600,1800,3600,7200,14400,28800,28800,28800"
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,12 @@ class Settings:
     # Clip selection: "local" (the ranker) or "bedrock" (an LLM choosing from its shortlist).
     selector: str
     bedrock_model_id: str
+    # Webhooks (services/webhooks.py): the KMS key sealing their secrets on AWS (else a key file),
+    # whether loopback receivers are allowed (the local stack only) and the retry waits.
+    webhook_kms_key_id: str = ""
+    webhook_key_file: str = ""
+    webhook_allow_local: bool = False
+    webhook_retry_seconds: tuple[int, ...] = ()
 
 
 @lru_cache(maxsize=1)
@@ -98,4 +107,10 @@ def settings() -> Settings:
         transcribe_language_options=_codes("KLYPH_TRANSCRIBE_LANGUAGE_OPTIONS", DEFAULT_IDENTIFY_OPTIONS),
         selector=os.environ.get("KLYPH_SELECTOR", "local"),
         bedrock_model_id=os.environ.get("KLYPH_BEDROCK_MODEL_ID", "amazon.nova-lite-v1:0"),
+        webhook_kms_key_id=os.environ.get("KLYPH_WEBHOOK_KMS_KEY_ID", ""),
+        webhook_key_file=os.environ.get("KLYPH_WEBHOOK_KEY_FILE") or os.path.join(
+            os.environ.get("KLYPH_DATA_DIR") or ".klyph-data", "webhook-secret.key"),
+        webhook_allow_local=os.environ.get("KLYPH_WEBHOOK_ALLOW_LOCAL", "") in ("1", "true"),
+        webhook_retry_seconds=tuple(int(s) for s in os.environ.get(
+            "KLYPH_WEBHOOK_RETRY_SECONDS", DEFAULT_WEBHOOK_RETRY_SECONDS).split(",") if s.strip()),
     )

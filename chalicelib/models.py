@@ -341,3 +341,135 @@ class VideoSummary(View):
 
 class Health(View):
     status: Literal["ok"]
+
+
+# Webhooks (services/webhooks.py) ---------------------------------------------------------------
+WebhookEvent = Literal["job.succeeded", "job.failed", "clip.ready"]
+WEBHOOK_EVENTS: tuple[str, ...] = ("job.succeeded", "job.failed", "clip.ready")
+
+
+class CreateWebhook(_Request):
+    accountId: Id
+    url: Annotated[str, Field(min_length=1, max_length=2048)]
+    # All events when left out.
+    events: Annotated[list[Annotated[str, Field(json_schema_extra={"enum": list(WEBHOOK_EVENTS)})]],
+                      Field(min_length=1, max_length=len(WEBHOOK_EVENTS))] | None = None
+
+    @model_validator(mode="after")
+    def _known_events(self) -> CreateWebhook:
+        unknown = [e for e in self.events or () if e not in WEBHOOK_EVENTS]
+        if unknown:
+            raise ValueError(f"events: unknown event {unknown[0]!r}; known: {', '.join(WEBHOOK_EVENTS)}")
+        return self
+
+
+class ListWebhooks(_Query):
+    accountId: Id
+
+
+class DeleteWebhook(_Request):
+    id: Id
+
+
+class ListWebhookDeliveries(_Query):
+    webhookId: Id
+    cursor: Cursor | None = None
+    limit: PageLimit = 50
+
+
+class WebhookView(View):
+    id: str
+    url: str
+    events: list[WebhookEvent]
+    accountId: str
+    createdAt: str
+
+
+class WebhookCreated(WebhookView):
+    """create-webhook's answer: the only one that shows the signing secret."""
+
+    secret: str
+
+
+class WebhookList(View):
+    webhooks: list[WebhookView]
+
+
+class WebhookDeleted(View):
+    id: str
+    deleted: Literal[True]
+
+
+class DeliveryAttempt(View):
+    at: str
+    statusCode: int | None = _absent_when_none()  # the receiver's answer; absent when none came
+    error: str | None = _absent_when_none()  # why the attempt failed without (or despite) an answer
+    seconds: float
+
+
+class DeliveryView(View):
+    """One event sent (or being sent) to one webhook, with every attempt so far."""
+
+    id: str  # also the webhook-id header: the same on every attempt
+    webhookId: str
+    type: WebhookEvent
+    status: Literal["pending", "delivered", "failed"]
+    createdAt: str
+    attempts: list[DeliveryAttempt]
+    nextAttemptAt: str | None = _absent_when_none()
+    event: dict[str, Any]  # the body every attempt sends
+
+
+class DeliveryList(View):
+    deliveries: list[DeliveryView]
+    cursor: str | None
+
+
+class WebhookClip(View):
+    id: str
+    title: str
+    start_seconds: float
+    end_seconds: float
+    status: ClipStatus
+    score: float | None = None
+    reason: str | None = None
+
+
+class JobSucceededData(View):
+    callId: str
+    videoId: str
+    status: Literal["succeeded"]
+    clips: list[WebhookClip]  # no links: signed ones would expire while retries go on; call list-clips
+    finishedAt: str
+
+
+class JobFailedData(View):
+    callId: str
+    videoId: str
+    status: Literal["failed"]
+    error: Failure
+    stage: str
+
+
+class ClipReadyData(View):
+    callId: str
+    videoId: str
+    clip: WebhookClip
+
+
+class JobSucceededEvent(View):
+    type: Literal["job.succeeded"]
+    timestamp: str
+    data: JobSucceededData
+
+
+class JobFailedEvent(View):
+    type: Literal["job.failed"]
+    timestamp: str
+    data: JobFailedData
+
+
+class ClipReadyEvent(View):
+    type: Literal["clip.ready"]
+    timestamp: str
+    data: ClipReadyData

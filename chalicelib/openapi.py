@@ -15,6 +15,12 @@ REQUESTS = (models.CreateProject, models.CreateUpload, models.SubmitJob, models.
 RESPONSES = (models.ErrorBody, models.ProjectView, models.VideoView, models.UploadTicket, models.Submitted,
              models.JobRunning, models.JobFinished, models.ClipList, models.VideoSummary, models.Health,
              models.ProjectList, models.VideoList, models.VideoDeleted, models.ProjectDeleted)
+# Webhooks: the routes' bodies, and each event's body (the document's ``webhooks`` section).
+WEBHOOK_REQUESTS = (models.CreateWebhook, models.DeleteWebhook)
+EVENTS: dict[str, type[models.View]] = {"job.succeeded": models.JobSucceededEvent, "job.failed": models.JobFailedEvent,
+          "clip.ready": models.ClipReadyEvent}
+WEBHOOK_RESPONSES: tuple[type[models.View], ...] = (
+    models.WebhookCreated, models.WebhookList, models.WebhookDeleted, models.DeliveryList, *EVENTS.values())
 
 
 def _schemas() -> dict[str, Any]:
@@ -24,7 +30,8 @@ def _schemas() -> dict[str, Any]:
     from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
     pairs: list[tuple[type[BaseModel], JsonSchemaMode]] = [
-        *[(m, "validation") for m in REQUESTS], *[(m, "serialization") for m in RESPONSES]
+        *[(m, "validation") for m in REQUESTS], *[(m, "serialization") for m in RESPONSES],
+        *[(m, "validation") for m in WEBHOOK_REQUESTS], *[(m, "serialization") for m in WEBHOOK_RESPONSES],
     ]
     _, top = models_json_schema(pairs, ref_template="#/components/schemas/{model}")
     return top["$defs"]
@@ -126,9 +133,43 @@ def document() -> dict[str, Any]:
                                         "responses": _responses(models.ClipList, 400, 401, 404)}},
             "/dev/video-summary": {"get": {"operationId": "videoSummary", "parameters": _query("videoId"),
                                            "responses": _responses(models.VideoSummary, 400, 401, 404)}},
+            "/dev/create-webhook": {"post": {
+                "operationId": "createWebhook", "parameters": [IDEMPOTENCY_HEADER],
+                "description": "The answer is the only one that shows the signing secret.",
+                "requestBody": _body(models.CreateWebhook),
+                "responses": _responses(models.WebhookCreated, 400, 401, 404, 409)}},
+            "/dev/list-webhooks": {"get": {"operationId": "listWebhooks", "parameters": _query("accountId"),
+                                           "responses": _responses(models.WebhookList, 400, 401, 404)}},
+            "/dev/delete-webhook": {"post": {
+                "operationId": "deleteWebhook", "parameters": [IDEMPOTENCY_HEADER],
+                "requestBody": _body(models.DeleteWebhook),
+                "responses": _responses(models.WebhookDeleted, 400, 401, 404, 409)}},
+            "/dev/list-webhook-deliveries": {"get": {
+                "operationId": "listWebhookDeliveries", "parameters": _page_query("webhookId"),
+                "responses": _responses(models.DeliveryList, 400, 401, 404)}},
             "/health": {"get": {"operationId": "health", "security": [],
                                 "responses": {"200": {"description": "OK", **_json(_ref(models.Health))},
                                               "503": {"description": "a store does not answer",
                                                       **_json(_ref(models.ErrorBody))}}}},
         },
+        "webhooks": {name: _event(name, model) for name, model in EVENTS.items()},
     }
+
+
+WEBHOOK_HEADERS = {
+    "webhook-id": "the delivery id (dlv_...): the same on every attempt, so receivers can drop repeats",
+    "webhook-timestamp": "this attempt's time, Unix seconds",
+    "webhook-signature": "v1,<base64 HMAC-SHA256 of '{webhook-id}.{webhook-timestamp}.{body}'> (Standard Webhooks)",
+}
+
+
+def _event(name: str, model: type) -> dict[str, Any]:
+    """A webhook as OpenAPI 3.1 describes one: the POST Klyph sends to the receiver."""
+    return {"post": {
+        "operationId": "webhook" + "".join(part.capitalize() for part in name.split(".")),
+        "summary": f"{name}, sent to each webhook subscribed to it",
+        "parameters": [{"name": header, "in": "header", "required": True, "description": text,
+                        "schema": {"type": "string"}} for header, text in WEBHOOK_HEADERS.items()],
+        "requestBody": _body(model),
+        "responses": {"2XX": {"description": "delivered (within 10 s); anything else is retried with backoff"}},
+    }}

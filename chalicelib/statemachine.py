@@ -23,6 +23,7 @@ TASK_FUNCTIONS = (
     "pipeline_clip_failed",
     "pipeline_finalize",
     "pipeline_failed",
+    "pipeline_deliver_webhook",
 )
 
 # Errors worth another try: Lambda's own service hiccups and our TransientError.

@@ -60,6 +60,10 @@ def configure_environment(moto_port: int, region: str = "us-east-1") -> None:
         }
     )
     os.environ.setdefault("KLYPH_TRANSCRIBER", "whisper")
+    # Webhooks to http://127.0.0.1 receivers, so the flow can be tried on one machine; retries
+    # after 1, 2 and 4 s, then the delivery is given up (AWS retries for over a day).
+    os.environ.setdefault("KLYPH_WEBHOOK_ALLOW_LOCAL", "1")
+    os.environ.setdefault("KLYPH_WEBHOOK_RETRY_SECONDS", "1,2,4")
     # Powertools' own switch: no EMF metric lines on the console (they are for CloudWatch).
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 

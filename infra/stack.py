@@ -19,6 +19,7 @@ from aws_cdk import (
     aws_cloudwatch_actions as cw_actions,
     aws_dynamodb as dynamodb,
     aws_iam as iam,
+    aws_kms as kms,
     aws_lambda as lambda_,
     aws_logs as logs,
     aws_s3 as s3,
@@ -53,6 +54,12 @@ VISION_FUNCTIONS = ("pipeline_reframe",)
 # Powertools' Tracer drives the X-Ray SDK in these; the API relies on Lambda's own segments
 # so its cold start does not import the SDK.
 TRACED_FUNCTIONS = (UPLOAD_TRIGGER, *TASK_FUNCTIONS)
+
+# Webhooks: one delivery per execution of the pipeline's state machine; the tasks that raise
+# events start those executions, the delivery task opens the sealed secrets to sign with.
+WEBHOOK_DELIVERY = "pipeline_deliver_webhook"
+EVENT_RAISERS = ("pipeline_render", "pipeline_finalize", "pipeline_failed")
+WEBHOOK_CONTEXT = "kms:EncryptionContext:klyph:webhookId"  # chalicelib/adapters/secretbox.py binds each secret
 
 # These download whole sources (up to KLYPH_MAX_UPLOAD_BYTES, 5 GiB) into /tmp, whose default is 512 MB.
 LARGE_TMP_FUNCTIONS = (UPLOAD_TRIGGER, "pipeline_prepare", "pipeline_reframe", "pipeline_render")
@@ -193,6 +200,15 @@ class KlyphStack(cdk.Stack):
             ],
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
+        # Seals webhook signing secrets (chalicelib/adapters/secretbox.py); rotated yearly by KMS,
+        # kept if the stack goes: without it no stored secret opens again.
+        self.webhook_key = kms.Key(
+            self,
+            "WebhookSecretsKey",
+            description=f"Klyph {stage}: seals webhook signing secrets",
+            enable_key_rotation=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
         # Upload events the trigger failed on UPLOAD_RETRY_ATTEMPTS + 1 times, as Lambda's
         # on-failure records (the original S3 event is the record's requestPayload).
         self.upload_failures = sqs.Queue(
@@ -275,6 +291,9 @@ class KlyphStack(cdk.Stack):
         self.chalice.add_environment_variable("HF_HUB_OFFLINE", "1", logical_id("pipeline_select"))
         self.chalice.add_environment_variable("HF_HOME", "/tmp/hf", logical_id("pipeline_select"))
         self.chalice.add_environment_variable("KLYPH_SELECTOR", selector, logical_id("pipeline_select"))
+        for handler in (API_HANDLER, WEBHOOK_DELIVERY):
+            self.chalice.add_environment_variable("KLYPH_WEBHOOK_KMS_KEY_ID", self.webhook_key.key_arn,
+                                                  logical_id(handler))
         if selector == "bedrock":
             self.chalice.add_environment_variable(
                 "KLYPH_BEDROCK_MODEL_ID", bedrock_model_id, logical_id("pipeline_select")
@@ -414,6 +433,13 @@ class KlyphStack(cdk.Stack):
 
         # HeadObject answers 404 for a missing key only with s3:ListBucket; without it, 403.
         head_missing = iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket])
+
+        def webhook_key(*actions: str) -> iam.PolicyStatement:
+            # Only for webhook secrets: every call names the webhook in its encryption context.
+            return iam.PolicyStatement(actions=list(actions), resources=[self.webhook_key.key_arn],
+                                       conditions={"StringLike": {WEBHOOK_CONTEXT: "wh_*"}})
+
+        start_deliveries = iam.PolicyStatement(actions=["states:StartExecution"], resources=[self.state_machine_arn])
         statements: dict[str, list[iam.PolicyStatement]] = {
             API_HANDLER: [
                 table_rw,
@@ -432,6 +458,9 @@ class KlyphStack(cdk.Stack):
                 objects(["s3:DeleteObject", "s3:DeleteObjectVersion"], "accounts/*", "work/*"),
                 iam.PolicyStatement(actions=["states:StartExecution"], resources=[self.state_machine_arn]),
                 iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[executions_arn]),
+                # create-webhook seals the new secret; an Idempotency-Key replay of it opens the
+                # copy sealed in the stored answer (the first answer, secret included).
+                webhook_key("kms:Encrypt", "kms:Decrypt"),
             ],
             UPLOAD_TRIGGER: [
                 table_rw,
@@ -488,10 +517,13 @@ class KlyphStack(cdk.Stack):
                 objects(["s3:GetObject"], "accounts/*"),
                 objects(["s3:GetObjectVersion"], SOURCES),
                 objects(["s3:PutObject"], "accounts/*/videos/*/clips/*"),
+                start_deliveries,  # clip.ready
             ],
             "pipeline_clip_failed": [table_rw],
-            "pipeline_finalize": [table_rw],
-            "pipeline_failed": [table_rw],
+            "pipeline_finalize": [table_rw, start_deliveries],  # job.succeeded
+            "pipeline_failed": [table_rw, start_deliveries],  # job.failed
+            # Reads the delivery and its webhook, opens the secret to sign, records each attempt.
+            WEBHOOK_DELIVERY: [table_rw, webhook_key("kms:Decrypt")],
         }
         return statements[handler]
 
@@ -526,6 +558,13 @@ class KlyphStack(cdk.Stack):
             self.upload_failures.metric_approximate_number_of_messages_visible(period=period, statistic="Maximum"),
             "Upload events the trigger failed on 3 times: their videos stay 'uploading'. "
             "Fix the cause, then `make redrive-uploads STAGE=aws` (README runbook)",
+        )
+        alarm(
+            "WebhookDeliveriesGivenUpAlarm",
+            cloudwatch.Metric(namespace="Klyph", metric_name="WebhookDeliveriesGivenUp",
+                              dimensions_map={"service": APP_NAME}, period=period, statistic="Sum"),
+            "Webhook deliveries given up after every retry (over a day): a customer's receiver is down or "
+            "refuses; GET /api/dev/list-webhook-deliveries shows each attempt (README runbook)",
         )
         for handler in ALL_FUNCTIONS:
             name = function_name(self.stage, handler)

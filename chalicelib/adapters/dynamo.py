@@ -13,6 +13,9 @@ Table design (documented in README "Data model"): partition key ``pk``, sort key
 | clip     | VIDEO#<vid>        | CLIP#<callId>#<nn>          |
 | call     | CALL#<callId>      | CALL                        |
 | listing  | PROJECT#<proj>     | VIDEO#<vid>                 |
+| webhook  | ACCOUNT#<acc>      | WEBHOOK#<wh>                |
+| webhook owner | WEBHOOK#<wh>  | WEBHOOK                     |
+| delivery | WEBHOOK#<wh>       | DELIVERY#<dlv>              |
 
 Every request-path access is GetItem, PutItem, UpdateItem or a Query on one
 partition; there is no Scan.

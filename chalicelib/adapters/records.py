@@ -228,6 +228,40 @@ class Records:
     def list_clips(self, video_id: str, call_id: str) -> list[dict[str, Any]]:
         return self.table.query(f"VIDEO#{video_id}", f"CLIP#{call_id}#")
 
+    # webhooks: the record under its account (list-webhooks) and a lookup by id (its owner);
+    # deliveries under the webhook, newest first (dlv_<ULID>), kept until their TTL
+    def put_webhook(self, webhook: dict[str, Any]) -> None:
+        self.table.put_new(f"WEBHOOK#{webhook['id']}", "WEBHOOK", {"accountId": webhook["accountId"]})
+        self.table.put_new(f"ACCOUNT#{webhook['accountId']}", f"WEBHOOK#{webhook['id']}", webhook)
+
+    def get_webhook(self, webhook_id: str) -> dict[str, Any] | None:
+        owner = self.table.get(f"WEBHOOK#{webhook_id}", "WEBHOOK")
+        return self.table.get(f"ACCOUNT#{owner['accountId']}", f"WEBHOOK#{webhook_id}") if owner else None
+
+    def list_webhooks(self, account_id: str) -> list[dict[str, Any]]:
+        return self.table.query(f"ACCOUNT#{account_id}", "WEBHOOK#")
+
+    def delete_webhook(self, webhook: dict[str, Any]) -> None:
+        self.table.delete(f"ACCOUNT#{webhook['accountId']}", f"WEBHOOK#{webhook['id']}")
+        self.table.delete(f"WEBHOOK#{webhook['id']}", "WEBHOOK")
+
+    def put_delivery(self, delivery: dict[str, Any]) -> None:
+        self.table.put_new(delivery_listing(delivery["webhookId"]), f"DELIVERY#{delivery['id']}", delivery)
+
+    def get_delivery(self, webhook_id: str, delivery_id: str) -> dict[str, Any] | None:
+        return self.table.get(delivery_listing(webhook_id), f"DELIVERY#{delivery_id}")
+
+    def update_delivery(self, webhook_id: str, delivery_id: str, **fields: Any) -> dict[str, Any]:
+        return self.table.update(delivery_listing(webhook_id), f"DELIVERY#{delivery_id}",
+                                 set={k: v for k, v in fields.items() if v is not None},
+                                 remove=[k for k, v in fields.items() if v is None])
+
+    def list_deliveries(
+        self, webhook_id: str, limit: int, after: dict[str, str] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+        return self.table.query_page(delivery_listing(webhook_id), "DELIVERY#", limit, start_after=after,
+                                     newest_first=True)
+
 
 def project_listing(account_id: str) -> str:
     """The partition list-projects queries."""
@@ -237,6 +271,11 @@ def project_listing(account_id: str) -> str:
 def video_listing(project_id: str) -> str:
     """The partition list-videos queries (one item per video of the project)."""
     return f"PROJECT#{project_id}"
+
+
+def delivery_listing(webhook_id: str) -> str:
+    """The partition list-webhook-deliveries queries."""
+    return f"WEBHOOK#{webhook_id}"
 
 
 def _clip_sk(call_id: str, index: int) -> str:

@@ -5,7 +5,8 @@ import re
 
 from ulid import ULID
 
-PREFIXES = {"account": "acc", "project": "proj", "video": "vid", "call": "call", "clip": "clip"}
+PREFIXES = {"account": "acc", "project": "proj", "video": "vid", "call": "call", "clip": "clip",
+            "webhook": "wh", "delivery": "dlv"}
 _ID_RE = re.compile(r"^[a-z]+_[0-9A-Za-z]{1,64}$")
 
 

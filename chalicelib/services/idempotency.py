@@ -40,13 +40,16 @@ def key_from_headers(headers: Mapping[str, str]) -> str | None:
 
 
 def run_once(
-    account_id: str, route: str, key: str, body: bytes, view: Callable[[], tuple[int, Any]]
+    account_id: str, route: str, key: str, body: bytes, view: Callable[[], tuple[int, Any]],
+    sealed: tuple[Callable[[Any], Any], Callable[[Any], Any]] | None = None,
 ) -> tuple[int, Any, bool]:
     """Run ``view`` once per (account, route, key); returns (status, body, replayed).
 
     Only a success is kept. An error answer is never replayed: it may have depended on
     state that has changed since (a video still uploading, a project not yet created), and
     running a request that failed again costs nothing, so the retry runs for real.
+    ``sealed`` = (conceal, reveal) transforms the answer on its way into storage and back out
+    (create-webhook keeps its secret sealed there).
     """
     records = wiring.records()
     scope = f"{route}#{key}"
@@ -59,13 +62,14 @@ def run_once(
         now,
     )
     if not claimed:
-        return (*_replay(records, account_id, scope, fingerprint), True)
+        status, stored = _replay(records, account_id, scope, fingerprint)
+        return status, sealed[1](stored) if sealed else stored, True
     try:
         status, result = view()
     except BaseException:
         records.release_idempotency_key(account_id, scope)
         raise
-    records.finish_idempotency_key(account_id, scope, status, json.dumps(result))
+    records.finish_idempotency_key(account_id, scope, status, json.dumps(sealed[0](result) if sealed else result))
     return status, result, False
 
 

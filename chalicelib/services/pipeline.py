@@ -20,7 +20,7 @@ from chalicelib.domain.transcript import Transcript
 from chalicelib.errors import PipelineError, failure_from_catch
 from chalicelib.job import ClipRef, JobOutcome, JobState, Media, RenderItem, RenderOutcome, Transcription
 from chalicelib.models import Failure
-from chalicelib.services import wiring
+from chalicelib.services import webhooks, wiring
 from chalicelib.services.sources import local_source
 
 log = logging.getLogger(__name__)
@@ -274,7 +274,7 @@ def render(event: Event) -> Event:
             "text/vtt; charset=utf-8",
         )
     records = wiring.records()
-    records.update_clip(
+    ready = records.update_clip(
         vid,
         call,
         index,
@@ -289,6 +289,7 @@ def render(event: Event) -> Event:
         **fields,
     )
     records.update_call(call, add={"clipsDone": 1})
+    webhooks.clip_ready(acc, ready)
     return RenderOutcome(index=index, status="ready").wire()
 
 
@@ -319,6 +320,7 @@ def finalize(event: Event) -> Event:
     records.update_video(state.videoId, status="ready", updatedAt=now)
     records.update_call(state.callId, status="succeeded", stage="done", finishedAt=now, updatedAt=now,
                         clipsReady=len(ready))
+    webhooks.job_succeeded(state.accountId, state.callId, state.videoId, clips, now)
     return JobOutcome(callId=state.callId, status="succeeded", clipsReady=len(ready), clipsTotal=len(clips)).wire()
 
 
@@ -340,5 +342,6 @@ def failed(event: Event) -> Event:
     # The source stays in S3 and the video keeps its media facts, so it can be resubmitted.
     records.update_video(state.videoId, status="failed", error=error, updatedAt=now)
     records.update_call(state.callId, status="failed", stage="failed", error=error, finishedAt=now, updatedAt=now)
+    webhooks.job_failed(state.accountId, state.callId, state.videoId, error, call.get("stage") or "queued")
     return JobOutcome(callId=state.callId, status="failed", error=Failure(**error),
                       stage=call.get("stage") or "queued").wire()

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.ffmpeg import Ffmpeg
     from chalicelib.adapters.records import Records
     from chalicelib.adapters.s3 import Blobs
+    from chalicelib.adapters.secretbox import SecretBox
     from chalicelib.adapters.stepfunctions import Workflow
     from chalicelib.adapters.transcribe import AwsTranscriber
     from chalicelib.adapters.whisper import WhisperTranscriber
@@ -92,7 +93,24 @@ def face_detector() -> Any:
     return faces
 
 
-_MEMOS = (records, blobs, workflow, ffmpeg, whisper, aws_transcriber, embedder, llm_selector)
+@lru_cache(maxsize=1)
+def secret_box() -> SecretBox:
+    """What seals webhook secrets: the stack's KMS key on AWS, the local stack's key file otherwise."""
+    from chalicelib.adapters.secretbox import FileSecretBox, KmsSecretBox
+
+    cfg = settings()
+    return KmsSecretBox(clients.client("kms"), cfg.webhook_kms_key_id) if cfg.webhook_kms_key_id \
+        else FileSecretBox(cfg.webhook_key_file)
+
+
+def resolver() -> Any:
+    """host, port -> addresses, for the webhook target checks (tests replace it: no DNS there)."""
+    import socket
+
+    return lambda host, port: [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+
+
+_MEMOS = (records, blobs, workflow, ffmpeg, whisper, aws_transcriber, embedder, llm_selector, secret_box)
 
 
 def reset() -> None:

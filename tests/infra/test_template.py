@@ -21,6 +21,8 @@ FFMPEG = {API, TRIGGER, "pipeline_prepare", "pipeline_render"}
 REFRAME = "pipeline_reframe"  # OpenCV (the vision layer), no ffmpeg
 TRACED = {TRIGGER, *TASK_FUNCTIONS}
 SM_NAME = "klyph-prod-pipeline"
+DELIVERY = "pipeline_deliver_webhook"
+EVENT_RAISERS = ("pipeline_render", "pipeline_finalize", "pipeline_failed")
 
 # Actions IAM cannot scope below "*" (no resource types); everything else must name resources.
 STAR_ONLY = {
@@ -334,8 +336,12 @@ def test_function_roles_grant_what_each_function_does(synth):
     assert (objects(API, "s3:PutObject") == ["accounts/*/videos/*/source"]
             and objects(API, "s3:GetObject") == ["accounts/*"])
     assert not any(a.startswith("transcribe:") for a in api)
-    # Only the API starts executions; nobody else touches Step Functions.
-    assert [h for h in ALL if any(a.startswith("states:") for a in text[h])] == [API]
+    # The API starts jobs, the tasks that raise webhook events start deliveries; nothing else
+    # touches Step Functions, and those only StartExecution on the one machine.
+    assert [h for h in ALL if any(a.startswith("states:") for a in text[h])] == [API, *EVENT_RAISERS]
+    for handler in EVENT_RAISERS:
+        assert [a for a in text[handler] if a.startswith("states:")] == ["states:StartExecution"], handler
+        assert text[handler]["states:StartExecution"] == api["states:StartExecution"], handler
     assert objects(TRIGGER, "s3:GetObject") == ["accounts/*"] and "s3:PutObject" not in text[TRIGGER]
     # Only two functions delete objects: the trigger, only source versions (a write after a
     # source was accepted), and the API, for delete-video (every version of a video's media and
@@ -452,3 +458,49 @@ def test_cfn_lint_is_clean(synth):
     proc = subprocess.run([cfn_lint, "--ignore-checks", "W3005", "--", str(synth.template_path)],
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_webhook_secrets_key_rotates_and_only_the_api_and_the_delivery_task_use_it(synth):
+    (key_id, key), = synth.resources("AWS::KMS::Key").items()
+    assert key["Properties"]["EnableKeyRotation"] is True and key["DeletionPolicy"] == "Retain"
+    key_arn = {"Fn::GetAtt": [key_id, "Arn"]}
+    granted = {h: actions_on(role_statements(synth, h)) for h in ALL}
+    users = {h: sorted(a for a in g if a.startswith("kms:")) for h, g in granted.items() if any(
+        a.startswith("kms:") for a in g)}
+    # The API seals new secrets (and opens the copy in an Idempotency-Key replay); only the
+    # delivery task opens them to sign.
+    assert users == {API: ["kms:Decrypt", "kms:Encrypt"], DELIVERY: ["kms:Decrypt"]}
+    for handler in users:
+        statements = [st for st in role_statements(synth, handler)
+                      if any(a.startswith("kms:") for a in as_list(st["Action"]))]
+        assert all(st["Resource"] == key_arn for st in statements)
+        assert all(st["Condition"] == {"StringLike": {"kms:EncryptionContext:klyph:webhookId": "wh_*"}}
+                   for st in statements), "the key seals webhook secrets and nothing else"
+        assert function(synth, handler)["Environment"]["Variables"]["KLYPH_WEBHOOK_KMS_KEY_ID"] == key_arn
+    assert "KLYPH_WEBHOOK_KMS_KEY_ID" not in function(synth, "pipeline_finalize")["Environment"]["Variables"]
+
+
+def test_webhook_deliveries_run_in_the_pipeline_state_machine_with_a_small_function(synth):
+    sm = only(synth.resources("AWS::StepFunctions::StateMachine"))["Properties"]
+    states = json.loads(sm["DefinitionString"])["States"]
+    assert json.loads(sm["DefinitionString"])["StartAt"] == "Route"
+    assert states["Route"]["Choices"] == [
+        {"Variable": "$$.Execution.Name", "StringMatches": "dlv_*", "Next": "DeliverWebhook"}]
+    assert states["Route"]["Default"] == "Prepare"
+    assert states["DeliverWebhook"]["Resource"] == "${pipeline_deliver_webhook}"
+    assert states["WaitBeforeRedelivery"] == {"Type": "Wait", "SecondsPath": "$.delivery.waitSeconds",
+                                              "Next": "DeliverWebhook"}
+    props = function(synth, DELIVERY)
+    assert (props["MemorySize"], props["Timeout"]) == (256, 30)
+    assert props.get("Layers") and not any("ffmpeg" in json.dumps(layer) for layer in props["Layers"])
+    granted = actions_on(role_statements(synth, DELIVERY))
+    assert not any(a.startswith(("s3:", "states:")) for a in granted)
+
+
+def test_given_up_webhook_deliveries_alarm(synth):
+    (topic,) = synth.resources("AWS::SNS::Topic")
+    [alarm] = [a["Properties"] for a in synth.resources("AWS::CloudWatch::Alarm").values()
+               if a["Properties"].get("MetricName") == "WebhookDeliveriesGivenUp"]
+    assert alarm["Namespace"] == "Klyph" and alarm["Dimensions"] == [{"Name": "service", "Value": "klyph"}]
+    assert alarm["Threshold"] == 1 and alarm["AlarmActions"] == [{"Ref": topic}]
+    assert "list-webhook-deliveries" in alarm["AlarmDescription"]
