@@ -452,6 +452,9 @@ class KlyphStack(cdk.Stack):
                 head_missing,
                 # list-videos reads a page of video records at once
                 iam.PolicyStatement(actions=["dynamodb:BatchGetItem"], resources=[self.table.table_arn]),
+                # a new video is written in a transaction that checks its project is not being
+                # deleted (TransactWriteItems is authorised per item: PutItem + ConditionCheckItem)
+                iam.PolicyStatement(actions=["dynamodb:ConditionCheckItem"], resources=[self.table.table_arn]),
                 # delete-video purges every version of a video's objects: its media and its
                 # intermediates (ListObjectVersions is s3:ListBucketVersions on the bucket)
                 iam.PolicyStatement(actions=["s3:ListBucketVersions"], resources=[bucket]),

@@ -176,6 +176,34 @@ class Table:
             raise ConditionFailed(f"{pk}/{sk} condition failed") from None
         return _strip_keys(deserialize(resp["Attributes"]))
 
+    def put_new_if(
+        self, items: list[tuple[str, str, dict[str, Any]]], *, check: tuple[str, str, str, dict[str, Any]]
+    ) -> None:
+        """Create ``items`` (pk, sk, attrs) in one transaction, each only if new, and only while
+        the item ``check`` (pk, sk, condition in ``#name`` / ``:value`` terms, values) exists
+        and meets the condition; ConditionFailed otherwise, and nothing is written."""
+        pk, sk, condition, values = check
+        check_item: dict[str, Any] = {
+            "TableName": self.name,
+            "Key": serialize({"pk": pk, "sk": sk}),
+            "ConditionExpression": f"attribute_exists(pk) AND ({condition})",
+            "ExpressionAttributeNames": {token: token[1:] for token in _hash_names(condition)},
+        }
+        if values:
+            check_item["ExpressionAttributeValues"] = serialize(values)
+        puts = [
+            {"Put": {"TableName": self.name, "Item": serialize({"pk": ipk, "sk": isk, **attrs}),
+                     "ConditionExpression": "attribute_not_exists(pk)"}}
+            for ipk, isk, attrs in items
+        ]
+        try:
+            self._client.transact_write_items(TransactItems=[{"ConditionCheck": check_item}, *puts])
+        except self._client.exceptions.TransactionCanceledException as err:
+            reasons = [r.get("Code") for r in err.response.get("CancellationReasons", [])]
+            if "ConditionalCheckFailed" in reasons:
+                raise ConditionFailed(f"{pk}/{sk}: {condition}") from None
+            raise
+
     def update_expression(
         self, pk: str, sk: str, expression: str, *, names: dict[str, str], values: dict[str, Any]
     ) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.adapters.dynamo import ConditionFailed, Table
+from chalicelib.domain.clock import iso_shifted
 from chalicelib.domain.slug import numbered
 
 # Statuses from which a video may start a new job. A video whose upload failed
@@ -100,17 +101,33 @@ class Records:
         return self.table.query_page(project_listing(account_id), "PROJECT#", limit, start_after=after,
                                      newest_first=True)
 
+    def start_deleting_project(self, account_id: str, project_id: str, now: str) -> None:
+        """Flag the project while its delete checks that it is empty: a video created meanwhile
+        (``put_video``) is refused instead of landing in a project about to vanish."""
+        self.table.update(f"ACCOUNT#{account_id}", f"PROJECT#{project_id}", set={"deletingSince": now})
+
+    def stop_deleting_project(self, account_id: str, project_id: str) -> None:
+        self.table.update(f"ACCOUNT#{account_id}", f"PROJECT#{project_id}", remove=["deletingSince"])
+
     def delete_project(self, account_id: str, project_id: str) -> None:
         # The slug item stays: slugs are never handed out again (see services/projects.py).
         self.table.delete(f"ACCOUNT#{account_id}", f"PROJECT#{project_id}")
 
     # videos
-    def put_video(self, video: dict[str, Any]) -> None:
+    def put_video(self, video: dict[str, Any], now: str) -> None:
         """The video record and its listing item in its project's partition (what list-videos
-        queries; it only points at the video, whose record is read for the view)."""
-        self.table.put_new(f"VIDEO#{video['id']}", "VIDEO", video)
-        self.table.put(video_listing(video["projectId"]), f"VIDEO#{video['id']}",
-                       {"videoId": video["id"], "accountId": video["accountId"], "createdAt": video["createdAt"]})
+        queries; it only points at the video, whose record is read for the view), in one
+        transaction that holds only while the project exists and no delete of it is under way
+        (``start_deleting_project``; a flag older than ``PROJECT_DELETE_FLAG_SECONDS`` is
+        stale: its delete died). ConditionFailed otherwise, and nothing is written."""
+        listing = {"videoId": video["id"], "accountId": video["accountId"], "createdAt": video["createdAt"]}
+        self.table.put_new_if(
+            [(f"VIDEO#{video['id']}", "VIDEO", video),
+             (video_listing(video["projectId"]), f"VIDEO#{video['id']}", listing)],
+            check=(f"ACCOUNT#{video['accountId']}", f"PROJECT#{video['projectId']}",
+                   "attribute_not_exists(#deletingSince) OR #deletingSince < :stale",
+                   {":stale": iso_shifted(now, -PROJECT_DELETE_FLAG_SECONDS)}),
+        )
 
     def list_videos(
         self, project_id: str, limit: int, after: dict[str, str] | None
@@ -261,6 +278,11 @@ class Records:
     ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
         return self.table.query_page(delivery_listing(webhook_id), "DELIVERY#", limit, start_after=after,
                                      newest_first=True)
+
+
+# How long a delete-project may hold its project closed to new videos (it takes milliseconds;
+# a flag older than this was left by a delete that died).
+PROJECT_DELETE_FLAG_SECONDS = 60
 
 
 def project_listing(account_id: str) -> str:

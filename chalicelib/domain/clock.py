@@ -7,3 +7,10 @@ from datetime import UTC, datetime, timedelta
 def now_iso(offset_seconds: float = 0) -> str:
     moment = datetime.now(UTC) + timedelta(seconds=offset_seconds)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def iso_shifted(iso: str, seconds: float) -> str:
+    """``iso`` (as ``now_iso`` writes it) moved by ``seconds``, in the same format: two such
+    timestamps compare as strings, as DynamoDB conditions compare them."""
+    moment = datetime.fromisoformat(iso) + timedelta(seconds=seconds)  # reads the Z as UTC
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

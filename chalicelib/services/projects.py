@@ -60,8 +60,12 @@ def delete_project(caller: str, req: DeleteProject) -> ProjectDeleted:
     project, so a link or bookmark made from it cannot come to name a different one."""
     project = own_project(caller, caller, req.projectId)
     records = wiring.records()
+    # Closed to new videos first, then counted: an upload racing the delete either lands before
+    # the flag (and is counted, so the delete is refused) or is refused itself (put_video).
+    records.start_deleting_project(caller, project["id"], now_iso())
     held = records.count_videos(project["id"])
     if held:
+        records.stop_deleting_project(caller, project["id"])
         raise BadRequest(
             f"projectId: project {project['id']} holds {held} video{'s' if held != 1 else ''}; "
             "delete them first (POST /api/dev/delete-video)"

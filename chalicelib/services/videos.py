@@ -142,8 +142,21 @@ def upload_multipart(caller: str, form: UploadForm, filename: str, data: bytes) 
         "createdAt": now,
         "updatedAt": now,
     }
-    wiring.records().put_video(video)
+    try:
+        _record_new_video(video)
+    except NotFound:
+        if stored.get("VersionId"):  # the project went while we probed: keep no orphan bytes
+            blobs.delete_version(key, stored["VersionId"])
+        raise
     return video_view(video)
+
+
+def _record_new_video(video: dict[str, Any]) -> None:
+    """Record a new video; NotFound if its project was deleted meanwhile (or is being deleted)."""
+    try:
+        wiring.records().put_video(video, video["createdAt"])
+    except ConditionFailed:
+        raise NotFound(f"project {video['projectId']} not found") from None
 
 
 def create_upload(caller: str, req: CreateUpload) -> UploadTicket:
@@ -166,7 +179,7 @@ def create_upload(caller: str, req: CreateUpload) -> UploadTicket:
         "createdAt": now,
         "updatedAt": now,
     }
-    wiring.records().put_video(video)
+    _record_new_video(video)
     return UploadTicket(
         videoId=video_id,
         uploadUrl=wiring.blobs().presign_put(key, cfg.upload_url_seconds, content_length=req.sizeBytes),

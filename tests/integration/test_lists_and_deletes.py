@@ -227,6 +227,52 @@ def test_delete_project_refuses_a_non_empty_one_and_deletes_an_empty_one(api, pr
     assert new_project(api, project["name"])["slug"] == f"{project['slug']}-2"
 
 
+def test_an_upload_racing_delete_project_never_lands_in_a_deleted_project(api, project, small_video, monkeypatch):
+    """Both upload paths arrive in the instant between delete-project's check that the project
+    is empty and its delete: they are refused (404), the delete goes through, and nothing is
+    left behind: no video record, no listing item, no source bytes."""
+    from chalicelib.adapters.records import Records
+    from chalicelib.services import wiring
+
+    raced: list[tuple[int, dict]] = []
+    counting = Records.count_videos
+
+    def count_while_uploads_arrive(self, project_id):
+        held = counting(self, project_id)
+        raced.append(api.post("/dev/create-upload", {"accountId": api.account_id, "projectId": project_id,
+                                                     "filename": "racer.mp4", "sizeBytes": 1000}))
+        raced.append(api.upload(api.account_id, project_id, "racer.mp4", small_video.read_bytes()))
+        return held
+
+    from chalicelib import clients
+    from chalicelib.config import settings
+
+    def stored() -> set[tuple[str, str]]:
+        listing = clients.s3().list_object_versions(Bucket=settings().bucket, Prefix=f"accounts/{api.account_id}/")
+        return {(v["Key"], v["VersionId"]) for v in listing.get("Versions", []) + listing.get("DeleteMarkers", [])}
+
+    before = stored()
+    monkeypatch.setattr(Records, "count_videos", count_while_uploads_arrive)
+    assert api.post("/dev/delete-project", {"projectId": project["id"]})[0] == 200
+    monkeypatch.setattr(Records, "count_videos", counting)
+    assert len(raced) == 2
+    for status, body in raced:
+        assert status == 404 and "not found" in body["message"], body
+    assert wiring.records().count_videos(project["id"]) == 0
+    assert stored() == before  # the multipart upload's bytes went with its refusal
+
+
+def test_a_delete_project_that_died_midway_does_not_close_the_project_for_good(api, project, small_video):
+    from chalicelib.domain.clock import now_iso
+    from chalicelib.services import wiring
+
+    # Its flag set, the delete died before removing it: new videos wait out the flag only.
+    wiring.records().start_deleting_project(api.account_id, project["id"], now_iso())
+    assert api.upload(api.account_id, project["id"], "a.mp4", small_video.read_bytes())[0] == 404
+    wiring.records().start_deleting_project(api.account_id, project["id"], now_iso(-61))
+    assert api.upload(api.account_id, project["id"], "b.mp4", small_video.read_bytes())[0] == 200
+
+
 @pytest.mark.media
 def test_an_upload_url_used_after_its_video_was_deleted_leaves_nothing(api, project, small_video):
     data = small_video.read_bytes()
