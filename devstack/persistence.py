@@ -45,6 +45,7 @@ from devstack.datadir import DataDir
 from devstack.objectfiles import BlobBuffer, BlobRef, IncompleteBody, ObjectFiles
 
 log = logging.getLogger("klyph.local")
+_request = threading.local()
 
 FORMAT = "1"
 ITEM_WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
@@ -333,6 +334,9 @@ class Persistence:
         if self.active:
             with self._dirty_lock:
                 self._dirty.add((bucket, key))
+            touched = getattr(_request, "touched", None)
+            if touched is not None:
+                touched.add((bucket, key))
 
     def flush_objects(self) -> None:
         """Store the version lists of the keys changed since the last flush.
@@ -462,12 +466,19 @@ class Persistence:
                 environ["wsgi.input"] = io.BytesIO(b"")
                 environ["CONTENT_LENGTH"] = "0"
                 objectfiles.stage(bucket, ref)
+            # The keys this request changes are stored again at its end: moto sets a new
+            # object's content type and metadata after the notification flushed it.
+            _request.touched = touched = set()
             try:
                 result = app(environ, start_response)
             finally:
+                _request.touched = None
                 leftover = objectfiles.unstaged()
                 if leftover is not None:
                     self.files.delete(leftover.name)
+            if touched:
+                with self._dirty_lock:
+                    self._dirty |= touched
             self.flush_objects()
             return result
 
