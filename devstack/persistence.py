@@ -468,7 +468,8 @@ class Persistence:
                 objectfiles.stage(bucket, ref)
             # The keys this request changes are stored again at its end: moto sets a new
             # object's content type and metadata after the notification flushed it.
-            _request.touched = touched = set()
+            touched: set[tuple[str, str]] = set()
+            _request.touched = touched
             try:
                 result = app(environ, start_response)
             finally:
