@@ -363,15 +363,26 @@ def _complete_multipart(self: Any, body: Iterator[tuple[int, str]]) -> tuple[Any
     return joined, f"{etag}-{len(parts)}", checksum
 
 
-def _wrap_backend_write(original: Callable[..., Any]) -> Callable[..., Any]:
-    """S3Backend.put_object / upload_part taking the request's streamed body in place of ``b""``."""
+def _wrap_put_object(original: Callable[..., Any]) -> Callable[..., Any]:
+    """S3Backend.put_object taking the request's streamed body in place of ``b""``."""
 
-    def write(self: Any, bucket_name: str, key_name: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
+    def put_object(self: Any, bucket_name: str, key_name: str, value: Any, *args: Any, **kwargs: Any) -> Any:
         if not value:
             value = _take_staged(bucket_name) or value
         return original(self, bucket_name, key_name, value, *args, **kwargs)
 
-    return write
+    return put_object
+
+
+def _wrap_upload_part(original: Callable[..., Any]) -> Callable[..., Any]:
+    """S3Backend.upload_part taking the request's streamed body in place of ``b""``."""
+
+    def upload_part(self: Any, bucket_name: str, multipart_id: str, part_id: int, value: Any) -> Any:
+        if not value:
+            value = _take_staged(bucket_name) or value
+        return original(self, bucket_name, multipart_id, part_id, value)
+
+    return upload_part
 
 
 def _lazy_get_object(self: Any) -> Any:
@@ -422,8 +433,8 @@ def install(files: ObjectFiles, on_change: Callable[[str, str], None], before_ev
     setattr(models.FakeKey, "value", property(_get_value, _set_value))  # noqa: B010
     setattr(models.FakeKey, "__deepcopy__", _deepcopy_key)  # noqa: B010
     setattr(models.FakeMultipart, "complete", _complete_multipart)  # noqa: B010
-    setattr(models.S3Backend, "put_object", _wrap_backend_write(_originals["put_object"]))  # noqa: B010
-    setattr(models.S3Backend, "upload_part", _wrap_backend_write(_originals["upload_part"]))  # noqa: B010
+    setattr(models.S3Backend, "put_object", _wrap_put_object(_originals["put_object"]))  # noqa: B010
+    setattr(models.S3Backend, "upload_part", _wrap_upload_part(_originals["upload_part"]))  # noqa: B010
     setattr(responses.S3Response, "get_object", _lazy_get_object)  # noqa: B010
     setattr(notifications, "send_event", send_event)  # noqa: B010
     for name in ("setlist", "__setitem__", "pop"):

@@ -166,6 +166,27 @@ def test_objects_keep_their_bytes_versions_and_metadata(stand_in):
     assert stand_in.stored("SELECT count(*) FROM objects")[0][0] == 0
 
 
+def test_presigned_multipart_parts_stream_to_files(stand_in):
+    """A browser-style multipart upload: each part PUT to its own presigned URL, no checksums."""
+    s3 = stand_in.s3
+    upload = s3.create_multipart_upload(Bucket=BUCKET, Key="accounts/d/source")["UploadId"]
+    parts = [bytes([n]) * (5 * 1024 * 1024 + n) for n in (1, 2)] + [b"tail"]
+    etags = []
+    for number, body in enumerate(parts, 1):
+        url = s3.generate_presigned_url(
+            "upload_part", Params={"Bucket": BUCKET, "Key": "accounts/d/source", "UploadId": upload,
+                                   "PartNumber": number})
+        resp = requests.put(url, data=io.BytesIO(body), timeout=30)
+        assert resp.status_code == 200, resp.text
+        assert resp.headers["ETag"] == f'"{hashlib.md5(body).hexdigest()}"'
+        etags.append({"PartNumber": number, "ETag": resp.headers["ETag"]})
+    s3.complete_multipart_upload(Bucket=BUCKET, Key="accounts/d/source", UploadId=upload,
+                                 MultipartUpload={"Parts": etags})
+    assert len(stand_in.object_files()) == 1  # the parts' files went into the joined one
+    stand_in.restart()
+    assert stand_in.s3.get_object(Bucket=BUCKET, Key="accounts/d/source")["Body"].read() == b"".join(parts)
+
+
 def test_the_upload_trigger_only_hears_of_stored_objects(stand_in, monkeypatch):
     import moto.s3.notifications
 
