@@ -244,7 +244,9 @@ def main(argv: list[str] | None = None) -> int:
         job = one_real_job(out, one)
         results["disk"] = disk_per_hour(one, job)
         clone(one, big, job, args.videos)
+        results["startupEmpty"] = start_on(Path(tmp) / "empty", out / "persistence-startup-empty.log")
         results["startup"] = start_on(big, out / "persistence-startup.log")
+        results["loadAverage"] = [round(x, 1) for x in os.getloadavg()]
         results["snapshot"] = snapshot_cost(big)
     if not args.skip_uploads:
         results["uploads"] = memory_over_uploads(out, args.uploads)

@@ -160,7 +160,7 @@ def reset(root: Path, force: bool = False, ask: IO[str] | None = None) -> int:
             answer = (ask or sys.stdin).readline().strip().lower()
             if answer not in ("y", "yes"):
                 print("kept")
-                return 1
+                return 0
         for name in ENTRIES:
             path = root / name
             if name == LOCK:

@@ -406,6 +406,17 @@ def _wrap_key_store(original: Callable[..., Any], on_change: Callable[[str, str]
     return method
 
 
+def _notifies(bucket: Any, event_name: Any, key: Any) -> bool:
+    """Whether S3 sends this event anywhere (the bucket's Lambda, queue or topic configurations)."""
+    config = bucket.notification_configuration
+    if config is None:
+        return False
+    if config.event_bridge is not None:
+        return True
+    targets = [*config.cloud_function, *config.queue, *config.topic]
+    return any(target.matches(event_name, key.name) for target in targets)
+
+
 def install(files: ObjectFiles, on_change: Callable[[str, str], None], before_event: Callable[[], None]) -> None:
     """Patch moto so object bodies live in ``files``; ``on_change(bucket, key)`` hears of every
     changed key of a tracked bucket, ``before_event()`` runs before S3 notifies anyone."""
@@ -426,7 +437,8 @@ def install(files: ObjectFiles, on_change: Callable[[str, str], None], before_ev
     original_send = _originals["send_event"]
 
     def send_event(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
-        before_event()  # what S3 tells the upload trigger exists is already on disk
+        if _notifies(bucket, event_name, key):
+            before_event()  # what S3 tells the upload trigger exists is already on disk
         original_send(account_id, event_name, bucket, key)
 
     # Assignments through setattr: mypy rejects assigning to methods and properties.

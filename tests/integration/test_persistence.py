@@ -260,7 +260,7 @@ def test_reset_data_asks_and_touches_only_its_own_files(tmp_path):
     data.write_workspace("acc_x", "klyph_sk_y")
     data.close()
     assert (tmp_path / "data" / "workspace.json").stat().st_mode & 0o777 == 0o600
-    assert datadir.reset(tmp_path / "data", ask=io.StringIO("n\n")) == 1
+    assert datadir.reset(tmp_path / "data", ask=io.StringIO("n\n")) == 0
     assert (tmp_path / "data" / "workspace.json").exists()
     assert datadir.reset(tmp_path / "data", ask=io.StringIO("y\n")) == 0
     assert not (tmp_path / "data").exists()
