@@ -345,7 +345,8 @@ class Persistence:
         state = {k: v for k, v in template.__dict__.items()
                  if k not in ("_metadata", "lock", "_value_buffer", "disposed")}
         state["disposed"] = False
-        return {"__class__": FakeKey, "state": state, "metadata": LowercaseDict}, FakeKey.instances_tracked
+        tracked: list[Any] = template.instances_tracked  # moto's InstanceTrackerMeta gives every model class one
+        return {"__class__": FakeKey, "state": state, "metadata": LowercaseDict}, tracked
 
     def close(self) -> None:
         self.active = False
