@@ -122,6 +122,7 @@ def start_on(data: Path, log: Path) -> dict[str, Any]:
     """Start a stack on ``data``: seconds to a healthy answer, the banner's load figures, RSS."""
     from devstack.client import LocalStackProcess
 
+    log.unlink(missing_ok=True)  # the stack appends to its log
     stack = LocalStackProcess(free_port_pair(), log_path=log, data_dir=data, pin_workspace=False)
     started = time.perf_counter()
     stack.start(timeout=300)
