@@ -35,9 +35,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     stack.configure_environment(moto_port)
     from devstack import recovery
-    from devstack.persistence import MotoServer, Persistence
+    from devstack.persistence import Lifecycle, MotoServer, Persistence
 
-    persistence = Persistence(data, account_id=stack.ACCOUNT, region=os.environ["AWS_DEFAULT_REGION"])
+    lifecycle = Lifecycle(stack.WORK_PREFIX, stack.WORK_EXPIRY_DAYS, stack.NONCURRENT_EXPIRY_DAYS)
+    persistence = Persistence(data, account_id=stack.ACCOUNT, region=os.environ["AWS_DEFAULT_REGION"],
+                              lifecycle=lifecycle)
     moto = MotoServer("127.0.0.1", moto_port, wrap=persistence.wsgi).start()
     stack.enable_state_machine_interpreter()
 

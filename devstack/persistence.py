@@ -36,7 +36,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -187,14 +187,40 @@ class LoadReport:
     seconds: float = 0.0
     dropped: list[str] = field(default_factory=list)
     orphans: int = 0
+    expired: int = 0
     skipped: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """A bucket's lifecycle rules as S3 applies them, applied when the data is loaded (moto runs
+    none): current versions under ``prefix`` expire ``days`` after they were written, versions
+    ``noncurrent_days`` after a newer one replaced them, and delete markers with nothing left to
+    hide go. Without it, every job's intermediates would stay on disk for good."""
+
+    prefix: str
+    days: int
+    noncurrent_days: int
+
+    def keep(self, name: str, versions: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+        """``versions`` (oldest first) minus the expired ones."""
+        if not versions:
+            return versions
+        ages = [now - datetime.fromisoformat(v["modified"]) for v in versions]
+        if name.startswith(self.prefix) and not versions[-1].get("marker") and ages[-1] > timedelta(self.days):
+            return []  # its expiry makes every version noncurrent; nobody reads them locally
+        replaced = [now - datetime.fromisoformat(v["modified"]) for v in versions[1:]]
+        kept = [v for v, since in zip(versions[:-1], replaced) if since <= timedelta(self.noncurrent_days)]
+        kept.append(versions[-1])
+        return [] if all(v.get("marker") for v in kept) else kept
 
 
 class Persistence:
     """moto's DynamoDB tables and S3 buckets written through to a data directory."""
 
-    def __init__(self, data: DataDir, account_id: str, region: str):
+    def __init__(self, data: DataDir, account_id: str, region: str, lifecycle: Lifecycle | None = None):
         self.data = data
+        self.lifecycle = lifecycle
         self.account_id = account_id
         self.region = region
         self.files = ObjectFiles(data.objects)
@@ -263,6 +289,7 @@ class Persistence:
         on_disk = set(self.files.names())
         named: set[str] = set()
         repaired: list[tuple[str, str, list[dict[str, Any]]]] = []
+        now = datetime.now(UTC).replace(tzinfo=None)  # moto's times are naive UTC
         for bucket_name, name, text in self.db.objects():
             bucket = self.buckets.get(bucket_name)
             versions: list[dict[str, Any]] = json.loads(text)
@@ -273,6 +300,11 @@ class Persistence:
             complete = [v for v in versions if "blob" not in v or self._intact(v, on_disk)]
             if len(complete) != len(versions):
                 report.dropped.append(f"s3://{bucket_name}/{name}")
+            if self.lifecycle is not None:
+                kept = self.lifecycle.keep(name, complete, now)
+                report.expired += len(complete) - len(kept)
+                complete = kept
+            if len(complete) != len(versions):
                 repaired.append((bucket_name, name, complete))
             keys: list[Any] = []
             for record in complete:

@@ -7,6 +7,7 @@ import io
 import json
 import socket
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import unquote_plus
 
@@ -17,7 +18,7 @@ from botocore.config import Config
 
 from devstack import datadir
 from devstack.datadir import DataDir
-from devstack.persistence import MotoServer, Persistence
+from devstack.persistence import Lifecycle, MotoServer, Persistence
 
 TABLE, BUCKET = "klyph-persist", "klyph-persist-media"
 
@@ -45,7 +46,7 @@ class StandIn:
         from chalicelib.adapters.dynamo import Table
 
         self.dir = DataDir(self.root).open()
-        self.persistence = Persistence(self.dir, "123456789012", "us-east-1")
+        self.persistence = Persistence(self.dir, "123456789012", "us-east-1", lifecycle=Lifecycle("work/", 7, 7))
         self.server = MotoServer("127.0.0.1", self.port, wrap=self.persistence.wsgi).start()
         self.ddb, self.s3 = self.client("dynamodb"), self.client("s3")
         Table(self.ddb, TABLE).create()
@@ -243,6 +244,36 @@ def test_a_crash_leaves_nothing_that_looks_complete(stand_in):
     with pytest.raises(stand_in.s3.exceptions.ClientError):
         stand_in.s3.head_object(Bucket=BUCKET, Key="short")
     assert stand_in.stored("SELECT name FROM objects") == [("kept",)]
+
+
+def test_the_buckets_lifecycle_rules_apply_at_start(stand_in):
+    """As on AWS: work/ files expire after a week, replaced versions a week after, and a delete
+    marker with nothing left to hide goes; sources and clips stay."""
+    s3 = stand_in.s3
+    s3.put_object(Bucket=BUCKET, Key="work/v/old-call/audio.wav", Body=b"old audio")
+    s3.put_object(Bucket=BUCKET, Key="work/v/new-call/audio.wav", Body=b"new audio")
+    s3.put_object(Bucket=BUCKET, Key="accounts/a/videos/v/source", Body=b"rejected upload")
+    s3.put_object(Bucket=BUCKET, Key="accounts/a/videos/v/source", Body=b"accepted upload")
+    s3.put_object(Bucket=BUCKET, Key="accounts/a/old-clip.mp4", Body=b"a clip from last month")
+    s3.put_object(Bucket=BUCKET, Key="gone", Body=b"deleted long ago")
+    s3.delete_object(Bucket=BUCKET, Key="gone")
+    stand_in.stop()
+    ten_days_ago = (datetime.now(UTC) - timedelta(days=10)).replace(tzinfo=None).isoformat()
+    conn = sqlite3.connect(stand_in.root / datadir.STATE)
+    for name, text in conn.execute("SELECT name, versions FROM objects").fetchall():
+        if name != "work/v/new-call/audio.wav":
+            versions = [{**v, "modified": ten_days_ago} for v in json.loads(text)]
+            conn.execute("UPDATE objects SET versions = ? WHERE name = ?", (json.dumps(versions), name))
+    conn.commit()
+    conn.close()
+    stand_in.start()
+    s3 = stand_in.s3
+    listed = s3.list_object_versions(Bucket=BUCKET)
+    assert sorted(v["Key"] for v in listed["Versions"]) == [
+        "accounts/a/old-clip.mp4", "accounts/a/videos/v/source", "work/v/new-call/audio.wav"]
+    assert not listed.get("DeleteMarkers")
+    assert s3.get_object(Bucket=BUCKET, Key="accounts/a/videos/v/source")["Body"].read() == b"accepted upload"
+    assert stand_in.report.expired == 4 and len(stand_in.object_files()) == 3
 
 
 def test_one_stack_per_data_directory(tmp_path):
