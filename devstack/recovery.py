@@ -61,11 +61,12 @@ def settle_interrupted_jobs(app: Any, db: Database, table: str) -> list[str]:
         if call.get("status") in TERMINAL:
             continue
         video = records.get_video(call["videoId"])
+        error = {"code": CODE, "message": MESSAGE}
         if video is None or video.get("currentCallId") != call["id"]:
             # Not (or no longer) the video's job: only the call is left to settle.
             now = now_iso()
             records.update_call(call["id"], status="failed", stage="failed", finishedAt=now, updatedAt=now,
-                                error={"code": CODE, "message": MESSAGE})
+                                error=error)
         else:
             event = {
                 "callId": call["id"],
@@ -77,7 +78,14 @@ def settle_interrupted_jobs(app: Any, db: Database, table: str) -> list[str]:
                 # What a Catch hands MarkJobFailed, with our error encoded as a task would raise it.
                 "error": {"Error": "Interrupted", "Cause": json.dumps({"errorMessage": encode(CODE, MESSAGE)})},
             }
-            app.handler_map["pipeline_failed"](event, LocalContext(function_name("pipeline_failed")))
+            try:
+                app.handler_map["pipeline_failed"](event, LocalContext(function_name("pipeline_failed")))
+            except Exception:  # e.g. options an older version stored: settle the records directly
+                log.exception("MarkJobFailed could not settle %s; failing its records directly", call["id"])
+                now = now_iso()
+                records.update_video(call["videoId"], status="failed", error=error, updatedAt=now)
+                records.update_call(call["id"], status="failed", stage="failed", finishedAt=now, updatedAt=now,
+                                    error=error)
         settled.append(call["id"])
     known = {call["id"] for call in calls}
     for video in (deserialize(item) for item in db.items_with_range(table, "VIDEO", exact=True)):
