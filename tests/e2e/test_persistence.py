@@ -34,6 +34,8 @@ def _downloads(clips: list[dict]) -> dict[str, dict[str, str]]:
 
 def _live_members(group: int, wait: float = 10) -> list[int]:
     """Processes of ``group`` that still run (zombies waiting for init to reap them do not count)."""
+    if not os.path.isdir("/proc"):
+        return []  # no procfs to look in (macOS): the stack's own death is checked by kill()
     deadline = time.time() + wait
     while True:
         live = []
