@@ -32,6 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["whisper-bare"]:
         return whisper_bare(argv[1], argv[2])
+    if argv[:1] == ["persistence"]:
+        from bench.persistence import main as persistence
+
+        return persistence(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(ROOT / "bench-output"))
     parser.add_argument("--report", default=str(ROOT / "BENCHMARKS.md"))

@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+from typing import Any
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -14,8 +15,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("KLYPH_MOTO_PORT", 0)) or None)
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--data-dir", help="where the stack keeps its data (default: KLYPH_DATA_DIR, else .klyph-data)")
     args = parser.parse_args(argv)
     moto_port = args.moto_port or args.port + 1
+    _return_large_buffers()
 
     logging.basicConfig(
         level=os.environ.get("KLYPH_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -23,17 +26,26 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("werkzeug", "botocore", "urllib3", "faster_whisper"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
-    from devstack import stack
+    from devstack import datadir, stack
 
+    try:
+        data = datadir.DataDir(datadir.location(args.data_dir)).open()
+    except datadir.InUse as exc:
+        print(exc, file=sys.stderr)
+        return 2
     stack.configure_environment(moto_port)
-    from moto.server import ThreadedMotoServer
+    from devstack import recovery
+    from devstack.persistence import Lifecycle, MotoServer, Persistence
 
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
-    moto.start()
+    lifecycle = Lifecycle(stack.WORK_PREFIX, stack.WORK_EXPIRY_DAYS, stack.NONCURRENT_EXPIRY_DAYS)
+    persistence = Persistence(data, account_id=stack.ACCOUNT, region=os.environ["AWS_DEFAULT_REGION"],
+                              lifecycle=lifecycle)
+    moto = MotoServer("127.0.0.1", moto_port, wrap=persistence.wsgi).start()
     stack.enable_state_machine_interpreter()
 
     from app import app
-    from chalicelib.services import auth, sources
+    from chalicelib.config import settings
+    from chalicelib.services import sources
     from devstack.server import make_server
 
     stale = sources.remove_stale_caches()
@@ -41,13 +53,15 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("klyph.local").info("removed source caches of stopped processes: %s", ", ".join(stale))
     stack.install_lambda_dispatch(app)
     stack.provision(app, render_concurrency=int(os.environ.get("KLYPH_RENDER_CONCURRENCY", 2)))
-    account_id, api_key = auth.create_workspace(
-        os.environ.get("KLYPH_DEV_ACCOUNT_ID") or None,
-        os.environ.get("KLYPH_DEV_API_KEY") or None,
-        name="Local workspace",
-    )
+    # From here on every change is on disk before the AWS stand-in answers.
+    loaded = persistence.load()
+    table = settings().table_name
+    interrupted = recovery.settle_interrupted_jobs(app, persistence.db, table)
+    found = recovery.count(persistence.db, table)
+    account_id, api_key = _workspace(data)
     server = make_server(app, args.host, args.port)
-    _print_banner(f"http://{args.host}:{args.port}/api", account_id, api_key)
+    _print_banner(f"http://{args.host}:{args.port}/api", account_id, api_key,
+                  _data_line(data, loaded, found, interrupted), data.root)
 
     def stop(*_: object) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
@@ -61,18 +75,77 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.server.server_close()
         moto.stop()
+        persistence.close()
+        data.close()
         sources.clear()  # the downloaded sources in the temp directory
     print("Klyph local stack stopped.", flush=True)
     return 0
 
 
-def _print_banner(base: str, account_id: str, api_key: str) -> None:
+def _return_large_buffers() -> None:
+    """Have glibc give every freed buffer of 128 KB or more back to the system at once.
+
+    Uploads and downloads pass through the stack in chunks on many short-lived request threads
+    (werkzeug's, boto3's transfer pool); glibc raises its mmap threshold after the first large
+    free and then serves such chunks from per-thread arenas, which keep them once freed: the
+    stack's memory grew by ~7 MB with every 65 MB upload that way. A fixed threshold keeps it
+    flat (ten uploads: +3 MB). Only glibc has ``mallopt``; other allocators are left alone.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        pass
+
+
+def _workspace(data: Any) -> tuple[str, str]:
+    """The seeded workspace: the one this data directory saved, unless KLYPH_DEV_* pin another.
+
+    Its key's hash is in the table like any key's; the key itself is kept in ``workspace.json``
+    (mode 0600) so the banner can show it again. A key revoked since is replaced by a new one.
+    """
+    from chalicelib.services import auth, wiring
+
+    saved = data.read_workspace()
+    pinned_account = os.environ.get("KLYPH_DEV_ACCOUNT_ID") or None
+    pinned_key = os.environ.get("KLYPH_DEV_API_KEY") or None
+    account_id = pinned_account or (saved[0] if saved else None)
+    api_key = pinned_key or (saved[1] if saved else None)
+    record = wiring.records().get_api_key(auth.hash_key(api_key)) if api_key else None
+    if record and not record.get("revoked") and record.get("accountId") == account_id:
+        return account_id, api_key  # type: ignore[return-value] # a record exists only for a known key
+    if record and record.get("revoked") and not pinned_key:
+        logging.getLogger("klyph.local").warning("the saved workspace key was revoked: issuing a new one")
+        api_key = None
+    account_id, api_key = auth.create_workspace(account_id, api_key, name="Local workspace")
+    if not (pinned_account and pinned_key):
+        data.write_workspace(account_id, api_key)
+    return account_id, api_key
+
+
+def _data_line(data: Any, loaded: Any, found: Any, interrupted: list[str]) -> str:
+    from devstack.datadir import human
+
+    line = (f"  data:       {data.root} ({human(loaded.bytes)} of objects)\n"
+            f"              loaded {found.projects} projects, {found.videos} videos, {found.clips} clips "
+            f"in {loaded.seconds:.2f} s")
+    if interrupted:
+        line += f"\n              {len(interrupted)} interrupted job(s) marked failed: safe to resubmit"
+    return line
+
+
+def _print_banner(base: str, account_id: str, api_key: str, data_line: str, root: Any) -> None:
     auth = f'-H "Authorization: Bearer {api_key}"'
     print(
         f"""
 Klyph is running on the embedded local stack at {base}
   account id: {account_id}
   API key:    {api_key}
+{data_line}
 
 Try it:
   curl {base}/health
@@ -84,7 +157,7 @@ Try it:
   curl "{base}/dev/process-video-result?callId=call_..." {auth}
   curl "{base}/dev/list-clips?videoId=vid_..." {auth}
   curl "{base}/dev/video-summary?videoId=vid_..." {auth}
-Ctrl-C stops everything.
+Ctrl-C stops everything; the data stays in {root} (make reset-data wipes it).
 """,
         flush=True,
     )

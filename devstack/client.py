@@ -8,9 +8,11 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -105,31 +107,57 @@ def healthy(base_url: str) -> bool:
 
 
 class LocalStackProcess:
-    """``python -m devstack`` as a child process with a known account and key."""
+    """``python -m devstack`` as a child process with a known account and key.
 
-    def __init__(self, port: int, env: dict[str, str] | None = None, log_path: str | Path | None = None):
+    Its data lives in ``data_dir``; by default a fresh temporary directory, deleted at ``stop``,
+    so tests, the demo and the benchmark never touch the user's ``.klyph-data``. Give the same
+    ``data_dir`` to a second instance to restart a stack on the first one's data. With
+    ``pin_workspace=False`` the stack seeds (or reloads) its own workspace, read back from the
+    data directory once it answers. ``new_session`` puts the stack in its own process group,
+    which ``kill`` then ends at once, ffmpeg children included (a crash, a ``kill -9``).
+    """
+
+    def __init__(self, port: int, env: dict[str, str] | None = None, log_path: str | Path | None = None,
+                 data_dir: str | Path | None = None, pin_workspace: bool = True, new_session: bool = False):
         self.port = port
         self.base_url = f"http://127.0.0.1:{port}/api"
         self.account_id = f"acc_local{secrets.token_hex(6)}"
         self.api_key = "klyph_sk_" + secrets.token_urlsafe(24)
-        self.env = {
-            **os.environ, "KLYPH_DEV_ACCOUNT_ID": self.account_id, "KLYPH_DEV_API_KEY": self.api_key, **(env or {})
-        }
+        self.data_dir = Path(data_dir) if data_dir else None
+        self._own_data = data_dir is None
+        self.pin_workspace = pin_workspace
+        self.new_session = new_session
+        self.env = dict(os.environ)
+        if pin_workspace:
+            self.env.update(KLYPH_DEV_ACCOUNT_ID=self.account_id, KLYPH_DEV_API_KEY=self.api_key)
+        else:
+            self.env.pop("KLYPH_DEV_ACCOUNT_ID", None)
+            self.env.pop("KLYPH_DEV_API_KEY", None)
+        self.env.update(env or {})
         self.log_path = Path(log_path) if log_path else None
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 120) -> LocalStackProcess:
+        if self.data_dir is None:
+            self.data_dir = Path(tempfile.mkdtemp(prefix="klyph-data-"))
+        self.env["KLYPH_DATA_DIR"] = str(self.data_dir)
         # The child writes the log through its own descriptor; the parent's is closed once it has started.
-        with open(self.log_path, "w") if self.log_path else contextlib.nullcontext(subprocess.DEVNULL) as out:
+        with open(self.log_path, "a") if self.log_path else contextlib.nullcontext(subprocess.DEVNULL) as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "devstack", "--port", str(self.port)],
-                cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=self.new_session,
             )
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"local stack exited with {self.proc.returncode}; see {self.log_path}")
             if healthy(self.base_url):
+                if not self.pin_workspace:
+                    from devstack.datadir import read_workspace
+
+                    saved = read_workspace(self.data_dir)
+                    assert saved is not None, f"the stack saved no workspace in {self.data_dir}"
+                    self.account_id, self.api_key = saved
                 return self
             time.sleep(0.3)
         self.stop()
@@ -140,15 +168,32 @@ class LocalStackProcess:
 
     def stop(self, timeout: float = 15) -> int | None:
         """Ctrl-C, as a user would; returns the exit code."""
-        if not self.proc or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else None
-        self.proc.send_signal(signal.SIGINT)
         try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
+            if not self.proc or self.proc.poll() is not None:
+                return self.proc.returncode if self.proc else None
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                return self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise
+        finally:
+            self._remove_own_data()
+
+    def kill(self) -> None:
+        """``kill -9`` the stack (its whole process group with ``new_session``); its data stays."""
+        if not self.proc or self.proc.poll() is not None:
+            return
+        if self.new_session:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        else:
             self.proc.kill()
-            self.proc.wait()
-            raise
+        self.proc.wait()
+
+    def _remove_own_data(self) -> None:
+        if self._own_data and self.data_dir is not None and (not self.proc or self.proc.poll() is not None):
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def __enter__(self) -> LocalStackProcess:
         return self.start()

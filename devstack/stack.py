@@ -40,6 +40,10 @@ UPLOAD_RETRY_ATTEMPTS = 2
 UPLOAD_EVENT_MAX_AGE_SECONDS = 6 * 3600
 # Lambda waits about 1 then 2 minutes between attempts; locally seconds keep the loop short.
 ASYNC_RETRY_DELAYS = (1.0, 2.0)
+# The media bucket's lifecycle rules on AWS (infra/stack.py), which the local stack applies to
+# its data directory at each start: work/ files expire after a week, versions nobody reads
+# (noncurrent) a week after they were replaced, and delete markers hiding nothing go.
+WORK_PREFIX, WORK_EXPIRY_DAYS, NONCURRENT_EXPIRY_DAYS = "work/", 7, 7
 
 
 def function_name(handler: str) -> str:
