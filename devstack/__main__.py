@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     stack.configure_environment(moto_port)
+    # Webhook secrets are sealed with a key kept beside the rest of this stack's data.
+    os.environ.setdefault("KLYPH_WEBHOOK_KEY_FILE", str(data.root / "webhook-secret.key"))
     from devstack import recovery
     from devstack.persistence import Lifecycle, MotoServer, Persistence
 
