@@ -296,6 +296,8 @@ class JobFinished(View):
     status: Literal["succeeded", "failed"]
     clips: list[ClipView] | None = _absent_when_none()
     error: Failure | None = _absent_when_none()
+    # Short sentences about the result: why fewer clips than maxClips (or none), what was not found.
+    notes: list[str] = Field(default_factory=list)
     createdAt: str
     finishedAt: str | None = None
     stages: dict[str, str]

@@ -119,6 +119,7 @@ def result(caller: str, call_id: str) -> tuple[int, JobRunning | JobFinished]:
         error=None if succeeded else Failure(
             **(call.get("error") or {"code": "internal_error", "message": "the job failed"})
         ),
+        notes=list(call.get("notes") or []),
         createdAt=call["createdAt"],
         finishedAt=call.get("finishedAt"),
         stages=call.get("stages", {}),

@@ -112,6 +112,7 @@ def transcribe_check(event: Event) -> Event:
 
 def select(event: Event) -> Event:
     from chalicelib.domain.selection import (
+        instruction_avoid,
         instruction_topic,
         needs_multilingual,
         rank_clips,
@@ -125,7 +126,7 @@ def select(event: Event) -> Event:
     instructions = opts.customInstructions
     transcript = Transcript.from_dict(_load_json(state.require_transcription().key))
     energy = _load_json(state.loudnessKey) if state.loudnessKey else None
-    relevance = cohesion = None
+    relevance = cohesion = avoidance = None
     # The transcriber's language ("" in an older transcript: guessed from its words); None if unknown.
     language = resolve_language(transcript)
     if transcript.words:
@@ -133,8 +134,9 @@ def select(event: Event) -> Event:
             signals = wiring.embedder().analyse(
                 [s.text for s in sentence_units(transcript)], instruction_topic(instructions, language),
                 multilingual=needs_multilingual(language, instructions),
+                avoid=instruction_avoid(instructions, language),
             )
-            relevance, cohesion = signals.relevance, signals.cohesion
+            relevance, cohesion, avoidance = signals.relevance, signals.cohesion, signals.avoidance
         except Exception as exc:  # noqa: BLE001 - e.g. wordllama not installed: keyword matching still works
             log.warning("sentence embeddings unavailable, matching instructions by keywords: %s", exc)
     ranking = rank_clips(
@@ -148,16 +150,16 @@ def select(event: Event) -> Event:
         relevance=relevance,
         cohesion=cohesion,
         language=language,
+        avoidance=avoidance,
     )
     choices = ranking.choices
-    if settings().selector == "bedrock":
+    if settings().selector == "bedrock" and choices:
         choices = wiring.llm_selector().choose(ranking, instructions)
-    if not choices:
-        raise PipelineError(
-            "no_clips",
-            f"no clip of {opts.minDuration:g}-{opts.maxDuration:g} s could be found in this video; "
-            "try a shorter minDuration",
-        )
+    # Nothing to clip is an answer, not a failure: the job succeeds with no clips and says why.
+    notes = list(ranking.notes)
+    if not choices and not notes:
+        notes.append(f"No clip of {opts.minDuration:g}-{opts.maxDuration:g} s could be found in this video; "
+                     "try a shorter minDuration.")
     records = wiring.records()
     clips = []
     now = now_iso()
@@ -182,7 +184,7 @@ def select(event: Event) -> Event:
             }
         )
         clips.append(clip)
-    records.update_call(state.callId, clipsTotal=len(clips), clipsDone=0, updatedAt=now)
+    records.update_call(state.callId, clipsTotal=len(clips), clipsDone=0, updatedAt=now, notes=notes)
     return state.model_copy(update={"clips": clips}).wire()
 
 
@@ -305,7 +307,7 @@ def finalize(event: Event) -> Event:
     records = wiring.records()
     clips = records.list_clips(state.videoId, state.callId)
     ready = [c for c in clips if c["status"] == "ready"]
-    if not ready:
+    if clips and not ready:
         first = next((c.get("error") for c in clips if c.get("error")), None) or {}
         raise PipelineError(
             "render_failed",
