@@ -257,6 +257,7 @@ class ClipView(View):
     score: float | None = None
     reason: str | None = None
     description: str | None = None
+    hashtags: list[str] = Field(default_factory=list)  # 3-5 from the clip's distinctive words, or none
     thumbnail_url: str | None = None
     captions_srt_url: str | None = None
     captions_vtt_url: str | None = None

@@ -37,6 +37,7 @@ from chalicelib.domain.lexicon import (
     normalise_code,
     words as lexicon_words,
 )
+from chalicelib.domain.posting import Line, Vocabulary, compose
 from chalicelib.domain.titles import (
     STAGE_DIRECTIONS,
     TITLE_MAX_CHARS,
@@ -89,6 +90,7 @@ class ClipChoice:
     score: float
     reason: str
     description: str = ""
+    hashtags: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,7 @@ class Candidate:
     reason: str
     title: str
     description: str
+    hashtags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -146,8 +149,16 @@ class Ranking:
                 raise ValueError(f"score {score} for candidate {p.index} is outside 0-100")
             title = tidy_title(p.title, lex) if p.title.strip() else ""
             description = tidy_description(p.description, lex) if p.description.strip() else ""
+            # An external title must name what the clip is about and be in its language; else ours.
+            said = {lex.stem(t) for t in lex.keyword_tokens(c.text)}
+            if title and (not {lex.stem(t) for t in lex.keyword_tokens(title)} & said
+                          or guess_language(title) not in (None, self.language)):
+                title = ""
+            if description and guess_language(description) not in (None, self.language):
+                description = ""
             out.append(ClipChoice(c.start, c.end, title or c.title, round(float(score), 1),
-                                  p.reason.strip()[:300] or c.reason, description or c.description))
+                                  p.reason.strip()[:300] or c.reason, description or c.description,
+                                  list(c.hashtags)))
         out.sort(key=lambda c: c.start)
         for a, b in itertools.pairwise(out):
             if b.start < a.end:
@@ -289,7 +300,7 @@ def rank_clips(
     shortlist = sorted(picked, key=lambda c: c.start)
     return Ranking(
         choices,
-        [Candidate(k, *_rounded(c), ranker.text(c), c.score, *ranker.describe(c)) for k, c in enumerate(shortlist)],
+        [_candidate(k, c, ranker) for k, c in enumerate(shortlist)],
         max_clips,
         duration,
         code,
@@ -324,6 +335,12 @@ def _notes(signals: _Signals, picked: list[_Candidate], max_clips: int, min_d: f
     if "humour" in request.styles and picked and not any(c.laughs for c in picked):
         notes.append("No laughter or jokes were found; these are the strongest moments otherwise.")
     return notes
+
+
+def _candidate(k: int, c: _Candidate, ranker: _Ranker) -> Candidate:
+    reason, title, description, hashtags = ranker.describe(c)
+    start, end = _rounded(c)
+    return Candidate(k, start, end, ranker.text(c), c.score, reason, title, description, hashtags)
 
 
 def _rounded(c: _Candidate) -> tuple[float, float]:
@@ -537,6 +554,7 @@ class _Ranker:
         total = sum(weights.values())
         self.weights = {k: v / total for k, v in weights.items()}
         self.humour_factor = 2.0 if "humour" in signals.styles else 1.0
+        self.vocabulary = Vocabulary(texts, lex)
 
     def candidates(self, min_d: float, max_d: float, *, every_end: bool) -> list[_Candidate]:
         units, out, last = self.units, [], 0
@@ -626,15 +644,21 @@ class _Ranker:
     def text(self, c: _Candidate) -> str:
         return " ".join(u.text for u in self.units[c.first : c.last + 1])
 
-    def describe(self, c: _Candidate) -> tuple[str, str, str]:
-        """(reason, title, description) for a candidate."""
-        texts = [u.text for u in self.units[c.first : c.last + 1]]
-        title, description = title_and_description(texts, self.hook[c.first : c.last + 1], self.signals.lex)
-        return self._reason(c), title or f"Clip at {_clock(c.start)}", description
+    def describe(self, c: _Candidate) -> tuple[str, str, str, tuple[str, ...]]:
+        """(reason, title, description, hashtags) for a candidate."""
+        lines = [Line(self.words[u.first_word : u.last_word], self.hook[k])
+                 for k, u in enumerate(self.units[c.first : c.last + 1], start=c.first)]
+        context = [u.text for u in self.units[max(0, c.first - 4) : c.first] + self.units[c.last + 1 : c.last + 5]]
+        post = compose(lines, self.vocabulary, context)
+        title, description = post.title, post.description
+        if not title:  # nothing sure and distinctive to say: the clip's own words, as before
+            title, description = title_and_description([line.text for line in lines],
+                                                       self.hook[c.first : c.last + 1], self.signals.lex)
+        return self._reason(c), title or f"Clip at {_clock(c.start)}", description, tuple(post.hashtags)
 
     def choice(self, c: _Candidate) -> ClipChoice:
-        reason, title, description = self.describe(c)
-        return ClipChoice(*_rounded(c), title, c.score, reason, description)
+        reason, title, description, hashtags = self.describe(c)
+        return ClipChoice(*_rounded(c), title, c.score, reason, description, list(hashtags))
 
     def _reason(self, c: _Candidate) -> str:
         parts = []

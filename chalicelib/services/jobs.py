@@ -160,6 +160,7 @@ def clip_view(clip: dict[str, Any]) -> ClipView:
         score=clip.get("score"),
         reason=clip.get("reason"),
         description=clip.get("description"),
+        hashtags=list(clip.get("hashtags") or []),
         thumbnail_url=signed_link(clip.get("thumbnailKey"), f"{clip['id']}.jpg") if ready else None,
         captions_srt_url=signed_link(clip.get("captionsSrtKey"), f"{clip['id']}.srt") if ready else None,
         captions_vtt_url=signed_link(clip.get("captionsVttKey"), f"{clip['id']}.vtt") if ready else None,

@@ -129,12 +129,12 @@ def select(event: Event) -> Event:
     relevance = cohesion = avoidance = None
     # The transcriber's language ("" in an older transcript: guessed from its words); None if unknown.
     language = resolve_language(transcript)
+    avoid = instruction_avoid(instructions, language)
     if transcript.words:
         try:
             signals = wiring.embedder().analyse(
                 [s.text for s in sentence_units(transcript)], instruction_topic(instructions, language),
-                multilingual=needs_multilingual(language, instructions),
-                avoid=instruction_avoid(instructions, language),
+                multilingual=needs_multilingual(language, instructions), **({"avoid": avoid} if avoid else {}),
             )
             relevance, cohesion, avoidance = signals.relevance, signals.cohesion, signals.avoidance
         except Exception as exc:  # noqa: BLE001 - e.g. wordllama not installed: keyword matching still works
@@ -176,6 +176,7 @@ def select(event: Event) -> Event:
                 "end": round(choice.end, 3),
                 "title": choice.title,
                 "description": choice.description,
+                "hashtags": choice.hashtags,
                 "score": round(choice.score, 1),
                 "reason": choice.reason,
                 "aspectRatio": opts.aspectRatio,
