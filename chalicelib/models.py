@@ -87,6 +87,8 @@ class JobOptions(_Request):
     # auto: follow the active speaker (centre without anyone); center: never move; split: the
     # two main speakers stacked top and bottom (9:16 only; auto when there are not two).
     reframe: Literal["auto", "center", "split"] = "auto"
+    # Render below-720 px sources at the platform size (1080 px wide for 9:16) with lanczos.
+    allowUpscale: Annotated[bool, Field(strict=True)] = False
 
     @model_validator(mode="after")
     def _durations_ordered(self) -> JobOptions:

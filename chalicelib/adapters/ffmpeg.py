@@ -142,6 +142,7 @@ class Ffmpeg:
         crop_commands: str | None = None,
         panels: Sequence[tuple[int, int, int, int]] | None = None,
         normalize_loudness: bool = True,
+        upscale: bool = False,
     ) -> MediaInfo:
         """Render [start, end) of ``src`` to an mp4 at ``dst``; returns the probe of the clip.
 
@@ -163,7 +164,7 @@ class Ffmpeg:
         args = media.render_args(
             src, dst, start=start, end=end, aspect=aspect, width=info.width, height=info.height, preset=preset, crf=crf,
             crop_commands=crop_commands, panels=panels, captions=captions, fonts_dir=FONTS_DIR if captions else None,
-            audio_filter=audio_filter,
+            audio_filter=audio_filter, upscale=upscale,
         )
         result = self._run(args)
         if result.returncode != 0:

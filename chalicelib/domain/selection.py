@@ -62,7 +62,7 @@ __all__ = [
     "needs_multilingual", "rank_clips", "resolve_language", "sentence_units", "topic_sections",
 ]
 
-MARGIN_SECONDS = 0.15  # silence kept around the speech so the first/last syllable isn't clipped
+MARGIN_SECONDS = 0.3  # lead-in and tail of room sound kept around the speech (at most half the pause to a neighbour)
 # Cohesion a split must gain to count as a topic change. With unit-length sentence embeddings a
 # run's cohesion grows about linearly inside a topic and only with the square root across topics;
 # measured on the five-topic fixture, 1-2 finds exactly the topic changes.

@@ -155,8 +155,18 @@ def select(event: Event) -> Event:
     choices = ranking.choices
     if settings().selector == "bedrock" and choices:
         choices = wiring.llm_selector().choose(ranking, instructions)
+    if choices and state.audioKey and transcript.words:
+        choices = _cut_on_quiet(choices, transcript, state.audioKey, state.require_media().durationSeconds,
+                                opts.minDuration, opts.maxDuration)
     # Nothing to clip is an answer, not a failure: the job succeeds with no clips and says why.
     notes = list(ranking.notes)
+    media = state.require_media()
+    if choices and media.width and media.height:
+        from chalicelib.domain.media import resolution_note
+
+        note = resolution_note(media.width, media.height, opts.aspectRatio, opts.allowUpscale)
+        if note:
+            notes.append(note)
     if not choices and not notes:
         notes.append(f"No clip of {opts.minDuration:g}-{opts.maxDuration:g} s could be found in this video; "
                      "try a shorter minDuration.")
@@ -187,6 +197,27 @@ def select(event: Event) -> Event:
         clips.append(clip)
     records.update_call(state.callId, clipsTotal=len(clips), clipsDone=0, updatedAt=now, notes=notes)
     return state.model_copy(update={"clips": clips}).wire()
+
+
+def _cut_on_quiet(choices: list[Any], transcript: Transcript, audio_key: str, duration: float,
+                  min_duration: float, max_duration: float) -> list[Any]:
+    """The clips' edges moved onto quiet audio (``domain.cuts``), reading only the speech track's
+    bytes around each edge; the word-timed edges stand if the audio cannot be read."""
+    from dataclasses import replace
+
+    from chalicelib.adapters.audio import WavLevels
+    from chalicelib.domain.cuts import refine
+
+    blobs = wiring.blobs()
+    try:
+        levels = WavLevels(lambda first, last: blobs.get_range(audio_key, first, last))
+        return [replace(c, **dict(zip(("start", "end"), refine(
+            transcript.words, c.start, c.end, levels, duration=duration, max_duration=max_duration,
+            min_duration=min_duration))))
+            for c in choices]
+    except Exception as exc:  # noqa: BLE001 - cuts on word timings are still clean cuts
+        log.warning("could not measure the audio at the cuts; keeping word-timed cuts: %s", exc)
+        return choices
 
 
 def reframe(event: Event) -> Event:
@@ -236,9 +267,9 @@ def render(event: Event) -> Event:
         ass = None
         if words and opts.captions and info.width and info.height:
             ass = os.path.join(tmp, "captions.ass")
-            size = output_size(info.width, info.height, opts.aspectRatio)
+            size = output_size(info.width, info.height, opts.aspectRatio, opts.allowUpscale)
             if panels:
-                size = (size[0], 2 * split_panel_size(info.width, info.height)[1])
+                size = (size[0], 2 * split_panel_size(info.width, info.height, opts.allowUpscale)[1])
             with open(ass, "w", encoding="utf-8") as f:
                 f.write(captions.to_ass(words, *size, language=transcript.language, middle=bool(panels)))
             missing = captions.missing_characters(words)
@@ -251,7 +282,7 @@ def render(event: Event) -> Event:
         out = os.path.join(tmp, "clip.mp4")
         rendered = ffmpeg.render_clip(
             source, out, start=clip.start, end=clip.end, aspect=opts.aspectRatio, info=info,
-            captions=ass, crop_commands=crop_commands, panels=panels,
+            captions=ass, crop_commands=crop_commands, panels=panels, upscale=opts.allowUpscale,
         )
         thumb = os.path.join(tmp, "thumbnail.jpg")
         ffmpeg.thumbnail(out, thumb, duration=rendered.duration_seconds)

@@ -28,3 +28,78 @@ def test_a_valid_job_that_finds_nothing_to_clip_succeeds_with_no_clips_and_a_not
     assert result["notes"] == ["Nothing in this video is clearly about cryptocurrency, so no clip was made."]
     status, summary = api.get(f"/dev/video-summary?videoId={video['id']}")
     assert summary["video"]["status"] == "ready" and summary["counts"]["total"] == 0
+
+
+def _levels_of_clip(path, tmp_path):
+    """10 ms frame levels (dBFS) of a rendered clip's audio."""
+    import subprocess
+
+    from chalicelib.adapters.audio import WavLevels
+    from chalicelib.adapters.ffmpeg import Ffmpeg
+
+    wav = tmp_path / (path.stem + ".wav")
+    subprocess.run([Ffmpeg().binary, "-nostdin", "-loglevel", "error", "-y", "-i", str(path), "-vn", "-ac", "1",
+                    "-ar", "16000", "-c:a", "pcm_s16le", str(wav)], check=True)
+    data = wav.read_bytes()
+    return WavLevels(lambda a, b: data[a : b + 1])(0.0, 1e6)
+
+
+def test_a_low_resolution_source_is_noted(api, project, speech_video):
+    video = upload(api, project, speech_video)
+    status, result = run_job(api, video["id"], maxClips=1, minDuration=5, maxDuration=15, captions=False)
+    assert status == 200 and result["status"] == "succeeded", result
+    assert any("202x360" in n and "allowUpscale" in n for n in result["notes"]), result["notes"]
+
+
+@pytest.fixture(scope="module")
+def long_speech(tmp_path_factory):
+    """The five-topic speech (its Whisper transcript is a fixture) under a small still picture."""
+    import subprocess
+
+    from chalicelib.adapters.ffmpeg import Ffmpeg
+    from support import FIXTURES
+
+    folder = tmp_path_factory.mktemp("long")
+    video, wav = folder / "long.mp4", folder / "long.wav"
+    ff = Ffmpeg().binary
+    subprocess.run([ff, "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "color=gray:size=320x180:rate=10",
+                    "-i", str(FIXTURES / "speech_long.ogg"), "-map", "0:v", "-map", "1:a", "-shortest",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(video)], check=True)
+    subprocess.run([ff, "-nostdin", "-loglevel", "error", "-y", "-i", str(video), "-vn", "-ac", "1", "-ar", "16000",
+                    "-c:a", "pcm_s16le", str(wav)], check=True)
+    return video, wav
+
+
+def test_rendered_clips_open_and_close_on_quiet_audio(long_speech, tmp_path):
+    """Energy at each cut of the rendered clips, against the clip's speech level: below it by 15 dB
+    (the first and last 20 ms), for clips cut on the audio; word timings alone are reported."""
+    import json
+
+    from chalicelib.adapters.audio import WavLevels
+    from chalicelib.adapters.ffmpeg import Ffmpeg
+    from chalicelib.domain.cuts import refine
+    from chalicelib.domain.selection import rank_clips
+    from chalicelib.domain.transcript import Transcript
+    from support import FIXTURES
+
+    video, wav = long_speech
+    t = Transcript.from_dict(json.loads((FIXTURES / "speech_long.transcript.json").read_text()))
+    data = wav.read_bytes()
+    source = WavLevels(lambda a, b: data[a : b + 1])
+    ffmpeg = Ffmpeg()
+    info = ffmpeg.probe(str(video))
+    choices = rank_clips(t, duration=info.duration_seconds, max_clips=4, min_duration=15, max_duration=40).choices
+    report = {"word timings": [], "on the audio": []}
+    for c in choices:
+        for how, (start, end) in (("word timings", (c.start, c.end)),
+                                  ("on the audio", refine(t.words, c.start, c.end, source,
+                                                          duration=info.duration_seconds, max_duration=40,
+                                                          min_duration=15))):
+            out = tmp_path / f"{c.start:.0f}-{how[0]}.mp4"
+            ffmpeg.render_clip(str(video), str(out), start=start, end=end, aspect="16:9", info=info, preset="ultrafast")
+            frames = _levels_of_clip(out, tmp_path)
+            speech = sorted(frames)[int(0.9 * len(frames))]
+            head, tail = max(frames[:2]), max(frames[-3:-1])
+            report[how].append((round(head - speech, 1), round(tail - speech, 1)))
+    print(f"\nlevel at the opening / ending cut against the clip's speech level (dB): {report}")
+    assert all(h <= -15 and e <= -15 for h, e in report["on the audio"]), report

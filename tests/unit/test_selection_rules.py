@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.domain.selection import MAX_PADDING, Pick, rank_clips, sentence_units, topic_sections
+from chalicelib.domain.selection import MARGIN_SECONDS, MAX_PADDING, Pick, rank_clips, sentence_units, topic_sections
 from chalicelib.domain.transcript import Transcript, ends_sentence
 from support import select_clips
 from test_selection import EPS, check_invariants, make
@@ -63,7 +63,7 @@ def test_real_transcript_clips_are_complete_thoughts(lo, hi, n, instructions):
         # most MAX_PADDING) to reach min_duration.
         pad = (inside[0].start - c.start) + (c.end - inside[-1].end)
         assert c.start <= inside[0].start and c.end >= inside[-1].end
-        assert pad <= 0.3 + EPS or (pad <= MAX_PADDING + EPS and c.end - c.start <= lo + EPS), c
+        assert pad <= 2 * MARGIN_SECONDS + EPS or (pad <= MAX_PADDING + EPS and c.end - c.start <= lo + EPS), c
         assert c.reason and 0 < len(c.title) <= 70 and len(c.description) <= 160
 
 
