@@ -89,6 +89,8 @@ class JobOptions(_Request):
     reframe: Literal["auto", "center", "split"] = "auto"
     # Render below-720 px sources at the platform size (1080 px wide for 9:16) with lanczos.
     allowUpscale: Annotated[bool, Field(strict=True)] = False
+    # Draw the clip's title on its thumbnail.
+    thumbnailTitle: Annotated[bool, Field(strict=True)] = False
 
     @model_validator(mode="after")
     def _durations_ordered(self) -> JobOptions:

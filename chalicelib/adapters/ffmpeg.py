@@ -190,6 +190,22 @@ class Ffmpeg:
                 break
         return size
 
+    def frame(self, src: str, dst_jpg: str, *, at: float, vf: str, representative: bool) -> int:
+        """A JPEG thumbnail of ``src`` at ``at`` through ``vf`` (see ``media.frame_args``), under
+        MAX_THUMBNAIL_BYTES; returns its size in bytes."""
+        size = 0
+        for quality in _THUMBNAIL_QUALITIES:
+            result = self._run(media.frame_args(src, dst_jpg, at=at, vf=vf, representative=representative,
+                                                quality=quality))
+            if result.returncode != 0:
+                raise self._failure(result.stderr, src, dst_jpg)
+            size = os.stat(dst_jpg).st_size if os.path.exists(dst_jpg) else 0
+            if size == 0:
+                raise MediaError("ffmpeg_failed", "ffmpeg failed: no frame could be taken for the thumbnail.")
+            if size <= MAX_THUMBNAIL_BYTES:
+                break
+        return size
+
     def _probe(self, path: str) -> MediaInfo:
         size = os.stat(path).st_size
         if size == 0:

@@ -412,6 +412,19 @@ def thumbnail_args(clip: str, dst_jpg: str, *, at: float, quality: int = 3) -> l
     ]
 
 
+def frame_args(src: str, dst_jpg: str, *, at: float, vf: str, representative: bool, quality: int = 3) -> list[str]:
+    """One JPEG from ``src`` (the source video) at ``at`` seconds through the clip's picture chain
+    ``vf`` (crop, scale and, for a title, an ASS overlay; never the captions). ``representative``:
+    the most typical of the next eight frames instead (``thumbnail`` skips a blurred one)."""
+    chain = ("thumbnail=n=8," if representative else "") + vf + ",format=yuvj420p"
+    return [
+        *_GLOBAL, *_QUIET, "-y", "-ss", f"{max(0.0, at):.3f}", *_input(src),
+        "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", chain,
+        "-frames:v", "1", "-c:v", "mjpeg", "-q:v", str(quality),
+        "-map_metadata", "-1", "-f", "image2", "-update", "1", f"file:{dst_jpg}",
+    ]
+
+
 def video_filter(
     width: int,
     height: int,

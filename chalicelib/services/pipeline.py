@@ -223,18 +223,21 @@ def _cut_on_quiet(choices: list[Any], transcript: Transcript, audio_key: str, du
 def reframe(event: Event) -> Event:
     """PlanReframe: find the faces in the clip's range and plan the crop's path. Runs in its
     own function, the one that carries OpenCV; the render only applies the plan."""
-    from chalicelib.services.reframe import plan_for_clip, speech_spans
+    from chalicelib.services.reframe import plan_for_clip, speech_spans, thumbnail_time
 
     item = RenderItem.model_validate(event)
-    if item.options.reframe == "center":
-        return item.wire()
     clip = item.clip
-    # When people speak (the transcript's sentences) is half of knowing who speaks.
-    speech = speech_spans(Transcript.from_dict(_load_json(item.transcriptKey)).segments, clip.start, clip.end)
+    plan: Any = None
+    seen: list[Any] = []
     with local_source(item.source.key, item.source.versionId) as source:
-        plan = plan_for_clip(source, clip.start, clip.end, item.options.aspectRatio, item.media.info(),
-                             layout=item.options.reframe, speech=speech)
-    return item.model_copy(update={"reframe": plan}).wire()
+        if item.options.reframe != "center":
+            # When people speak (the transcript's sentences) is half of knowing who speaks.
+            speech = speech_spans(Transcript.from_dict(_load_json(item.transcriptKey)).segments, clip.start, clip.end)
+            plan = plan_for_clip(source, clip.start, clip.end, item.options.aspectRatio, item.media.info(),
+                                 layout=item.options.reframe, speech=speech, seen=seen)
+        # The thumbnail's moment: a face, visible and sharp (the render has no OpenCV to look).
+        at = thumbnail_time(source, clip.start, clip.end, item.media.info(), seen or None)
+    return item.model_copy(update={"reframe": plan, "thumbnailAt": at}).wire()
 
 
 def render(event: Event) -> Event:
@@ -285,7 +288,7 @@ def render(event: Event) -> Event:
             captions=ass, crop_commands=crop_commands, panels=panels, upscale=opts.allowUpscale,
         )
         thumb = os.path.join(tmp, "thumbnail.jpg")
-        ffmpeg.thumbnail(out, thumb, duration=rendered.duration_seconds)
+        _thumbnail(item, source, thumb, tmp, info, panels)
         key = clip_key(acc, vid, call, index)
         blobs.upload_file(out, key, "video/mp4")
         fields["thumbnailKey"] = clip_key(acc, vid, call, index, ext="jpg")
@@ -320,6 +323,34 @@ def render(event: Event) -> Event:
     )
     records.update_call(call, add={"clipsDone": 1})
     return RenderOutcome(index=index, status="ready").wire()
+
+
+def _thumbnail(item: RenderItem, source: str, dst: str, tmp: str, info: Any, panels: Any) -> None:
+    """The clip's thumbnail, from the source through the clip's own crop and scale but before its
+    captions: at PlanReframe's face moment, else the most representative frame a third in; with
+    the title drawn on it when ``thumbnailTitle`` asks."""
+    from chalicelib.adapters.ffmpeg import FONTS_DIR
+    from chalicelib.domain.media import crop_box, output_size, video_filter
+    from chalicelib.domain.thumbnails import crop_x_at, title_ass
+
+    clip, opts, plan = item.clip, item.options, item.reframe
+    at = item.thumbnailAt if item.thumbnailAt is not None else (clip.end - clip.start) / 3
+    center_x = None
+    if plan is not None and plan.layout != "split" and info.width:
+        crop_w = crop_box(info.width, info.height, opts.aspectRatio)[0]
+        center_x = (crop_x_at(plan.keyframes, at) + crop_w / 2) / info.width
+    title = None
+    if opts.thumbnailTitle:
+        clip_record = next((c for c in wiring.records().list_clips(item.videoId, item.callId)
+                            if c["index"] == clip.index), None)
+        if clip_record and clip_record.get("title"):
+            title = os.path.join(tmp, "title.ass")
+            size = output_size(info.width, info.height, opts.aspectRatio, opts.allowUpscale)
+            with open(title, "w", encoding="utf-8") as f:
+                f.write(title_ass(clip_record["title"], *size, language=clip_record.get("language")))
+    vf = video_filter(info.width, info.height, opts.aspectRatio, center_x=center_x, panels=panels, captions=title,
+                      fonts_dir=FONTS_DIR if title else None, upscale=opts.allowUpscale)
+    wiring.ffmpeg().frame(source, dst, at=clip.start + at, vf=vf, representative=item.thumbnailAt is None)
 
 
 def clip_failed(event: Event) -> Event:

@@ -103,3 +103,82 @@ def test_rendered_clips_open_and_close_on_quiet_audio(long_speech, tmp_path):
             report[how].append((round(head - speech, 1), round(tail - speech, 1)))
     print(f"\nlevel at the opening / ending cut against the clip's speech level (dB): {report}")
     assert all(h <= -15 and e <= -15 for h, e in report["on the audio"]), report
+
+
+def _jpeg(blob_key):
+    import cv2
+    import numpy as np
+
+    from chalicelib.services import wiring
+
+    return cv2.imdecode(np.frombuffer(wiring.blobs().get_bytes(blob_key), np.uint8), cv2.IMREAD_COLOR)
+
+
+def _faces_in(image):
+    import cv2
+
+    from chalicelib.adapters.faces import MODEL_PATH, SCORE_THRESHOLD
+
+    h, w = image.shape[:2]
+    detector = cv2.FaceDetectorYN.create(MODEL_PATH, "", (w, h), SCORE_THRESHOLD)
+    _, found = detector.detect(image)
+    return [] if found is None else list(found)
+
+
+def test_thumbnails_show_a_sharp_face_from_the_uncaptioned_picture(api, project, tmp_path):
+    """A two-shot with real face photos and speech: every thumbnail (9:16 following the speaker,
+    and 16:9) shows a face, and none carries caption pixels though the clips have captions."""
+    import json
+
+    from chalicelib.services import wiring
+    from support import FIXTURES
+    from tests.media_fixtures import ffmpeg_exe
+    from tools.synthetic_video import TwoShot, write_two_shot
+    from chalicelib.domain.transcript import Transcript
+
+    transcript = Transcript.from_dict(json.loads((FIXTURES / "speech_long.transcript.json").read_text()))
+    shot = TwoShot(size=(1280, 720), side=120, x={"L": 220, "R": 940}, y=260, turns=["L", "R", "L"])
+    source = write_two_shot(tmp_path / "two.mp4", shot, transcript, FIXTURES / "speech_long.ogg", 22.0,
+                            ffmpeg=ffmpeg_exe())
+    video = upload(api, project, source)
+    found = []
+    for aspect in ("9:16", "16:9"):
+        status, result = run_job(api, video["id"], maxClips=2, minDuration=5, maxDuration=10, aspectRatio=aspect)
+        assert status == 200 and result["status"] == "succeeded", result
+        for clip in wiring.records().list_clips(video["id"], result["callId"]):
+            image = _jpeg(clip["thumbnailKey"])
+            assert (image.shape[1], image.shape[0]) == (clip["width"], clip["height"])
+            found.append((aspect, len(_faces_in(image))))
+    print(f"\nfaces found in each thumbnail: {found}")
+    assert found and all(n >= 1 for _, n in found), found
+
+
+def test_thumbnails_carry_no_captions_the_title_on_request_and_upscale_to_1080(api, project, tmp_path):
+    import subprocess
+
+    import numpy as np
+
+    from chalicelib.services import wiring
+    from support import FIXTURES
+    from tests.media_fixtures import ffmpeg_exe
+
+    source = tmp_path / "flat.mp4"
+    subprocess.run([ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                    "color=c=0x336699:size=640x360:rate=25", "-i", str(FIXTURES / "speech_short.ogg"),
+                    "-t", "20", "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", "ultrafast",
+                    "-c:a", "aac", str(source)], check=True)
+    video = upload(api, project, source)
+    status, result = run_job(api, video["id"], maxClips=1, minDuration=5, maxDuration=10, allowUpscale=True,
+                             thumbnailTitle=True)
+    assert status == 200 and result["status"] == "succeeded", result
+    assert any("upscaled" in n for n in result["notes"]), result["notes"]
+    [clip] = wiring.records().list_clips(video["id"], result["callId"])
+    assert (clip["width"], clip["height"]) == (1080, 1920) and clip["captionsBurned"]
+    image = _jpeg(clip["thumbnailKey"]).astype(np.int16)
+    assert image.shape[:2] == (1920, 1080)
+    background = np.median(image.reshape(-1, 3), axis=0)
+    off = np.abs(image - background).max(axis=2) > 40  # text pixels, white or outline
+    top, rest = off[: 1920 // 3], off[1920 // 3 :]
+    print(f"\ntitle pixels in the top third: {int(top.sum())}; text pixels below it: {int(rest.sum())}")
+    assert top.sum() > 500, "the title is drawn"
+    assert rest.sum() == 0, "no caption pixels on the thumbnail"
