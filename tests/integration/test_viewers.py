@@ -130,11 +130,11 @@ def test_thumbnails_show_a_sharp_face_from_the_uncaptioned_picture(api, project,
     and 16:9) shows a face, and none carries caption pixels though the clips have captions."""
     import json
 
+    from chalicelib.domain.transcript import Transcript
     from chalicelib.services import wiring
     from support import FIXTURES
     from tests.media_fixtures import ffmpeg_exe
     from tools.synthetic_video import TwoShot, write_two_shot
-    from chalicelib.domain.transcript import Transcript
 
     transcript = Transcript.from_dict(json.loads((FIXTURES / "speech_long.transcript.json").read_text()))
     shot = TwoShot(size=(1280, 720), side=120, x={"L": 220, "R": 940}, y=260, turns=["L", "R", "L"])
