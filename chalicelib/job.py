@@ -149,6 +149,7 @@ class RenderItem(_Wire):
     options: JobOptions
     reframe: ReframePlan | None = None  # PlanReframe's answer
     reframeError: CaughtError | None = None  # PlanReframe failed: the render keeps the centre crop
+    thumbnailAt: float | None = None  # PlanReframe: clip seconds where a face shows best, for the thumbnail
     error: CaughtError | None = None  # set on the way to MarkClipFailed
 
 

@@ -100,6 +100,10 @@ class JobOptions(_Request):
             return languages.normalise(value)
         except languages.UnsupportedLanguage as err:
             raise ValueError(str(err)) from None
+    # Render below-720 px sources at the platform size (1080 px wide for 9:16) with lanczos.
+    allowUpscale: Annotated[bool, Field(strict=True)] = False
+    # Draw the clip's title on its thumbnail.
+    thumbnailTitle: Annotated[bool, Field(strict=True)] = False
 
     @model_validator(mode="after")
     def _durations_ordered(self) -> JobOptions:
@@ -270,6 +274,7 @@ class ClipView(View):
     score: float | None = None
     reason: str | None = None
     description: str | None = None
+    hashtags: list[str] = Field(default_factory=list)  # 3-5 from the clip's distinctive words, or none
     thumbnail_url: str | None = None
     captions_srt_url: str | None = None
     captions_vtt_url: str | None = None
@@ -311,6 +316,8 @@ class JobFinished(View):
     status: Literal["succeeded", "failed"]
     clips: list[ClipView] | None = _absent_when_none()
     error: Failure | None = _absent_when_none()
+    # Short sentences about the result: why fewer clips than maxClips (or none), what was not found.
+    notes: list[str] = Field(default_factory=list)
     createdAt: str
     finishedAt: str | None = None
     stages: dict[str, str]

@@ -92,9 +92,10 @@ def prompt(ranking: Ranking, instructions: str | None) -> str:
         ),
         (
             "Rules: distinct indices from the list; best first; title at most 70 characters in the language spoken, "
-            "taken from what is said "
-            "(the hook question or key claim), sentence case, no ellipsis; description one sentence of at most "
-            "160 characters; score how likely people are to post it; reason one short sentence."
+            "stating the clip's point or hook with one of its distinctive words (not its first sentence copied, "
+            "unless that is a question), sentence case, no ellipsis; description one or two sentences of at most "
+            "160 characters summarising the clip in that language; score how likely people are to post it; reason "
+            "one short sentence on how the clip relates to the user's instructions."
         ),
     ]
     return "\n".join(lines)

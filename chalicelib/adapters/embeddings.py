@@ -67,14 +67,18 @@ def _multilingual_model() -> Any:
 class TextSignals:
     relevance: list[float] | None  # cosine of each sentence to the topic; None without a topic
     cohesion: Callable[[int, int], float]  # |sum of unit embeddings of sentences a..b-1|
+    avoidance: list[float] | None = None  # cosine of each sentence to what is excluded; None without
 
 
 class Embedder:
-    def analyse(self, sentences: list[str], topic: str = "", *, multilingual: bool = False) -> TextSignals:
-        """``multilingual``: the sentences or the topic are not (all) English."""
+    def analyse(self, sentences: list[str], topic: str = "", *, multilingual: bool = False,
+                avoid: str = "") -> TextSignals:
+        """``multilingual``: the sentences or the topic are not (all) English. ``avoid``: what the
+        instructions exclude, rated like ``topic``."""
         np = heavy.numpy()
 
-        texts = [*sentences, topic] if topic else list(sentences)
+        extra = [t for t in (topic, avoid) if t]
+        texts = [*sentences, *extra]
         if not texts:
             vectors = np.zeros((0, 1))
         elif multilingual:
@@ -85,11 +89,12 @@ class Embedder:
                 vectors = _model().embed(texts, norm=True, batch_size=256)
         vectors = np.nan_to_num(np.asarray(vectors, dtype=np.float64))
         sents = vectors[: len(sentences)]
-        relevance = (sents @ vectors[-1]).tolist() if topic else None
+        relevance = (sents @ vectors[len(sentences)]).tolist() if topic else None
+        avoidance = (sents @ vectors[-1]).tolist() if avoid else None
         prefix = np.vstack([np.zeros((1, vectors.shape[1])), np.cumsum(sents, axis=0)])
 
         def cohesion(a: int, b: int) -> float:
             v = prefix[b] - prefix[a]
             return float(np.sqrt(v @ v))
 
-        return TextSignals(relevance, cohesion)
+        return TextSignals(relevance, cohesion, avoidance)

@@ -142,6 +142,7 @@ class Ffmpeg:
         crop_commands: str | None = None,
         panels: Sequence[tuple[int, int, int, int]] | None = None,
         normalize_loudness: bool = True,
+        upscale: bool = False,
     ) -> MediaInfo:
         """Render [start, end) of ``src`` to an mp4 at ``dst``; returns the probe of the clip.
 
@@ -163,7 +164,7 @@ class Ffmpeg:
         args = media.render_args(
             src, dst, start=start, end=end, aspect=aspect, width=info.width, height=info.height, preset=preset, crf=crf,
             crop_commands=crop_commands, panels=panels, captions=captions, fonts_dir=FONTS_DIR if captions else None,
-            audio_filter=audio_filter,
+            audio_filter=audio_filter, upscale=upscale,
         )
         result = self._run(args)
         if result.returncode != 0:
@@ -182,6 +183,22 @@ class Ffmpeg:
             result = self._run(media.thumbnail_args(clip, dst_jpg, at=duration / 3, quality=quality))
             if result.returncode != 0:
                 raise self._failure(result.stderr, clip, dst_jpg)
+            size = os.stat(dst_jpg).st_size if os.path.exists(dst_jpg) else 0
+            if size == 0:
+                raise MediaError("ffmpeg_failed", "ffmpeg failed: no frame could be taken for the thumbnail.")
+            if size <= MAX_THUMBNAIL_BYTES:
+                break
+        return size
+
+    def frame(self, src: str, dst_jpg: str, *, at: float, vf: str, representative: bool) -> int:
+        """A JPEG thumbnail of ``src`` at ``at`` through ``vf`` (see ``media.frame_args``), under
+        MAX_THUMBNAIL_BYTES; returns its size in bytes."""
+        size = 0
+        for quality in _THUMBNAIL_QUALITIES:
+            result = self._run(media.frame_args(src, dst_jpg, at=at, vf=vf, representative=representative,
+                                                quality=quality))
+            if result.returncode != 0:
+                raise self._failure(result.stderr, src, dst_jpg)
             size = os.stat(dst_jpg).st_size if os.path.exists(dst_jpg) else 0
             if size == 0:
                 raise MediaError("ffmpeg_failed", "ffmpeg failed: no frame could be taken for the thumbnail.")

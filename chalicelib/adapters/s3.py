@@ -64,6 +64,10 @@ class Blobs:
     def get_bytes(self, key: str) -> bytes:
         return self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
 
+    def get_range(self, key: str, first: int, last: int) -> bytes:
+        """Bytes ``first``..``last`` (inclusive) of an object; fewer past its end."""
+        return self._client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes={first}-{last}")["Body"].read()
+
     def download_file(self, key: str, path: str, version_id: str | None = None) -> None:
         extra = {"VersionId": version_id} if version_id else None
         self._client.download_file(self.bucket, key, path, ExtraArgs=extra)

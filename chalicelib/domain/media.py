@@ -260,18 +260,36 @@ def crop_box(src_w: int, src_h: int, aspect: str, center_x: float | None = None)
     return w, h, x, y
 
 
-def output_size(src_w: int, src_h: int, aspect: str) -> tuple[int, int]:
+def output_size(src_w: int, src_h: int, aspect: str, upscale: bool = False) -> tuple[int, int]:
     """The platform size for ``aspect`` (e.g. 1080x1920), or the crop itself when the source
-    cannot fill it: clips are cut from the source and never scaled up (1280x720 -> 9:16 is 404x720)."""
+    cannot fill it: clips are cut from the source and not scaled up (1280x720 -> 9:16 is 404x720)
+    unless ``upscale`` (the submit option ``allowUpscale``) asks for the platform size anyway."""
     tw, th = TARGET_SIZES[aspect]
     w, h, _, _ = crop_box(src_w, src_h, aspect)
-    return (tw, th) if w >= tw and h >= th else (w, h)
+    return (tw, th) if upscale or (w >= tw and h >= th) else (w, h)
 
 
-def split_panel_size(src_w: int, src_h: int) -> tuple[int, int]:
+# Platforms recommend at least 720 px on the short side; below it a clip looks soft.
+MIN_SHORT_SIDE = 720
+
+
+def resolution_note(src_w: int, src_h: int, aspect: str, upscale: bool) -> str | None:
+    """A sentence for the job's notes when clips come out (or were upscaled from) below 720 px."""
+    cw, ch, _, _ = crop_box(src_w, src_h, aspect)
+    if min(cw, ch) >= MIN_SHORT_SIDE:
+        return None
+    if upscale:
+        return (f"The {src_w}x{src_h} source was upscaled to {'x'.join(map(str, TARGET_SIZES[aspect]))} "
+                f"(lanczos) from a {cw}x{ch} crop: the clips are softer than a 1080 px source would give.")
+    return (f"The source is {src_w}x{src_h}, so the clips are {cw}x{ch}, {min(cw, ch)} px on the short side, "
+            f"below the {MIN_SHORT_SIDE} px platforms expect; submit with allowUpscale: true to render them at "
+            "1080 px.")
+
+
+def split_panel_size(src_w: int, src_h: int, upscale: bool = False) -> tuple[int, int]:
     """Each panel of the split layout: the 9:16 output's width and half its height (even), so
     the two stacked make the 9:16 frame (two pixels short at most)."""
-    ow, oh = output_size(src_w, src_h, "9:16")
+    ow, oh = output_size(src_w, src_h, "9:16", upscale)
     return ow, oh // 4 * 2
 
 
@@ -394,6 +412,19 @@ def thumbnail_args(clip: str, dst_jpg: str, *, at: float, quality: int = 3) -> l
     ]
 
 
+def frame_args(src: str, dst_jpg: str, *, at: float, vf: str, representative: bool, quality: int = 3) -> list[str]:
+    """One JPEG from ``src`` (the source video) at ``at`` seconds through the clip's picture chain
+    ``vf`` (crop, scale and, for a title, an ASS overlay; never the captions). ``representative``:
+    the most typical of the next eight frames instead (``thumbnail`` skips a blurred one)."""
+    chain = ("thumbnail=n=8," if representative else "") + vf + ",format=yuvj420p"
+    return [
+        *_GLOBAL, *_QUIET, "-y", "-ss", f"{max(0.0, at):.3f}", *_input(src),
+        "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", chain,
+        "-frames:v", "1", "-c:v", "mjpeg", "-q:v", str(quality),
+        "-map_metadata", "-1", "-f", "image2", "-update", "1", f"file:{dst_jpg}",
+    ]
+
+
 def video_filter(
     width: int,
     height: int,
@@ -404,6 +435,7 @@ def video_filter(
     panels: Sequence[tuple[int, int, int, int]] | None = None,
     captions: str | None = None,
     fonts_dir: str | None = None,
+    upscale: bool = False,
 ) -> str:
     """Crop the upright ``width`` x ``height`` source to ``aspect``, scale to ``output_size``
     and, given an ASS script, burn captions in at output resolution.
@@ -415,13 +447,16 @@ def video_filter(
     ``fonts_dir`` is where libass finds the captions' fonts (nothing is taken from the system).
     """
     cw, ch, cx, cy = crop_box(width, height, aspect, center_x)
-    ow, oh = output_size(width, height, aspect)
+    ow, oh = output_size(width, height, aspect, upscale)
+    # Lanczos keeps edges and text sharp when a small source is scaled up (allowUpscale).
+    flags = ":flags=lanczos" if upscale else ""
     if panels:
-        pw, ph = split_panel_size(width, height)
+        pw, ph = split_panel_size(width, height, upscale)
         # One input, two crops, one output: a filter graph -vf accepts, labels inside it.
         stacked = ";".join(
             ["split=2[p0][p1]"]
-            + [f"[p{n}]crop={w}:{h}:{x}:{y},scale={pw}:{ph},setsar=1[s{n}]" for n, (x, y, w, h) in enumerate(panels)]
+            + [f"[p{n}]crop={w}:{h}:{x}:{y},scale={pw}:{ph}{flags},setsar=1[s{n}]"
+               for n, (x, y, w, h) in enumerate(panels)]
             + ["[s0][s1]vstack=inputs=2"]
         )
         chain = [stacked]
@@ -430,7 +465,7 @@ def video_filter(
     else:
         chain = [f"crop={cw}:{ch}:{cx}:{cy}"]
     if not panels:
-        chain += [f"scale={ow}:{oh}", "setsar=1"]
+        chain += [f"scale={ow}:{oh}{flags}", "setsar=1"]
     if captions:
         ass = f"ass=filename={filter_path(captions)}"
         if fonts_dir:
@@ -458,6 +493,7 @@ def render_args(
     captions: str | None = None,
     fonts_dir: str | None = None,
     audio_filter: str = DOWNMIX,
+    upscale: bool = False,
 ) -> list[str]:
     """Cut [start, end) from ``src`` (whose upright size is ``width`` x ``height``), crop it to
     ``aspect`` (statically, or following ``crop_commands``), scale it to ``output_size``, burn
@@ -468,7 +504,7 @@ def render_args(
     duration = end - start
     vf = video_filter(
         width, height, aspect, center_x=center_x, crop_commands=crop_commands, panels=panels, captions=captions,
-        fonts_dir=fonts_dir,
+        fonts_dir=fonts_dir, upscale=upscale,
     )
     return [
         *_GLOBAL, *_QUIET, "-y",

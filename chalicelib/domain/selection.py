@@ -20,8 +20,9 @@ import itertools
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from chalicelib.domain.instructions import Request, parse as parse_instructions
 from chalicelib.domain.lexicon import (
     CLOSERS,
     ENGLISH,
@@ -34,9 +35,9 @@ from chalicelib.domain.lexicon import (
     is_unspaced,
     lexicon,
     normalise_code,
-    style_of,
     words as lexicon_words,
 )
+from chalicelib.domain.posting import Line, Vocabulary, compose
 from chalicelib.domain.titles import (
     STAGE_DIRECTIONS,
     TITLE_MAX_CHARS,
@@ -56,11 +57,12 @@ from chalicelib.domain.transcript import (
 from chalicelib.errors import PipelineError
 
 __all__ = [
-    "MARGIN_SECONDS", "TITLE_MAX_CHARS", "Candidate", "ClipChoice", "Pick", "Ranking", "instruction_topic",
+    "MARGIN_SECONDS", "TITLE_MAX_CHARS", "Candidate", "ClipChoice", "Pick", "Ranking", "instruction_avoid",
+    "instruction_topic",
     "needs_multilingual", "rank_clips", "resolve_language", "sentence_units", "topic_sections",
 ]
 
-MARGIN_SECONDS = 0.15  # silence kept around the speech so the first/last syllable isn't clipped
+MARGIN_SECONDS = 0.3  # lead-in and tail of room sound kept around the speech (at most half the pause to a neighbour)
 # Cohesion a split must gain to count as a topic change. With unit-length sentence embeddings a
 # run's cohesion grows about linearly inside a topic and only with the square root across topics;
 # measured on the five-topic fixture, 1-2 finds exactly the topic changes.
@@ -88,6 +90,7 @@ class ClipChoice:
     score: float
     reason: str
     description: str = ""
+    hashtags: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,7 @@ class Candidate:
     reason: str
     title: str
     description: str
+    hashtags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,7 @@ class Ranking:
     max_clips: int
     duration: float
     language: str | None = "en"  # the transcript's language (None: unknown), for tidying external titles
+    notes: list[str] = field(default_factory=list)  # why fewer clips than asked, what was not found
 
     def from_picks(self, picks: list[Pick]) -> list[ClipChoice]:
         """Turn an external selector's picks into clips; ValueError (saying why) if they are unusable."""
@@ -144,8 +149,16 @@ class Ranking:
                 raise ValueError(f"score {score} for candidate {p.index} is outside 0-100")
             title = tidy_title(p.title, lex) if p.title.strip() else ""
             description = tidy_description(p.description, lex) if p.description.strip() else ""
+            # An external title must name what the clip is about and be in its language; else ours.
+            said = {lex.stem(t) for t in lex.keyword_tokens(c.text)}
+            if title and (not {lex.stem(t) for t in lex.keyword_tokens(title)} & said
+                          or guess_language(title) not in (None, self.language)):
+                title = ""
+            if description and guess_language(description) not in (None, self.language):
+                description = ""
             out.append(ClipChoice(c.start, c.end, title or c.title, round(float(score), 1),
-                                  p.reason.strip()[:300] or c.reason, description or c.description))
+                                  p.reason.strip()[:300] or c.reason, description or c.description,
+                                  list(c.hashtags)))
         out.sort(key=lambda c: c.start)
         for a, b in itertools.pairwise(out):
             if b.start < a.end:
@@ -170,10 +183,20 @@ def instruction_topic(instructions: str | None, language: str | None = "en") -> 
     caller should embed to score relevance. Empty when the instructions only ask for a style.
 
     Stop words are those of the video's ``language`` (None: unknown, so none) and of the language
-    the instructions themselves are written in, when that can be told."""
+    the instructions themselves are written in, when that can be told. What the instructions
+    exclude ("nothing about space") is not part of it: see ``instruction_avoid``."""
+    return _topic_words(parse_instructions(instructions).topic_text, instructions, language)
+
+
+def instruction_avoid(instructions: str | None, language: str | None = "en") -> str:
+    """The topic the instructions exclude ("nothing about space training" -> "space training")."""
+    return _topic_words(parse_instructions(instructions).avoid_text, instructions, language)
+
+
+def _topic_words(text: str, instructions: str | None, language: str | None) -> str:
     said_in = guess_language(instructions or "")
     lexicons = {lexicon(code) for code in (normalise_code(language), said_in) if code} | {NEUTRAL}
-    kept = [t for t in _CASED_TOKEN.findall(instructions or "")
+    kept = [t for t in _CASED_TOKEN.findall(text)
             if not any(lex.is_stopword(t.lower()) for lex in lexicons) and t.lower() not in STYLE_WORDS
             and (len(t) > 2 or t.isdigit() or t.isupper() or is_unspaced(t))]
     return " ".join(kept)
@@ -224,6 +247,7 @@ def rank_clips(
     relevance: list[float] | None = None,
     cohesion: Cohesion | None = None,
     language: str | None = None,
+    avoidance: list[float] | None = None,
 ) -> Ranking:
     """The local ranking: its choices and a shortlist for an external selector.
 
@@ -232,6 +256,12 @@ def rank_clips(
     instructions are matched by keywords and topic sections by shared words.
     ``language`` overrides the transcript's (see ``resolve_language``): the rules use that
     language's word lists, or only language-neutral signals for a language without them.
+    ``avoidance`` (like ``relevance``) rates each sentence against what the instructions exclude.
+
+    Instructions are obeyed with their limits: an exclusive one ("only ...") keeps only clips
+    inside the sections on its topic, however few; an excluded topic ("nothing about ...") and
+    a skipped intro are never in a clip; with a topic named, no clip crosses a topic change.
+    ``Ranking.notes`` says why fewer clips than ``max_clips`` come back.
     """
     if not 0 < min_duration <= max_duration or max_clips < 1:
         raise ValueError("need 0 < min_duration <= max_duration and max_clips >= 1")
@@ -249,10 +279,11 @@ def rank_clips(
     sents = sentence_units(transcript)
     if relevance is not None and len(relevance) != len(sents):
         raise ValueError(f"{len(relevance)} relevance scores for {len(sents)} sentences")
-    signals = _Signals(words, sents, instructions, relevance, cohesion, lex)
+    request = parse_instructions(instructions)
+    signals = _Signals(words, sents, request, relevance, cohesion, lex, avoidance)
     units = [piece for seg in sents for piece in _split_long(words, seg, max_duration)]
     ranker = _Ranker(words, units, duration, signals)
-    candidates = ranker.candidates(min_duration, max_duration, every_end=True)
+    candidates = [c for c in ranker.candidates(min_duration, max_duration, every_end=True) if ranker.allowed(c)]
     if any(c.tier < 2 for c in candidates):
         # Fewer clips rather than clips that start or end mid-thought.
         candidates = [c for c in candidates if c.tier < 2]
@@ -260,7 +291,7 @@ def rank_clips(
         # Sentences that cannot be combined into [min, max] (e.g. 25 s sentences for 30-40 s
         # clips): fall back to any word boundary, longest run per start word to stay linear.
         ranker = _Ranker(words, [segment_of(words, k, k + 1) for k in range(len(words))], duration, signals)
-        candidates = ranker.candidates(min_duration, max_duration, every_end=False)
+        candidates = [c for c in ranker.candidates(min_duration, max_duration, every_end=False) if ranker.allowed(c)]
     # With a topic asked for, several clips from its section are what the user wants.
     spread = 0.1 if signals.topic_weight else 0.4
     reach = max(max_duration, duration / (2 * max_clips))
@@ -269,11 +300,47 @@ def rank_clips(
     shortlist = sorted(picked, key=lambda c: c.start)
     return Ranking(
         choices,
-        [Candidate(k, *_rounded(c), ranker.text(c), c.score, *ranker.describe(c)) for k, c in enumerate(shortlist)],
+        [_candidate(k, c, ranker) for k, c in enumerate(shortlist)],
         max_clips,
         duration,
         code,
+        _notes(signals, picked[:max_clips], max_clips, min_duration, max_duration),
     )
+
+
+def _notes(signals: _Signals, picked: list[_Candidate], max_clips: int, min_d: float, max_d: float) -> list[str]:
+    """Short sentences for the user: why fewer clips than asked, what the instructions found."""
+    notes, n, request = [], len(picked), signals.request
+    topic = signals.phrase(request.topic_text, signals.keywords)
+    avoid = signals.phrase(request.avoid_text, signals.avoid_keywords)
+    lengths = f"{min_d:g}-{max_d:g} s"
+    absent = bool(topic) and signals.strength < 0.5
+    if absent:
+        notes.append(f"Nothing in this video is clearly about {topic}"
+                     + (", so no clip was made." if request.exclusive else "; these are its strongest moments."))
+    if n < max_clips and not (absent and request.exclusive):
+        passages = "passage" if n <= 1 else "passages"
+        if request.exclusive and topic:
+            what = f"{passages} about {topic}"
+        elif request.exclusive and "humour" in request.styles:
+            what = f"funny {passages} (with laughter or jokes)"
+        else:
+            what = f"non-overlapping {passages} that open and close on whole sentences"
+        limits = [f"without {avoid}" if avoid else "", "after the intro" if request.skip_intro else ""]
+        what += "".join(" " + x for x in limits if x)
+        if n:
+            notes.append(f"Only {n} {what} {'is' if n == 1 else 'are'} long enough for a {lengths} clip.")
+        else:
+            notes.append(f"No {what} fits a {lengths} clip, so no clip was made.")
+    if "humour" in request.styles and picked and not any(c.laughs for c in picked):
+        notes.append("No laughter or jokes were found; these are the strongest moments otherwise.")
+    return notes
+
+
+def _candidate(k: int, c: _Candidate, ranker: _Ranker) -> Candidate:
+    reason, title, description, hashtags = ranker.describe(c)
+    start, end = _rounded(c)
+    return Candidate(k, start, end, ranker.text(c), c.score, reason, title, description, hashtags)
 
 
 def _rounded(c: _Candidate) -> tuple[float, float]:
@@ -281,16 +348,17 @@ def _rounded(c: _Candidate) -> tuple[float, float]:
 
 
 class _Signals:
-    """Per-sentence signals: relevance to the instructions (0-1), topic section, requested style."""
+    """Per-sentence signals: relevance to the instructions (0-1), topic section, requested style,
+    and which sentences no clip may hold (an excluded topic, the skipped intro, or, for an
+    exclusive instruction, everything outside the sections on its topic)."""
 
-    def __init__(self, words: list[Word], sents: list[Segment], instructions: str | None,
-                 relevance: list[float] | None, cohesion: Cohesion | None, lex: Lexicon):
-        self.lex = lex
-        self.styles = style_of(instructions)
-        self.keywords: dict[str, str] = {}  # stem -> instruction word
-        # Stemmed as the video's language stems, so "volcanoes" still finds "volcanes".
-        for token in lex.terms(instruction_topic(instructions, lex.code or None)):
-            self.keywords.setdefault(lex.stem(token), token)
+    def __init__(self, words: list[Word], sents: list[Segment], request: Request,
+                 relevance: list[float] | None, cohesion: Cohesion | None, lex: Lexicon,
+                 avoidance: list[float] | None = None):
+        self.lex, self.request = lex, request
+        self.styles = set(request.styles)
+        self.keywords = self._keywords(request.topic_text)  # stem -> instruction word
+        self.avoid_keywords = self._keywords(request.avoid_text)
         self.sentence_of_word = [0] * len(words)
         for k, s in enumerate(sents):
             self.sentence_of_word[s.first_word : s.last_word] = [k] * (s.last_word - s.first_word)
@@ -298,36 +366,90 @@ class _Signals:
         self.relevance = [0.0] * len(sents)
         self.section_relevance: dict[int, float] = {}
         self.topic_weight = self.strength = 0.0
-        if not self.keywords:
-            return
-        stems = [self.stems(s.text) for s in sents]
+        self.blocked = [False] * len(sents)
+        stems = [self.stems(s.text) for s in sents] if self.keywords or self.avoid_keywords else []
+        if self.keywords:
+            self.relevance, self.strength, self.section_relevance = self._match(self.keywords, stems, relevance)
+            self.topic_weight = 0.65 * self.strength
+            if request.exclusive:
+                # Only the sections that dwell on the topic; none when the video never discusses it.
+                top = max(self.section_relevance.values(), default=0.0)
+                kept = {s for s, v in self.section_relevance.items() if v >= max(0.3, 0.5 * top)}
+                if self.strength < 0.5:
+                    kept = set()
+                self.blocked = [self.sections[k] not in kept for k in range(len(sents))]
+                # A section found a sentence too early must not pull in its neighbour's closing
+                # line: each kept section runs from its first sentence on the topic (topics open
+                # by naming themselves) to its end; with keywords alone, which few sentences name,
+                # a last sentence naming none is left out too.
+                for section in kept:
+                    members = [k for k in range(len(sents)) if self.sections[k] == section]
+                    on = [k for k in members if self.relevance[k] >= (0.3 if relevance is not None else 1e-9)]
+                    last = members[-1] if relevance is not None or not on else max(on[-1], members[-1] - 1)
+                    for k in members:
+                        self.blocked[k] = not on or not on[0] <= k <= last
+        if self.avoid_keywords:
+            avoid, strength, by_section = self._match(self.avoid_keywords, stems, avoidance, any_keyword=True)
+            if strength >= 0.5:
+                # A sentence on the excluded topic, or any in a section about it (by keywords, which
+                # few of its sentences name: the section naming it most, or nearly as much).
+                top = max(by_section.values())
+                floor = 0.5 if avoidance is not None else max(0.3, 0.6 * top)
+                self.blocked = [b or a >= 0.6 or by_section[self.sections[k]] >= floor
+                                for k, (b, a) in enumerate(zip(self.blocked, avoid))]
+        if request.skip_intro and sents:
+            # The intro: the first topic section when the video has others and it is short (at
+            # most 30% of the speech), else the first 10% of the speech (30 s at most).
+            spoken = sents[-1].end - sents[0].start
+            first_section = [k for k in range(len(sents)) if self.sections[k] == 0]
+            intro_end = sents[first_section[-1]].end
+            if len(first_section) == len(sents) or intro_end - sents[0].start > 0.3 * spoken:
+                intro_end = sents[0].start + min(30.0, 0.1 * spoken)
+            self.blocked = [b or s.start < intro_end for b, s in zip(self.blocked, sents)]
+
+    def _keywords(self, text: str) -> dict[str, str]:
+        # Stemmed as the video's language stems, so "volcanoes" still finds "volcanes".
+        out: dict[str, str] = {}
+        for token in self.lex.terms(_topic_words(text, self.request.source, self.lex.code or None)):
+            out.setdefault(self.lex.stem(token), token)
+        return out
+
+    def _match(self, keywords: dict[str, str], stems: list[set[str]], cosines: list[float] | None,
+               any_keyword: bool = False) -> tuple[list[float], float, dict[int, float]]:
+        """(relevance of each sentence 0-1, how clearly the topic is present 0-1, each section's
+        relevance). ``any_keyword``: one keyword is a full match (what is excluded is excluded whole)."""
         # Rare keywords weigh more: "composting" says more about a sentence than "home".
-        weight = {k: 1 / max(1, sum(k in st for st in stems)) for k in self.keywords}
+        weight = {k: 1 / max(1, sum(k in st for st in stems)) for k in keywords}
         total = sum(weight.values())
-        lexical = [sum(weight[k] for k in self.keywords.keys() & st) / total for st in stems]
-        if relevance is None:
-            self.relevance, strength = lexical, float(any(lexical))
+        lexical = [float(bool(keywords.keys() & st)) if any_keyword else
+                   sum(weight[k] for k in keywords.keys() & st) / total for st in stems]
+        if cosines is None:
+            relevance, strength = lexical, float(any(lexical))
         else:
             # Cosines are on no fixed scale: rank each sentence between the transcript's typical
             # sentence (median) and its closest one; how far the closest stands out says how
             # clearly the topic is present at all.
-            ordered = sorted(relevance)
+            ordered = sorted(cosines)
             median, top = ordered[len(ordered) // 2], ordered[-1]
             spread = max(top - median, 1e-9)
-            semantic = [min(1.0, max(0.0, (r - median) / spread)) for r in relevance]
+            semantic = [min(1.0, max(0.0, (r - median) / spread)) for r in cosines]
             # Exact keyword hits still count: names ("Apollo") can be rare words to a small model.
-            self.relevance = [0.75 * s + 0.25 * x for s, x in zip(semantic, lexical)]
+            relevance = [0.75 * s + 0.25 * x for s, x in zip(semantic, lexical)]
             # Measured with wordllama on the fixture: topics present stand 0.25-0.85 above the
             # median, absent ones ("cryptocurrency", "politics") 0.1-0.2.
             strength = max(min(1.0, max(0.0, (top - median - 0.1) / 0.15)), float(any(lexical)))
-        self.strength = strength
-        self.topic_weight = 0.65 * strength
         # A section's relevance: its three most relevant sentences, so a topic named once in
         # passing elsewhere does not outrank the stretch that dwells on it.
         by_section: dict[int, list[float]] = {}
-        for k, r in enumerate(self.relevance):
+        for k, r in enumerate(relevance):
             by_section.setdefault(self.sections[k], []).append(r)
-        self.section_relevance = {s: sum(sorted(v)[-3:]) / min(3, len(v)) for s, v in by_section.items()}
+        return relevance, strength, {s: sum(sorted(v)[-3:]) / min(3, len(v)) for s, v in by_section.items()}
+
+    def phrase(self, text: str, keywords: dict[str, str]) -> str:
+        """The words of ``text`` from its first keyword to its last ("saving for retirement")."""
+        tokens = text.split()
+        hits = [k for k, t in enumerate(tokens) if self.stems(t) & keywords.keys()]
+        return " ".join(tokens[hits[0] : hits[-1] + 1]).strip(" ,.;:!?") if hits else ", ".join(keywords.values())
 
     def stems(self, text: str) -> set[str]:
         return {self.lex.stem(t) for t in self.lex.terms(text)}
@@ -388,6 +510,9 @@ class _Ranker:
         n = len(units)
         sent = [signals.sentence_of_word[u.first_word] for u in units]
         self.section = [signals.sections[s] for s in sent]
+        self.blocked = [0]
+        for s in sent:
+            self.blocked.append(self.blocked[-1] + signals.blocked[s])
         self.rel = [signals.relevance[s] for s in sent]
         gaps = [units[k + 1].start - units[k].end for k in range(n - 1)] + [math.inf]
         self.finished = [ends_sentence(words[u.last_word - 1].text) or gaps[k] >= SENTENCE_PAUSE_SECONDS
@@ -429,6 +554,7 @@ class _Ranker:
         total = sum(weights.values())
         self.weights = {k: v / total for k, v in weights.items()}
         self.humour_factor = 2.0 if "humour" in signals.styles else 1.0
+        self.vocabulary = Vocabulary(texts, lex)
 
     def candidates(self, min_d: float, max_d: float, *, every_end: bool) -> list[_Candidate]:
         units, out, last = self.units, [], 0
@@ -504,21 +630,39 @@ class _Ranker:
         return _Candidate(round(score, 1), tier, start, end, i, j, self.section[i], density, hook, contained,
                           emotion, laughs, coherent, relevant)
 
+    def allowed(self, c: _Candidate) -> bool:
+        """Whether the instructions allow ``c``: nothing excluded in it; inside one topic section
+        when they name a topic; with laughter or jokes when they ask only for funny moments."""
+        signals = self.signals
+        if self.blocked[c.last + 1] > self.blocked[c.first]:
+            return False
+        if signals.keywords and signals.strength >= 0.5 and not c.coherent:
+            return False
+        return not (signals.request.exclusive and not signals.keywords and "humour" in signals.styles
+                    and not c.laughs)
+
     def text(self, c: _Candidate) -> str:
         return " ".join(u.text for u in self.units[c.first : c.last + 1])
 
-    def describe(self, c: _Candidate) -> tuple[str, str, str]:
-        """(reason, title, description) for a candidate."""
-        texts = [u.text for u in self.units[c.first : c.last + 1]]
-        title, description = title_and_description(texts, self.hook[c.first : c.last + 1], self.signals.lex)
-        return self._reason(c), title or f"Clip at {_clock(c.start)}", description
+    def describe(self, c: _Candidate) -> tuple[str, str, str, tuple[str, ...]]:
+        """(reason, title, description, hashtags) for a candidate."""
+        lines = [Line(self.words[u.first_word : u.last_word], self.hook[k])
+                 for k, u in enumerate(self.units[c.first : c.last + 1], start=c.first)]
+        context = [u.text for u in self.units[max(0, c.first - 4) : c.first] + self.units[c.last + 1 : c.last + 5]]
+        post = compose(lines, self.vocabulary, context)
+        title, description = post.title, post.description
+        if not title:  # nothing sure and distinctive to say: the clip's own words, as before
+            title, description = title_and_description([line.text for line in lines],
+                                                       self.hook[c.first : c.last + 1], self.signals.lex)
+        return self._reason(c), title or f"Clip at {_clock(c.start)}", description, tuple(post.hashtags)
 
     def choice(self, c: _Candidate) -> ClipChoice:
-        reason, title, description = self.describe(c)
-        return ClipChoice(*_rounded(c), title, c.score, reason, description)
+        reason, title, description, hashtags = self.describe(c)
+        return ClipChoice(*_rounded(c), title, c.score, reason, description, list(hashtags))
 
     def _reason(self, c: _Candidate) -> str:
         parts = []
+        request = self.signals.request
         if self.signals.keywords and self.signals.strength < 0.5:
             parts.append("no clear match for the requested topic in this video")
         elif self.signals.keywords:
@@ -526,7 +670,7 @@ class _Ranker:
                               if any(stem in self.signals.stems(u.text)
                                      for u in self.units[c.first : c.last + 1])})
             named = f" ({', '.join(matched)})" if matched else ""
-            if c.relevant >= 0.4:
+            if c.relevant >= 0.4 or request.exclusive:  # exclusive: it lies inside a section on the topic
                 parts.append("on the requested topic" + named)
             elif matched:
                 parts.append("touches the requested topic" + named)
@@ -539,9 +683,16 @@ class _Ranker:
         elif c.hook >= 0.5:
             parts.append("opens with a concrete number")
         if c.laughs:
-            parts.append("laughter or jokes")
+            parts.append("laughter or jokes" + (", as asked" if "humour" in self.signals.styles else ""))
         elif c.emotion >= 0.3:
             parts.append("emotional delivery")
+        if "humour" in self.signals.styles and not c.laughs:
+            parts.append("no laughter or jokes found here")
+        if self.signals.avoid_keywords:
+            avoided = self.signals.phrase(request.avoid_text, self.signals.avoid_keywords)
+            parts.append(f"nothing about {avoided}, as asked")
+        if request.skip_intro:
+            parts.append("after the intro")
         if c.contained == 1:
             parts.append("a complete thought")
         elif not self.opens[c.first]:

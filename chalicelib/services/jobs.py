@@ -124,6 +124,7 @@ def result(caller: str, call_id: str) -> tuple[int, JobRunning | JobFinished]:
         error=None if succeeded else Failure(
             **(call.get("error") or {"code": "internal_error", "message": "the job failed"})
         ),
+        notes=list(call.get("notes") or []),
         createdAt=call["createdAt"],
         finishedAt=call.get("finishedAt"),
         stages=call.get("stages", {}),
@@ -176,6 +177,7 @@ def clip_view(clip: dict[str, Any]) -> ClipView:
         score=clip.get("score"),
         reason=clip.get("reason"),
         description=clip.get("description"),
+        hashtags=list(clip.get("hashtags") or []),
         thumbnail_url=signed_link(clip.get("thumbnailKey"), f"{clip['id']}.jpg") if ready else None,
         captions_srt_url=signed_link(clip.get("captionsSrtKey"), f"{clip['id']}.srt") if ready else None,
         captions_vtt_url=signed_link(clip.get("captionsVttKey"), f"{clip['id']}.vtt") if ready else None,

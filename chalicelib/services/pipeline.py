@@ -115,6 +115,7 @@ def transcribe_check(event: Event) -> Event:
 
 def select(event: Event) -> Event:
     from chalicelib.domain.selection import (
+        instruction_avoid,
         instruction_topic,
         needs_multilingual,
         rank_clips,
@@ -128,16 +129,17 @@ def select(event: Event) -> Event:
     instructions = opts.customInstructions
     transcript = Transcript.from_dict(_load_json(state.require_transcription().key))
     energy = _load_json(state.loudnessKey) if state.loudnessKey else None
-    relevance = cohesion = None
+    relevance = cohesion = avoidance = None
     # The transcriber's language ("" in an older transcript: guessed from its words); None if unknown.
     language = resolve_language(transcript)
+    avoid = instruction_avoid(instructions, language)
     if transcript.words:
         try:
             signals = wiring.embedder().analyse(
                 [s.text for s in sentence_units(transcript)], instruction_topic(instructions, language),
-                multilingual=needs_multilingual(language, instructions),
+                multilingual=needs_multilingual(language, instructions), **({"avoid": avoid} if avoid else {}),
             )
-            relevance, cohesion = signals.relevance, signals.cohesion
+            relevance, cohesion, avoidance = signals.relevance, signals.cohesion, signals.avoidance
         except Exception as exc:  # noqa: BLE001 - e.g. wordllama not installed: keyword matching still works
             log.warning("sentence embeddings unavailable, matching instructions by keywords: %s", exc)
     ranking = rank_clips(
@@ -151,16 +153,26 @@ def select(event: Event) -> Event:
         relevance=relevance,
         cohesion=cohesion,
         language=language,
+        avoidance=avoidance,
     )
     choices = ranking.choices
-    if settings().selector == "bedrock":
+    if settings().selector == "bedrock" and choices:
         choices = wiring.llm_selector().choose(ranking, instructions)
-    if not choices:
-        raise PipelineError(
-            "no_clips",
-            f"no clip of {opts.minDuration:g}-{opts.maxDuration:g} s could be found in this video; "
-            "try a shorter minDuration",
-        )
+    if choices and state.audioKey and transcript.words:
+        choices = _cut_on_quiet(choices, transcript, state.audioKey, state.require_media().durationSeconds,
+                                opts.minDuration, opts.maxDuration)
+    # Nothing to clip is an answer, not a failure: the job succeeds with no clips and says why.
+    notes = list(ranking.notes)
+    media = state.require_media()
+    if choices and media.width and media.height:
+        from chalicelib.domain.media import resolution_note
+
+        note = resolution_note(media.width, media.height, opts.aspectRatio, opts.allowUpscale)
+        if note:
+            notes.append(note)
+    if not choices and not notes:
+        notes.append(f"No clip of {opts.minDuration:g}-{opts.maxDuration:g} s could be found in this video; "
+                     "try a shorter minDuration.")
     records = wiring.records()
     clips = []
     now = now_iso()
@@ -177,6 +189,7 @@ def select(event: Event) -> Event:
                 "end": round(choice.end, 3),
                 "title": choice.title,
                 "description": choice.description,
+                "hashtags": choice.hashtags,
                 "score": round(choice.score, 1),
                 "reason": choice.reason,
                 "aspectRatio": opts.aspectRatio,
@@ -186,25 +199,49 @@ def select(event: Event) -> Event:
             }
         )
         clips.append(clip)
-    records.update_call(state.callId, clipsTotal=len(clips), clipsDone=0, updatedAt=now)
+    records.update_call(state.callId, clipsTotal=len(clips), clipsDone=0, updatedAt=now, notes=notes)
     return state.model_copy(update={"clips": clips}).wire()
+
+
+def _cut_on_quiet(choices: list[Any], transcript: Transcript, audio_key: str, duration: float,
+                  min_duration: float, max_duration: float) -> list[Any]:
+    """The clips' edges moved onto quiet audio (``domain.cuts``), reading only the speech track's
+    bytes around each edge; the word-timed edges stand if the audio cannot be read."""
+    from dataclasses import replace
+
+    from chalicelib.adapters.audio import WavLevels
+    from chalicelib.domain.cuts import refine
+
+    blobs = wiring.blobs()
+    try:
+        levels = WavLevels(lambda first, last: blobs.get_range(audio_key, first, last))
+        return [replace(c, **dict(zip(("start", "end"), refine(
+            transcript.words, c.start, c.end, levels, duration=duration, max_duration=max_duration,
+            min_duration=min_duration))))
+            for c in choices]
+    except Exception as exc:  # noqa: BLE001 - cuts on word timings are still clean cuts
+        log.warning("could not measure the audio at the cuts; keeping word-timed cuts: %s", exc)
+        return choices
 
 
 def reframe(event: Event) -> Event:
     """PlanReframe: find the faces in the clip's range and plan the crop's path. Runs in its
     own function, the one that carries OpenCV; the render only applies the plan."""
-    from chalicelib.services.reframe import plan_for_clip, speech_spans
+    from chalicelib.services.reframe import plan_for_clip, speech_spans, thumbnail_time
 
     item = RenderItem.model_validate(event)
-    if item.options.reframe == "center":
-        return item.wire()
     clip = item.clip
-    # When people speak (the transcript's sentences) is half of knowing who speaks.
-    speech = speech_spans(Transcript.from_dict(_load_json(item.transcriptKey)).segments, clip.start, clip.end)
+    plan: Any = None
+    seen: list[Any] = []
     with local_source(item.source.key, item.source.versionId) as source:
-        plan = plan_for_clip(source, clip.start, clip.end, item.options.aspectRatio, item.media.info(),
-                             layout=item.options.reframe, speech=speech)
-    return item.model_copy(update={"reframe": plan}).wire()
+        if item.options.reframe != "center":
+            # When people speak (the transcript's sentences) is half of knowing who speaks.
+            speech = speech_spans(Transcript.from_dict(_load_json(item.transcriptKey)).segments, clip.start, clip.end)
+            plan = plan_for_clip(source, clip.start, clip.end, item.options.aspectRatio, item.media.info(),
+                                 layout=item.options.reframe, speech=speech, seen=seen)
+        # The thumbnail's moment: a face, visible and sharp (the render has no OpenCV to look).
+        at = thumbnail_time(source, clip.start, clip.end, item.media.info(), seen or None)
+    return item.model_copy(update={"reframe": plan, "thumbnailAt": at}).wire()
 
 
 def render(event: Event) -> Event:
@@ -237,9 +274,9 @@ def render(event: Event) -> Event:
         ass = None
         if words and opts.captions and info.width and info.height:
             ass = os.path.join(tmp, "captions.ass")
-            size = output_size(info.width, info.height, opts.aspectRatio)
+            size = output_size(info.width, info.height, opts.aspectRatio, opts.allowUpscale)
             if panels:
-                size = (size[0], 2 * split_panel_size(info.width, info.height)[1])
+                size = (size[0], 2 * split_panel_size(info.width, info.height, opts.allowUpscale)[1])
             with open(ass, "w", encoding="utf-8") as f:
                 f.write(captions.to_ass(words, *size, language=transcript.language, middle=bool(panels)))
             missing = captions.missing_characters(words)
@@ -252,10 +289,10 @@ def render(event: Event) -> Event:
         out = os.path.join(tmp, "clip.mp4")
         rendered = ffmpeg.render_clip(
             source, out, start=clip.start, end=clip.end, aspect=opts.aspectRatio, info=info,
-            captions=ass, crop_commands=crop_commands, panels=panels,
+            captions=ass, crop_commands=crop_commands, panels=panels, upscale=opts.allowUpscale,
         )
         thumb = os.path.join(tmp, "thumbnail.jpg")
-        ffmpeg.thumbnail(out, thumb, duration=rendered.duration_seconds)
+        _thumbnail(item, source, thumb, tmp, info, panels)
         key = clip_key(acc, vid, call, index)
         blobs.upload_file(out, key, "video/mp4")
         fields["thumbnailKey"] = clip_key(acc, vid, call, index, ext="jpg")
@@ -293,6 +330,34 @@ def render(event: Event) -> Event:
     return RenderOutcome(index=index, status="ready").wire()
 
 
+def _thumbnail(item: RenderItem, source: str, dst: str, tmp: str, info: Any, panels: Any) -> None:
+    """The clip's thumbnail, from the source through the clip's own crop and scale but before its
+    captions: at PlanReframe's face moment, else the most representative frame a third in; with
+    the title drawn on it when ``thumbnailTitle`` asks."""
+    from chalicelib.adapters.ffmpeg import FONTS_DIR
+    from chalicelib.domain.media import crop_box, output_size, video_filter
+    from chalicelib.domain.thumbnails import crop_x_at, title_ass
+
+    clip, opts, plan = item.clip, item.options, item.reframe
+    at = item.thumbnailAt if item.thumbnailAt is not None else (clip.end - clip.start) / 3
+    center_x = None
+    if plan is not None and plan.layout != "split" and info.width:
+        crop_w = crop_box(info.width, info.height, opts.aspectRatio)[0]
+        center_x = (crop_x_at(plan.keyframes, at) + crop_w / 2) / info.width
+    title = None
+    if opts.thumbnailTitle:
+        clip_record = next((c for c in wiring.records().list_clips(item.videoId, item.callId)
+                            if c["index"] == clip.index), None)
+        if clip_record and clip_record.get("title"):
+            title = os.path.join(tmp, "title.ass")
+            size = output_size(info.width, info.height, opts.aspectRatio, opts.allowUpscale)
+            with open(title, "w", encoding="utf-8") as f:
+                f.write(title_ass(clip_record["title"], *size, language=clip_record.get("language")))
+    vf = video_filter(info.width, info.height, opts.aspectRatio, center_x=center_x, panels=panels, captions=title,
+                      fonts_dir=FONTS_DIR if title else None, upscale=opts.allowUpscale)
+    wiring.ffmpeg().frame(source, dst, at=clip.start + at, vf=vf, representative=item.thumbnailAt is None)
+
+
 def clip_failed(event: Event) -> Event:
     item = RenderItem.model_validate(event)
     error = failure_from_catch(item.error.model_dump() if item.error else None)
@@ -310,7 +375,7 @@ def finalize(event: Event) -> Event:
     records = wiring.records()
     clips = records.list_clips(state.videoId, state.callId)
     ready = [c for c in clips if c["status"] == "ready"]
-    if not ready:
+    if clips and not ready:
         first = next((c.get("error") for c in clips if c.get("error")), None) or {}
         raise PipelineError(
             "render_failed",

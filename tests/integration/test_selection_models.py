@@ -224,8 +224,8 @@ def test_select_task_stores_titles_descriptions_and_scores(embedder, monkeypatch
     from chalicelib.services import pipeline
 
     records = FakeRecords()
-    client, stub = stubbed('{"clips": [{"index": 2, "title": "From the model", "description": "Chosen by the LLM.", '
-                           '"score": 77, "reason": "LLM pick."}]}')
+    client, stub = stubbed('{"clips": [{"index": 2, "title": "Pricing, from the model", '
+                           '"description": "Chosen by the LLM.", "score": 77, "reason": "LLM pick."}]}')
     fakes.install(monkeypatch, records=records, blobs=FakeBlobs({"t.json": WHISPER.to_dict()}),
                   llm_selector=BedrockSelector(client, "test-model"))
     monkeypatch.setenv("KLYPH_SELECTOR", selector)
@@ -247,7 +247,8 @@ def test_select_task_stores_titles_descriptions_and_scores(embedder, monkeypatch
         assert 0 <= clip["score"] <= 100 and clip["reason"]
     if selector == "bedrock":
         stub.assert_no_pending_responses()
-        assert records.clips[0]["title"] == "From the model" and records.clips[0]["reason"] == "LLM pick."
+        assert records.clips[0]["title"] == "Pricing, from the model" and records.clips[0]["reason"] == "LLM pick."
+        assert len(records.clips[0]["hashtags"]) in (0, 3, 4, 5)  # hashtags stay local
     else:
         top = max(records.clips, key=lambda c: c["score"])
         apollo = next(t for t in TOPICS if t["name"] == "apollo")

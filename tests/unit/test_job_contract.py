@@ -35,7 +35,8 @@ def selected() -> JobState:
 def test_the_submitted_options_reach_the_tasks_unchanged():
     wire = submitted().wire()
     assert wire["options"] == {"maxClips": 2, "minDuration": 30.0, "maxDuration": 60.0, "aspectRatio": "1:1",
-                               "captions": False, "reframe": "auto", "language": "auto"}
+                               "captions": False, "reframe": "auto", "language": "auto", "allowUpscale": False,
+                               "thumbnailTitle": False}
     assert None not in wire.values() and "media" not in wire, "unset fields are left out"
     assert JobState.model_validate(json.loads(json.dumps(wire))) == submitted()
 

@@ -491,3 +491,19 @@ def test_thumbnail_args_take_one_jpeg_frame_a_third_in():
     for seq in (["-frames:v", "1"], ["-c:v", "mjpeg"], ["-q:v", "5"], ["-f", "image2"]):
         assert _has_sequence(args, seq), seq
     assert args[-1] == "file:/t.jpg"
+
+
+def test_allow_upscale_renders_small_sources_at_the_platform_size_with_lanczos_and_notes_say_so():
+    from chalicelib.domain.media import resolution_note, video_filter
+
+    assert output_size(640, 360, "9:16", upscale=True) == (1080, 1920)
+    assert output_size(640, 360, "9:16") == (202, 360)
+    assert "scale=1080:1920:flags=lanczos" in video_filter(640, 360, "9:16", upscale=True)
+    assert "flags=lanczos" not in video_filter(3840, 2160, "9:16")
+    note = resolution_note(640, 360, "9:16", upscale=False)
+    assert note and "202x360" in note and "allowUpscale" in note
+    assert "upscaled" in resolution_note(640, 360, "9:16", upscale=True)
+    assert resolution_note(1920, 1080, "16:9", upscale=False) is None
+    # A 1080p landscape source gives 606x1080 portrait clips: 606 px on the short side, noted too.
+    assert "606x1080" in resolution_note(1920, 1080, "9:16", upscale=False)
+    assert resolution_note(3840, 2160, "9:16", upscale=False) is None
