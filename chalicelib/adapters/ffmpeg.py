@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from chalicelib.adapters.audio import parse_levels
@@ -178,25 +178,20 @@ class Ffmpeg:
     def thumbnail(self, clip: str, dst_jpg: str, *, duration: float) -> int:
         """A JPEG of a representative frame about a third into a rendered clip, at the clip's
         size and under MAX_THUMBNAIL_BYTES; returns its size in bytes."""
-        size = 0
-        for quality in _THUMBNAIL_QUALITIES:
-            result = self._run(media.thumbnail_args(clip, dst_jpg, at=duration / 3, quality=quality))
-            if result.returncode != 0:
-                raise self._failure(result.stderr, clip, dst_jpg)
-            size = os.stat(dst_jpg).st_size if os.path.exists(dst_jpg) else 0
-            if size == 0:
-                raise MediaError("ffmpeg_failed", "ffmpeg failed: no frame could be taken for the thumbnail.")
-            if size <= MAX_THUMBNAIL_BYTES:
-                break
-        return size
+        return self._jpeg(clip, dst_jpg, lambda q: media.thumbnail_args(clip, dst_jpg, at=duration / 3, quality=q))
 
     def frame(self, src: str, dst_jpg: str, *, at: float, vf: str, representative: bool) -> int:
         """A JPEG thumbnail of ``src`` at ``at`` through ``vf`` (see ``media.frame_args``), under
         MAX_THUMBNAIL_BYTES; returns its size in bytes."""
+        return self._jpeg(src, dst_jpg, lambda q: media.frame_args(src, dst_jpg, at=at, vf=vf,
+                                                                  representative=representative, quality=q))
+
+    def _jpeg(self, src: str, dst_jpg: str, args_at: Callable[[int], list[str]]) -> int:
+        """Run ``args_at(quality)`` at falling JPEG qualities until the file is under
+        MAX_THUMBNAIL_BYTES; its size in bytes."""
         size = 0
         for quality in _THUMBNAIL_QUALITIES:
-            result = self._run(media.frame_args(src, dst_jpg, at=at, vf=vf, representative=representative,
-                                                quality=quality))
+            result = self._run(args_at(quality))
             if result.returncode != 0:
                 raise self._failure(result.stderr, src, dst_jpg)
             size = os.stat(dst_jpg).st_size if os.path.exists(dst_jpg) else 0

@@ -3,20 +3,9 @@ a valid job with nothing to clip, and (further down) cuts, resolution, thumbnail
 from __future__ import annotations
 
 import pytest
+from test_pipeline import run_job, upload
 
 pytestmark = [pytest.mark.media, pytest.mark.slow]
-
-
-def upload(api, project, path, name="talk.mp4"):
-    status, video = api.upload(api.account_id, project["id"], name, path.read_bytes())
-    assert status == 200, video
-    return video
-
-
-def run_job(api, video_id, **options):
-    status, body = api.post("/dev/process-video-submit", {"videoId": video_id, **options})
-    assert status == 200, body
-    return api.wait_for_result(body["callId"])
 
 
 def test_a_valid_job_that_finds_nothing_to_clip_succeeds_with_no_clips_and_a_note(api, project, speech_video):
