@@ -114,19 +114,19 @@ class Records:
         self.table.delete(f"ACCOUNT#{account_id}", f"PROJECT#{project_id}")
 
     # videos
-    def put_video(self, video: dict[str, Any], now: str) -> None:
+    def put_video(self, video: dict[str, Any]) -> None:
         """The video record and its listing item in its project's partition (what list-videos
         queries; it only points at the video, whose record is read for the view), in one
         transaction that holds only while the project exists and no delete of it is under way
-        (``start_deleting_project``; a flag older than ``PROJECT_DELETE_FLAG_SECONDS`` is
-        stale: its delete died). ConditionFailed otherwise, and nothing is written."""
+        (``start_deleting_project``; a flag set ``PROJECT_DELETE_FLAG_SECONDS`` before the
+        video's ``createdAt`` is stale: its delete died). ConditionFailed otherwise, and nothing is written."""
         listing = {"videoId": video["id"], "accountId": video["accountId"], "createdAt": video["createdAt"]}
         self.table.put_new_if(
             [(f"VIDEO#{video['id']}", "VIDEO", video),
              (video_listing(video["projectId"]), f"VIDEO#{video['id']}", listing)],
             check=(f"ACCOUNT#{video['accountId']}", f"PROJECT#{video['projectId']}",
                    "attribute_not_exists(#deletingSince) OR #deletingSince < :stale",
-                   {":stale": iso_shifted(now, -PROJECT_DELETE_FLAG_SECONDS)}),
+                   {":stale": iso_shifted(video["createdAt"], -PROJECT_DELETE_FLAG_SECONDS)}),
         )
 
     def list_videos(

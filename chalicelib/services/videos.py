@@ -154,7 +154,7 @@ def upload_multipart(caller: str, form: UploadForm, filename: str, data: bytes) 
 def _record_new_video(video: dict[str, Any]) -> None:
     """Record a new video; NotFound if its project was deleted meanwhile (or is being deleted)."""
     try:
-        wiring.records().put_video(video, video["createdAt"])
+        wiring.records().put_video(video)
     except ConditionFailed:
         raise NotFound(f"project {video['projectId']} not found") from None
 

@@ -22,6 +22,9 @@ def test_jobs_left_running_are_failed_as_interrupted(aws, tmp_path):
     media = {"container": "mp4", "durationSeconds": 60.0, "width": 640, "height": 360, "fps": 25.0,
              "hasAudio": True, "hasVideo": True, "sizeBytes": 1000}
 
+    # Videos are only ever written into a project that exists (records.put_video checks it).
+    records.put_project({"id": "proj_x", "accountId": account, "name": "x", "slug": "x", "createdAt": now})
+
     def video(status: str, call_id: str) -> str:
         video_id = new_id("video")
         records.put_video({"id": video_id, "accountId": account, "projectId": "proj_x", "title": "t",
