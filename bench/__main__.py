@@ -93,12 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.encoder_sweep:
         return _encoder_sweep_only(args, out, results_path)
     if args.reframe_cost:
+        from bench.report_reframe import reframe_section
+
         stored = json.loads(results_path.read_text()) if results_path.exists() else {}
         stored["reframe_cost"] = run_reframe_cost(out / "work" / "reframe", args.repeat)
-        results_path.write_text(json.dumps(stored, indent=1, default=str))
-        if "job" in stored:
-            write_report(Path(args.report), report(stored))
-        return 0
+        return _store_partial(stored, results_path, Path(args.report), reframe_section)
     if args.transcription_only:
         return _transcription_only(args, out, results_path)
 
@@ -206,14 +205,7 @@ def _encoder_sweep_only(args: argparse.Namespace, out: Path, results_path: Path)
             raw["encoder_sweep_checks"] = {
                 sample.name: run_encoder_sweep(sample, out / "work" / "sweep", max(2, args.sweep_repeat))
             }
-    results_path.write_text(json.dumps(raw, indent=1, default=str))
-    if "job" in raw:
-        write_report(Path(args.report), report(raw))
-        print(f"Wrote {results_path} and {args.report}", flush=True)
-    else:
-        print(encoder_section(raw))
-        print(f"Wrote {results_path} (no full run in it, so {args.report} is left as it is)", flush=True)
-    return 0
+    return _store_partial(raw, results_path, Path(args.report), encoder_section)
 
 
 def _transcription_only(args: argparse.Namespace, out: Path, results_path: Path) -> int:
@@ -224,13 +216,19 @@ def _transcription_only(args: argparse.Namespace, out: Path, results_path: Path)
     models = run_transcription_models(out / "work" / "transcription")
     raw = json.loads(results_path.read_text()) if results_path.exists() else {}
     raw["transcription_models"] = models
+    return _store_partial(raw, results_path, Path(args.report), transcription_section)
+
+
+def _store_partial(raw: dict[str, Any], results_path: Path, report_path: Path, section: Any) -> int:
+    """After one part of the bench ran alone: store the figures, and redraw the report when the
+    stored results hold a full run (else print that part's tables)."""
     results_path.write_text(json.dumps(raw, indent=1, default=str))
     if "job" in raw:
-        write_report(Path(args.report), report(raw))
-        print(f"Wrote {results_path} and {args.report}", flush=True)
+        write_report(report_path, report(raw))
+        print(f"Wrote {results_path} and {report_path}", flush=True)
     else:
-        print(transcription_section(raw))
-        print(f"Wrote {results_path} (no full run in it, so {args.report} is left as it is)", flush=True)
+        print(section(raw))
+        print(f"Wrote {results_path} (no full run in it, so {report_path} is left as it is)", flush=True)
     return 0
 
 

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from devstack.datadir import fsync_dir
+
 CHUNK = 1 << 20
 
 
@@ -75,7 +77,7 @@ class ObjectFiles:
         # file, which the next start deletes.
         fh.flush()
         os.fsync(fh.fileno())
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
 
     def write_bytes(self, data: bytes) -> BlobRef:
         name, path = self.new()
@@ -138,12 +140,6 @@ class ObjectFiles:
                     yield f"{shard.name}/{entry.name}"
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class BlobBuffer:
