@@ -222,6 +222,13 @@ def sendcmd_script(keyframes: list[Keyframe], fps: float, max_step: int | None =
     return "\n".join(lines) + "\n"
 
 
+def crop_x_at(keyframes: list[Keyframe], t: float) -> int:
+    """The crop's left edge at clip time ``t``, as the render applies the path (even, linear
+    between keyframes)."""
+    keyframes = sorted(keyframes, key=lambda k: k[0])
+    return _interpolate(keyframes, [k[0] for k in keyframes], t)
+
+
 def max_frame_step(src_w: int) -> int:
     """The most the crop moves between two frames outside a cut: 0.5% of the source width,
     in even pixels (the crop's x is even)."""

@@ -44,20 +44,6 @@ def candidate_times(samples: Sequence[tuple[float, Sequence[Box]]], count: int =
     return chosen
 
 
-def crop_x_at(keyframes: Sequence[tuple[float, int]], t: float) -> int:
-    """The crop's left edge at clip time ``t`` on a reframe path (linear between keyframes)."""
-    if not keyframes:
-        return 0
-    before = [k for k in keyframes if k[0] <= t]
-    after = [k for k in keyframes if k[0] > t]
-    if not before:
-        return keyframes[0][1]
-    if not after:
-        return before[-1][1]
-    (t0, x0), (t1, x1) = before[-1], after[0]
-    return round(x0 + (x1 - x0) * (t - t0) / (t1 - t0)) if t1 > t0 else x1
-
-
 def title_ass(title: str, width: int, height: int, language: str | None = None) -> str:
     """An ASS script drawing ``title`` in the top third of a ``width`` x ``height`` image, bold
     white with a black outline, in the shipped fonts (each run of another script names its own)."""

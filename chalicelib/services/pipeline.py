@@ -336,7 +336,8 @@ def _thumbnail(item: RenderItem, source: str, dst: str, tmp: str, info: Any, pan
     the title drawn on it when ``thumbnailTitle`` asks."""
     from chalicelib.adapters.ffmpeg import FONTS_DIR
     from chalicelib.domain.media import crop_box, output_size, video_filter
-    from chalicelib.domain.thumbnails import crop_x_at, title_ass
+    from chalicelib.domain.reframe import crop_x_at
+    from chalicelib.domain.thumbnails import title_ass
 
     clip, opts, plan = item.clip, item.options, item.reframe
     at = item.thumbnailAt if item.thumbnailAt is not None else (clip.end - clip.start) / 3

@@ -26,13 +26,10 @@ from chalicelib.domain.selection import (
 from chalicelib.domain.transcript import Word, build_transcript
 from fakes import FakeBlobs, FakeRecords
 from lang_fixtures import LANGUAGES, inside, transcript
+from support import no_network
 
 OTHER = ["es", "de", "fr", "it", "pt"]
 NETWORK_ENV = ("HF_HUB_OFFLINE", "HF_HOME", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NO_PROXY")
-
-
-def no_network(*args, **kwargs):
-    raise AssertionError(f"network access attempted: {args}")
 
 
 @pytest.fixture(scope="module")

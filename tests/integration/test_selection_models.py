@@ -21,15 +21,12 @@ from chalicelib.domain.selection import instruction_topic, rank_clips, sentence_
 from chalicelib.domain.transcript import Transcript, Word, build_transcript
 from chalicelib.models import JobOptions
 from fakes import FakeBlobs, FakeRecords
+from support import no_network
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 WHISPER = Transcript.from_dict(json.loads((FIXTURES / "speech_long.transcript.json").read_text()))
 TOPICS = json.loads((FIXTURES / "speech_long.topics.json").read_text())["topics"]
 UNITS = sentence_units(WHISPER)
-
-
-def no_network(*args, **kwargs):
-    raise AssertionError(f"network access attempted: {args}")
 
 
 @pytest.fixture(scope="module")
