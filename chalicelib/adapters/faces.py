@@ -12,6 +12,7 @@ never pays for them.
 """
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -19,6 +20,8 @@ from pathlib import Path
 
 from chalicelib import heavy
 from chalicelib.config import settings
+from chalicelib.domain.keyframes import keyframe_times
+from chalicelib.domain.reframe import Box, Sighting
 from chalicelib.errors import MediaError
 
 # OpenCV's FFmpeg reads this when it opens a capture: local files only, never a URL or another
@@ -26,9 +29,12 @@ from chalicelib.errors import MediaError
 # are not decoded at all (OpenCV's ``avdiscard``): no other frame refers to them, the samples
 # land on the I and P frames between them (at most a few frames off), and in the H.264 that
 # cameras and editors write they are half or more of the frames, so of the decoding time.
-os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "protocol_whitelist;file|avdiscard;bidir")
+_EVERY_FRAME = "protocol_whitelist;file"
+_SKIP_B_FRAMES = _EVERY_FRAME + "|avdiscard;bidir"
+# The variable is read when a capture opens: one open at a time sets it.
+_open_lock = threading.Lock()
 
-from chalicelib.domain.reframe import Box, Sighting
+log = logging.getLogger(__name__)
 
 # 640 px wide is YuNet's native input: a face 4% of a 1920 px frame is 26 px there, above the
 # smallest it finds. 3 samples a second is enough for the planner, which moves at most 0.35
@@ -48,6 +54,12 @@ MOTION_GAP_SECONDS = 0.1
 _FULL_SCAN_EVERY = 3
 _AROUND = 2.2
 _AROUND_INPUT = 160
+# OpenCV seeks by walking: from the keyframe before (target - 16 frames) it decodes frame by frame
+# up to the target, counting decoded frames, so with B-frames skipped it walks three or four
+# times too far. Started from a keyframe at least this many decoded frames times the longest
+# B-frame run (x264 allows 16; cameras use 2-3) before the clip, the walk ends before the clip.
+_SEEK_WALK_FRAMES = 17
+_SEEK_WALK_SPAN_FRAMES = _SEEK_WALK_FRAMES * 4
 # After this many samples without a face, only every _SPARSE_EVERY-th sample is analysed.
 _SPARSE_AFTER_SAMPLES = 6
 _SPARSE_EVERY = 3
@@ -63,11 +75,14 @@ def detect_faces(
     *,
     size: tuple[int, int] | None = None,
     timeout_seconds: float | None = None,
+    sharpness: dict[float, float] | None = None,
 ) -> list[Sighting]:
     """One ``Sighting(t, faces, mouths)`` per sampled frame, faces or not: t in seconds from
     ``start``, faces as (x, y, w, h) in source pixels, and for each face how much its mouth
     moved over the next ``MOTION_GAP_SECONDS`` (0 = still; speech is typically above 0.1).
-    ``size`` is the upright source size (read from the video when not given).
+    ``size`` is the upright source size (read from the video when not given). ``sharpness``,
+    when given, receives for each sample with a face how sharp its largest face is (variance of
+    the Laplacian, full resolution): the thumbnail is chosen with it, from the frame in hand.
 
     OpenCV decodes the frames itself (its wheel bundles FFmpeg's decoders), so the function that
     plans reframes needs no ffmpeg binary: on AWS it carries OpenCV instead, within Lambda's
@@ -80,10 +95,8 @@ def detect_faces(
     _check_container(video_path)
     timeout = settings().ffmpeg_timeout_seconds if timeout_seconds is None else timeout_seconds
     deadline = time.monotonic() + timeout
-    capture = cv2.VideoCapture(video_path, cv2.CAP_FFMPEG)
+    capture = _open_before(video_path, start)
     try:
-        if not capture.isOpened():
-            raise MediaError("unreadable_video", "The video could not be opened to find faces in it.")
         src_w, src_h = size or (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
         if not src_w or not src_h:
             raise MediaError("no_video_stream", "The source has no video stream to find faces in.")
@@ -91,8 +104,6 @@ def detect_faces(
         height = max(2, round(src_h * width / src_w) // 2 * 2)
         detector = _Detector(width, height)
         scale = (src_w / width, src_h / height)
-        # Seeking lands on the keyframe before ``start``; frames before it are decoded, not used.
-        capture.set(cv2.CAP_PROP_POS_MSEC, max(0.0, start - 1.0) * 1000)
         found: list[Sighting] = []
         count = max(1, round((end - start) * sample_fps))
         index, last_face = 0, -(10**9)
@@ -131,14 +142,54 @@ def detect_faces(
                 small = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
                 regions = [_FaceRegions(row, scale, (0, 0), (src_w, src_h))
                            for row in detector.faces(np.ascontiguousarray(small))]
-            found.append(Sighting(round(index / sample_fps, 3), [r.box for r in regions], [0.0] * len(regions)))
+            # Labelled with the frame's own time: after a skipped B-frame run it may be a frame
+            # or three past the sample's nominal time.
+            found.append(Sighting(round(max(0.0, at), 3), [r.box for r in regions], [0.0] * len(regions)))
             if regions:
+                if sharpness is not None:
+                    sharpness[found[-1].t] = _sharpness(frame, max((r.box for r in regions), key=lambda b: b[2] * b[3]))
                 last_face = index
                 waiting = (at, regions, frame)
             index += 1
     finally:
         capture.release()
     return found
+
+
+def _open_before(video_path: str, start: float):
+    """A capture whose next frame is at or before ``start`` (never after: the samples would be
+    labelled with times they were not taken at). B-frames are skipped where the file's index
+    shows a keyframe to start the walk from; otherwise every frame is decoded after an exact seek."""
+    cv2 = heavy.cv2()
+    with open(video_path, "rb") as fh:
+        keyframes = keyframe_times(fh)
+    capture = _capture(video_path, _SKIP_B_FRAMES if keyframes else _EVERY_FRAME)
+    # (FPS is the stream's nominal rate; OpenCV's seek counts frames with it too.)
+    fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
+    if keyframes:
+        before = [k for k in keyframes if k <= start - _SEEK_WALK_SPAN_FRAMES / fps]
+        if not before:
+            return capture  # the clip starts within the first seconds: read from the first frame
+        # The walk starts at the keyframe before (target - 16 frames): aim just past it.
+        capture.set(cv2.CAP_PROP_POS_FRAMES, round(before[-1] * fps) + _SEEK_WALK_FRAMES)
+        if capture.get(cv2.CAP_PROP_POS_MSEC) / 1000 <= start + 0.02:
+            return capture
+        log.info("faces: the keyframe walk ended past %.2f s; decoding every frame from an exact seek", start)
+        capture.release()
+        capture = _capture(video_path, _EVERY_FRAME)
+    if start > 0:
+        capture.set(cv2.CAP_PROP_POS_MSEC, max(0.0, start - 0.1) * 1000)
+    return capture
+
+
+def _capture(video_path: str, options: str):
+    cv2 = heavy.cv2()
+    with _open_lock:
+        os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = options
+        capture = cv2.VideoCapture(video_path, cv2.CAP_FFMPEG)
+    if not capture.isOpened():
+        raise MediaError("unreadable_video", "The video could not be opened to find faces in it.")
+    return capture
 
 
 class _FaceRegions:
@@ -197,6 +248,15 @@ class _FaceRegions:
         mouth_change = float(np.abs(mouth_after - mouth_before).mean())
         contrast = float(mouth_before.std()) + 8.0
         return round(max(0.0, mouth_change - eye_change) / contrast, 3)
+
+
+def _sharpness(frame, box: Box) -> float:
+    np, cv2 = heavy.numpy(), heavy.cv2()
+    x, y, w, h = box
+    face = frame[max(0, y):y + h, max(0, x):x + w]
+    if not face.size:
+        return 0.0
+    return float(np.var(cv2.Laplacian(cv2.cvtColor(face, cv2.COLOR_BGR2GRAY), cv2.CV_64F)))
 
 
 def _rect(x: float, y: float, w: float, h: float, size: tuple[int, int]) -> tuple[int, int, int, int] | None:

@@ -32,18 +32,6 @@ def best_face_time(samples: Sequence[tuple[float, Sequence[Box]]], sharpness: di
     return max(scored)[2] if scored else None
 
 
-def candidate_times(samples: Sequence[tuple[float, Sequence[Box]]], count: int = 4) -> list[float]:
-    """A few sample times worth measuring the sharpness of: those with the largest faces, spread."""
-    with_faces = sorted(((max(w * h for _, _, w, h in faces), t) for t, faces in samples if faces), reverse=True)
-    chosen: list[float] = []
-    for _, t in with_faces:
-        if all(abs(t - c) >= 0.6 for c in chosen):
-            chosen.append(t)
-        if len(chosen) == count:
-            break
-    return chosen
-
-
 def title_ass(title: str, width: int, height: int, language: str | None = None) -> str:
     """An ASS script drawing ``title`` in the top third of a ``width`` x ``height`` image, bold
     white with a black outline, in the shipped fonts (each run of another script names its own)."""

@@ -233,14 +233,15 @@ def reframe(event: Event) -> Event:
     clip = item.clip
     plan: Any = None
     seen: list[Any] = []
+    sharpness: dict[float, float] = {}
     with local_source(item.source.key, item.source.versionId) as source:
         if item.options.reframe != "center":
             # When people speak (the transcript's sentences) is half of knowing who speaks.
             speech = speech_spans(Transcript.from_dict(_load_json(item.transcriptKey)).segments, clip.start, clip.end)
             plan = plan_for_clip(source, clip.start, clip.end, item.options.aspectRatio, item.media.info(),
-                                 layout=item.options.reframe, speech=speech, seen=seen)
+                                 layout=item.options.reframe, speech=speech, seen=seen, sharpness=sharpness)
         # The thumbnail's moment: a face, visible and sharp (the render has no OpenCV to look).
-        at = thumbnail_time(source, clip.start, clip.end, item.media.info(), seen or None)
+        at = thumbnail_time(source, clip.start, clip.end, item.media.info(), seen or None, sharpness)
     return item.model_copy(update={"reframe": plan, "thumbnailAt": at}).wire()
 
 

@@ -36,12 +36,14 @@ def plan_for_clip(
     layout: str = "auto",
     speech: Sequence[Span] = (),
     seen: list | None = None,
+    sharpness: dict[float, float] | None = None,
 ) -> ReframePlan | None:
     """How to frame [start, end) of ``source_path`` cropped to ``aspect``, or None when there is
     nothing to steer: 16:9 output, or a source no wider than the target. ``layout`` is what
     the job asked for (``auto`` or ``split``); ``speech`` is when someone speaks, in clip time
     (the transcript's sentences), which lets the crop follow the active speaker. ``seen``, when
-    given, receives the sampled detections (the thumbnail is chosen from them)."""
+    given, receives the sampled detections and ``sharpness`` how sharp their faces are (the
+    thumbnail is chosen from them)."""
     width, height = media.width, media.height
     if aspect == "16:9" or not width or not height:
         return None
@@ -49,7 +51,8 @@ def plan_for_clip(
     if crop_w >= width:
         return None
     try:
-        detections = wiring.face_detector().detect_faces(source_path, start, end, size=(width, height))
+        detections = wiring.face_detector().detect_faces(source_path, start, end, size=(width, height),
+                                                             sharpness=sharpness)
     except ImportError as exc:
         log.warning("reframe: face detection unavailable (%s); using the centre crop", exc)
         detections = []
@@ -81,41 +84,19 @@ def plan_for_clip(
 
 
 def thumbnail_time(source_path: str, start: float, end: float, media: MediaInfo,
-                   detections: Sequence | None = None) -> float | None:
+                   detections: Sequence | None = None, sharpness: dict[float, float] | None = None) -> float | None:
     """When (clip seconds) the clip shows a face best, visible and sharp, for its thumbnail; None
-    without a face or without OpenCV. ``detections``: the reframe's samples, else a sparse pass
-    (one frame a second) is made for the thumbnail alone."""
-    from chalicelib import heavy
-    from chalicelib.domain.thumbnails import best_face_time, candidate_times
+    without a face or without OpenCV. ``detections`` and ``sharpness``: the reframe's samples and
+    how sharp their faces were, else a sparse pass (one frame a second) is made for the
+    thumbnail alone."""
+    from chalicelib.domain.thumbnails import best_face_time
 
     try:
         if detections is None:
+            sharpness = {}
             detections = wiring.face_detector().detect_faces(source_path, start, end, 1.0,
-                                                             size=(media.width, media.height))
-        samples = [(d.t, d.faces) for d in detections]
-        times = candidate_times(samples)
-        if not times:
-            return None
-        np, cv2 = heavy.numpy(), heavy.cv2()
-        sharpness: dict[float, float] = {}
-        capture = cv2.VideoCapture(source_path, cv2.CAP_FFMPEG)
-        try:
-            for t in times:
-                capture.set(cv2.CAP_PROP_POS_MSEC, (start + t) * 1000)
-                ok, frame = capture.read()
-                faces = dict(samples)[t]
-                if not ok or not faces:
-                    continue
-                x, y, w, h = max(faces, key=lambda b: b[2] * b[3])
-                sy = frame.shape[0] / (media.height or frame.shape[0])
-                sx = frame.shape[1] / (media.width or frame.shape[1])
-                face = frame[int(y * sy): int((y + h) * sy), int(x * sx): int((x + w) * sx)]
-                if face.size:
-                    gray = cv2.cvtColor(face, cv2.COLOR_BGR2GRAY)
-                    sharpness[t] = float(np.var(cv2.Laplacian(gray, cv2.CV_64F)))
-        finally:
-            capture.release()
-        return best_face_time(samples, sharpness, end - start)
+                                                             size=(media.width, media.height), sharpness=sharpness)
+        return best_face_time([(d.t, d.faces) for d in detections], sharpness or {}, end - start)
     except Exception as exc:  # noqa: BLE001 - a thumbnail never costs the clip its reframe
         log.warning("thumbnail: no face search (%s); the render picks a representative frame", exc)
         return None

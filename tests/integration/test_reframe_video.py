@@ -20,6 +20,7 @@ from skimage import data as skimage_data
 
 from chalicelib.adapters.faces import SAMPLE_FPS, detect_faces
 from chalicelib.domain import media
+from chalicelib.domain.keyframes import keyframe_times
 from chalicelib.domain.reframe import max_frame_step, plan_crop_path, sendcmd_script
 from chalicelib.domain.transcript import Transcript
 from chalicelib.errors import MediaError
@@ -192,6 +193,36 @@ def test_plan_for_clip_falls_back_to_the_centre(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "cv2", None)
     video = make_video(tmp_path / "v.mp4", seconds=1, width=640, height=360, audio=None)
     assert plan_for_clip(str(video), 0.0, 1.0, "9:16", info).keyframes == centre
+
+
+def test_a_clip_from_the_middle_of_a_camera_file_is_sampled_where_its_times_say(tmp_path):
+    """Cameras and editors write B-frames and a keyframe every second or two. The analysis skips
+    B-frames, and OpenCV's seek, counting only the frames it decoded, used to walk on several
+    seconds past the clip's start: the crop of the clip's first seconds followed where the face
+    would be later. Each sample must show the face where it was at that sample's time."""
+    def walk(t: float) -> tuple[int, int]:
+        return round(60 + 45 * t), 220
+
+    still, face = background((W, H)), face_patch(FACE)
+
+    def draw(t: float):
+        img = still.copy()
+        x, y = walk(t)
+        img[y:y + FACE, x:x + FACE] = face
+        return img
+
+    video = write_frames(tmp_path / "camera.mp4", (W, H), 22, draw, ffmpeg=ffmpeg_exe(), fps=FPS,
+                         encoder=("-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-g", "50", "-bf", "3"))
+    with open(video, "rb") as fh:
+        assert keyframe_times(fh) == pytest.approx([2.0 * n for n in range(11)], abs=0.05)
+    start, end = 13.3, 19.3
+    sightings = detect_faces(str(video), start, end)
+    assert sightings[0].t < 0.4 and sightings[-1].t > end - start - 0.5
+    # The face box sits a fixed distance inside the pasted photo: only its spread tells time errors.
+    offsets = [s.faces[0][0] - walk(start + s.t)[0] for s in sightings if s.faces]
+    assert len(offsets) >= 0.9 * len(sightings)
+    # 45 px/s: a sample labelled even 0.5 s away from its frame would be 22 px off the others.
+    assert max(offsets) - min(offsets) <= 16, offsets
 
 
 def _cpu_seconds() -> float:

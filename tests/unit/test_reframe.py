@@ -269,3 +269,34 @@ def test_sendcmd_caps_each_frame_step_except_at_a_cut():
     steps = [b - a for a, b in zip(xs, xs[1:])]
     assert max(steps[:-1]) <= 6 and steps[-1] >= 400 and xs[-1] == 700
     assert max_frame_step(1920) == 8 and max_frame_step(1280) == 6 and max_frame_step(200) == 2
+
+
+def test_keyframe_index_is_read_only_from_a_sound_mp4_index():
+    """Where no index says where the keyframes are, the analysis must decode every frame from an
+    exact seek: anything but an ISO BMFF file with a video track's sync-sample table is None."""
+    import io
+    import struct
+
+    from chalicelib.domain.keyframes import keyframe_times
+
+    def box(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I4s", 8 + len(payload), kind) + payload
+
+    def full(kind: bytes, payload: bytes) -> bytes:
+        return box(kind, b"\0\0\0\0" + payload)
+
+    def movie(handler: bytes, stss: bytes | None) -> bytes:
+        stts = full(b"stts", struct.pack(">III", 1, 10, 1000))  # 10 samples of 1000 ticks
+        tables = stts + (full(b"stss", stss) if stss is not None else b"")
+        mdhd = full(b"mdhd", struct.pack(">IIIIHH", 0, 0, 25000, 10000, 0, 0))  # 25000 ticks a second
+        hdlr = full(b"hdlr", struct.pack(">I4s", 0, handler) + b"\0" * 12)
+        trak = box(b"trak", box(b"mdia", mdhd + hdlr + box(b"minf", box(b"stbl", tables))))
+        return box(b"ftyp", b"isom\0\0\0\0") + box(b"moov", trak)
+
+    keyed = struct.pack(">III", 2, 1, 6)  # samples 1 and 6 are keyframes
+    assert keyframe_times(io.BytesIO(movie(b"vide", keyed))) == [0.0, 0.2]
+    assert keyframe_times(io.BytesIO(movie(b"soun", keyed))) is None  # no video track
+    assert keyframe_times(io.BytesIO(movie(b"vide", None))) is None  # every frame a keyframe
+    assert keyframe_times(io.BytesIO(b"\x1a\x45\xdf\xa3" + b"\0" * 60)) is None  # Matroska
+    assert keyframe_times(io.BytesIO(movie(b"vide", struct.pack(">II", 3, 1))[:-3])) is None  # truncated
+    assert keyframe_times(io.BytesIO(b"")) is None
