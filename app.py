@@ -318,8 +318,13 @@ def pipeline_transcribe_start(event: dict, context: Any) -> dict:
 
 @app.lambda_function(name="pipeline_transcribe_check")
 @observability.task
+@observability.publishes_metrics
 def pipeline_transcribe_check(event: dict, context: Any) -> dict:
-    return pipeline.transcribe_check(event)
+    result = pipeline.transcribe_check(event)
+    waited = (result.get("transcription") or {}).get("waitSeconds")
+    if waited is not None:  # Amazon Transcribe finished: how long the job waited for it
+        metrics.add_metric(name="TranscribeWaitSeconds", unit=MetricUnit.Seconds, value=waited)
+    return result
 
 
 @app.lambda_function(name="pipeline_select")
