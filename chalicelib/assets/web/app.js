@@ -296,17 +296,20 @@ async function followJob(box, clips, videoId, callId, watched = false) {
   if (data.notes && data.notes.length) {
     parts.push(el('ul', { class: 'notes', id: 'job-notes' }, data.notes.map((n) => el('li', { text: n }))));
   }
+  // The verdict and the clips appear together: a "Done" line never shows above an empty grid.
+  const grid = await clipGrid(videoId);
   replace(box, parts);
-  await showClips(clips, videoId);
+  replace(clips, grid);
 }
 
 async function showClips(box, videoId) {
+  replace(box, await clipGrid(videoId));
+}
+
+async function clipGrid(videoId) {
   const { clips } = await state.api.clips(videoId);
-  if (!clips.length) {
-    replace(box);
-    return;
-  }
-  replace(box, el('h3', { text: 'Clips' }), el('div', { class: 'clip-grid' }, clips.map(clipCard)));
+  if (!clips.length) return [];
+  return [el('h3', { text: 'Clips' }), el('div', { class: 'clip-grid' }, clips.map(clipCard))];
 }
 
 function clipCard(clip) {
