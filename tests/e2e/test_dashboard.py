@@ -78,10 +78,15 @@ def test_dashboard_flow_in_a_real_browser(stack, browser, tmp_path):
 
     # Upload through the page: straight to the presigned URL, then the probe's verdict.
     page.set_input_files("#video-file", str(video_file))
+    # What the progress bar showed, sampled while it is on screen (the page moves on once uploaded).
+    page.evaluate("""() => { window.seenProgress = []; setInterval(() => {
+        const bar = document.getElementById('upload-progress');
+        if (bar && !bar.hidden) window.seenProgress.push(bar.value); }, 5); }""")
     page.click("#upload button[type=submit]")
     expect(page.locator("#verdict.ok")).to_contain_text("Ready to submit", timeout=60_000)
     assert any(f":{stack.port + 1}/" in url for url in uploads), f"the bytes went to S3 by PUT: {uploads}"
     expect(page.locator("#videos .status")).to_have_text("uploaded")
+    assert max(page.evaluate("window.seenProgress")) == 1, "the progress bar reached 100%"
     page.screenshot(path=str(ARTEFACTS / "1-uploaded.png"), full_page=True)
 
     # Generate from the form built out of the OpenAPI schema: every submit option is there.
