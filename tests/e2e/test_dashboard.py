@@ -134,6 +134,8 @@ def test_dashboard_flow_in_a_real_browser(stack, browser, tmp_path):
     page.click("#create-webhook button[type=submit]")
     expect(page.locator("#webhook-secret")).to_contain_text("whsec_")
     expect(page.locator("#webhooks tbody tr")).to_have_count(1)
+    page.click("#webhooks button:text('Deliveries')")
+    expect(page.locator("#deliveries")).to_contain_text("Nothing sent yet.")
     page.screenshot(path=str(ARTEFACTS / "5-settings.png"), full_page=True)
     # Deleted again, so the session's other tests' jobs send nothing to it.
     page.click("#webhooks button:text('Delete')")
