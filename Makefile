@@ -15,7 +15,7 @@ DEPLOY_STAGE = $(or $(STAGE),prod)
 API_STAGE = $(if $(filter-out local,$(or $(STAGE),local)),aws,local)
 CDK_ENV := AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-$${AWS_REGION:-us-east-1}} JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=1
 
-.PHONY: install run lint test test-unit test-infra load demo api-key revoke-key redrive-uploads layer synth deploy clean bench bench-persistence reset-data
+.PHONY: install run lint test chromium test-unit test-infra load demo api-key revoke-key redrive-uploads layer synth deploy clean bench bench-persistence reset-data
 
 install: $(STAMP)
 
@@ -36,8 +36,19 @@ lint: install
 	$(PY) -m ruff check
 	$(PY) -m mypy
 
-test: install lint infra-install layer
+test: install lint infra-install layer chromium
 	$(PY) -m pytest tests -q --ignore=tests/load
+
+# The dashboard's browser test runs Debian's chromium (Playwright drives it; it downloads no
+# browser). Installed once, when missing; CI runs as root.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+		else \
+			echo "error: the dashboard's browser test needs chromium: run 'sudo apt-get install -y chromium' (Debian/Ubuntu)" >&2; exit 1; \
+		fi; }
+	@command -v chromium >/dev/null 2>&1 || { echo "error: chromium is still missing after apt-get install" >&2; exit 1; }
 
 # Load on the real local stack: 200 concurrent creates, 20 jobs at once, latency while they run.
 load: install

@@ -17,7 +17,7 @@ from chalicelib import models, observability
 from chalicelib.domain.multipart import parse_multipart
 from chalicelib.errors import RETRY_LATER, BadRequest, KlyphError, error_body
 from chalicelib.observability import MetricUnit, logger, metrics
-from chalicelib.services import auth, idempotency, jobs, pipeline, projects, videos, webhooks, wiring
+from chalicelib.services import auth, idempotency, jobs, pipeline, projects, videos, webapp, webhooks, wiring
 
 # On Lambda the Powertools logger (service "klyph", the same logger as app.log) writes JSON lines.
 app = Chalice(app_name="klyph", configure_logs=not observability.IN_LAMBDA)
@@ -140,6 +140,12 @@ def query_param(name: str) -> str:
     return value
 
 
+@app.route("/dev/get-account", methods=["GET"])
+@api()
+def get_account(caller: str) -> models.AccountView:
+    return auth.describe_account(caller)
+
+
 @app.route("/dev/create-project", methods=["POST"], content_types=JSON_TYPES)
 @api(idempotent=True)
 def create_project(caller: str) -> models.ProjectView:
@@ -257,6 +263,25 @@ def openapi_document() -> dict:
     return document()
 
 
+@app.route("/app", methods=["GET"])
+def web_app_page() -> Response:
+    return web_asset("index.html")
+
+
+@app.route("/app/{name}", methods=["GET"])
+def web_app_asset(name: str) -> Response:
+    """The dashboard's scripts and styles (services/webapp.py); the page itself is /app."""
+    return web_asset(name)
+
+
+def web_asset(name: str) -> Response:
+    found = webapp.asset_response(name, current_request().headers.get("if-none-match"))
+    if found is None:
+        return error_response(404, f"no asset {name!r} in the dashboard")
+    status, body, headers = found
+    return Response(status_code=status, body=body, headers=headers)
+
+
 # S3 ObjectCreated on the media bucket (wired in infra/ and by the local stack).
 @app.lambda_function(name="upload_trigger")
 @observability.task
@@ -293,8 +318,13 @@ def pipeline_transcribe_start(event: dict, context: Any) -> dict:
 
 @app.lambda_function(name="pipeline_transcribe_check")
 @observability.task
+@observability.publishes_metrics
 def pipeline_transcribe_check(event: dict, context: Any) -> dict:
-    return pipeline.transcribe_check(event)
+    result = pipeline.transcribe_check(event)
+    waited = (result.get("transcription") or {}).get("waitSeconds")
+    if waited is not None:  # Amazon Transcribe finished: how long the job waited for it
+        metrics.add_metric(name="TranscribeWaitSeconds", unit=MetricUnit.Seconds, value=waited)
+    return result
 
 
 @app.lambda_function(name="pipeline_select")

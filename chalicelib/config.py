@@ -114,3 +114,13 @@ def settings() -> Settings:
         webhook_retry_seconds=tuple(int(s) for s in os.environ.get(
             "KLYPH_WEBHOOK_RETRY_SECONDS", DEFAULT_WEBHOOK_RETRY_SECONDS).split(",") if s.strip()),
     )
+
+
+def media_sources(cfg: Settings) -> tuple[str, ...]:
+    """Where the browser fetches and sends media: the CSP sources of the media bucket's presigned
+    URLs. They are path style (clients.py), so each source names the bucket's path: locally on
+    the moto server's origin, on AWS on S3's global and regional endpoints (botocore signs for
+    either, depending on the region)."""
+    if cfg.endpoint_url:
+        return (f"{cfg.endpoint_url.rstrip('/')}/{cfg.bucket}/",)
+    return (f"https://s3.amazonaws.com/{cfg.bucket}/", f"https://s3.{cfg.region}.amazonaws.com/{cfg.bucket}/")

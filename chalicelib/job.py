@@ -68,6 +68,10 @@ class Transcription(_Wire):
     jobName: str | None = None
     outputKey: str | None = None
     pollSeconds: int | None = None
+    # Amazon Transcribe only: when the job was started, and once COMPLETED how long it took
+    # (the TranscribeWaitSeconds metric on the operators' dashboard).
+    startedAt: str | None = None
+    waitSeconds: float | None = None
 
 
 class ClipRef(_Wire):

@@ -346,6 +346,12 @@ class VideoSummary(View):
     counts: ClipCounts
 
 
+class AccountView(View):
+    """get-account: the workspace an API key belongs to."""
+    accountId: str
+    name: str
+
+
 class Health(View):
     status: Literal["ok"]
 

@@ -14,7 +14,7 @@ from chalicelib import models
 REQUESTS = (models.CreateProject, models.CreateUpload, models.SubmitJob, models.DeleteVideo, models.DeleteProject)
 RESPONSES = (models.ErrorBody, models.ProjectView, models.VideoView, models.UploadTicket, models.Submitted,
              models.JobRunning, models.JobFinished, models.ClipList, models.VideoSummary, models.Health,
-             models.ProjectList, models.VideoList, models.VideoDeleted, models.ProjectDeleted)
+             models.ProjectList, models.VideoList, models.VideoDeleted, models.ProjectDeleted, models.AccountView)
 # Webhooks: the routes' bodies, and each event's body (the document's ``webhooks`` section).
 WEBHOOK_REQUESTS = (models.CreateWebhook, models.DeleteWebhook)
 EVENTS: dict[str, type[models.View]] = {"job.succeeded": models.JobSucceededEvent, "job.failed": models.JobFailedEvent,
@@ -97,6 +97,9 @@ def document() -> dict[str, Any]:
             "schemas": _schemas(),
         },
         "paths": {
+            "/dev/get-account": {"get": {"operationId": "getAccount",
+                                         "description": "The workspace the API key belongs to: its accountId.",
+                                         "responses": _responses(models.AccountView, 401)}},
             "/dev/create-project": {"post": {
                 "operationId": "createProject", "parameters": [IDEMPOTENCY_HEADER],
                 "requestBody": _body(models.CreateProject),

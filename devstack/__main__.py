@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     if stale:
         logging.getLogger("klyph.local").info("removed source caches of stopped processes: %s", ", ".join(stale))
     stack.install_lambda_dispatch(app)
-    stack.provision(app, render_concurrency=int(os.environ.get("KLYPH_RENDER_CONCURRENCY", 2)))
+    stack.provision(app, render_concurrency=int(os.environ.get("KLYPH_RENDER_CONCURRENCY", 2)),
+                    api_origins=_api_origins(args.host, args.port))
     # From here on every change is on disk before the AWS stand-in answers.
     loaded = persistence.load()
     table = settings().table_name
@@ -82,6 +83,13 @@ def main(argv: list[str] | None = None) -> int:
         sources.clear()  # the downloaded sources in the temp directory
     print("Klyph local stack stopped.", flush=True)
     return 0
+
+
+def _api_origins(host: str, port: int) -> tuple[str, ...]:
+    """The origins the dashboard is opened from: the host served on, and the loopback names
+    for it (a stack on 0.0.0.0 is still opened as 127.0.0.1 or localhost on this machine)."""
+    hosts = dict.fromkeys([host, "127.0.0.1", "localhost"] if host in ("0.0.0.0", "127.0.0.1", "localhost") else [host])
+    return tuple(f"http://{h}:{port}" for h in hosts if h != "0.0.0.0")
 
 
 def _return_large_buffers() -> None:
@@ -147,6 +155,7 @@ def _print_banner(base: str, account_id: str, api_key: str, data_line: str, root
 Klyph is running on the embedded local stack at {base}
   account id: {account_id}
   API key:    {api_key}
+  dashboard:  {base}/app (sign in with the API key)
 {data_line}
 
 Try it:

@@ -634,8 +634,13 @@ class MotoServer:
         self._thread: threading.Thread | None = None
 
     def start(self) -> MotoServer:
+        from moto.moto_server import werkzeug_app
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
         from werkzeug.serving import make_server
+
+        # moto answers every origin by default; off, it applies the bucket's CORS rules as S3
+        # does, so the dashboard's browser upload meets the rules infra/ gives the AWS bucket.
+        werkzeug_app.DISABLE_GLOBAL_CORS = True
 
         app: Any = DomainDispatcherApplication(create_backend_app)
         if self.wrap is not None:

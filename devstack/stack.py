@@ -274,9 +274,19 @@ def _placeholder_zip() -> bytes:
     return buf.getvalue()
 
 
-def provision(app: Any, *, render_concurrency: int = 2, retry_interval_seconds: int = 2) -> str:
+def media_cors_rule(origins: tuple[str, ...]) -> dict[str, Any]:
+    """The media bucket's CORS rule, as infra/stack.py sets it on AWS: the dashboard PUTs a
+    source to its presigned URL (the browser adds Content-Type) and plays clips with their
+    caption tracks (a cross-origin <track> needs CORS)."""
+    return {"AllowedOrigins": list(origins), "AllowedMethods": ["GET", "HEAD", "PUT"],
+            "AllowedHeaders": ["content-type"], "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 3000}
+
+
+def provision(app: Any, *, render_concurrency: int = 2, retry_interval_seconds: int = 2,
+              api_origins: tuple[str, ...] = ()) -> str:
     """Create the table, bucket, functions, notification (with the upload trigger's on-failure
-    queue) and state machine; return the state machine ARN."""
+    queue) and state machine; return the state machine ARN. ``api_origins``: where the dashboard
+    is served, the origins the bucket's CORS rule lets upload and play media."""
     from chalicelib import clients
     from chalicelib.config import settings
     from chalicelib.services import wiring
@@ -285,6 +295,8 @@ def provision(app: Any, *, render_concurrency: int = 2, retry_interval_seconds: 
     cfg = settings()
     wiring.records().table.create()
     wiring.blobs().create_bucket(cfg.region)
+    if api_origins:
+        clients.s3().put_bucket_cors(Bucket=cfg.bucket, CORSConfiguration={"CORSRules": [media_cors_rule(api_origins)]})
     iam = clients.client("iam")
     role_arn = iam.create_role(
         RoleName=ROLE_NAME,

@@ -4,7 +4,8 @@
 Context (``-c key=value`` or cdk.json): ``stage`` (default prod; must be a stage in
 .chalice/config.json), ``alarmEmail`` (subscribe an address to the alarm topic),
 ``renderConcurrency`` (the render Map's MaxConcurrency, default 10), ``corsOrigins``
-(comma-separated origins allowed to PUT uploads from a browser, default *),
+(comma-separated origins allowed to upload to and play from the media bucket in a browser;
+default the region's API Gateway origins, where the dashboard at /api/app is served),
 ``logRetentionDays`` (1, 7, 14, 30, 90, 180 or 365; default 30), ``selector`` (``local``
 or ``bedrock``: the clip selector, default local) and ``bedrockModelId`` (default
 amazon.nova-lite-v1:0; the model must be enabled in the account's Bedrock console).
@@ -46,7 +47,7 @@ def main() -> None:
         env=cdk.Environment(account=account, region=region) if account else None,
         render_concurrency=int(ctx("renderConcurrency") or 10),
         alarm_email=ctx("alarmEmail") or None,
-        cors_origins=[o.strip() for o in str(ctx("corsOrigins") or "*").split(",") if o.strip()],
+        cors_origins=[o.strip() for o in str(ctx("corsOrigins") or "").split(",") if o.strip()] or None,
         log_retention=RETENTION[int(ctx("logRetentionDays") or 30)],
         selector=ctx("selector") or "local",
         bedrock_model_id=ctx("bedrockModelId") or "amazon.nova-lite-v1:0",

@@ -4,7 +4,7 @@ The Chalice construct runs ``chalice package`` (for the ``.chalice/config.json``
 like this stack's construct id) and includes its SAM template; this stack then adds what
 Chalice cannot express: the table, the media bucket and its upload notification (with the
 upload trigger's retries and on-failure queue), the state machine, per-function IAM roles,
-layers, log groups, gateway responses and alarms.
+layers, log groups, gateway responses, alarms and the operators' CloudWatch dashboard.
 """
 from __future__ import annotations
 
@@ -88,6 +88,10 @@ def function_name(stage: str, handler: str) -> str:
     return f"{APP_NAME}-{stage}" if handler == API_HANDLER else f"{APP_NAME}-{stage}-{handler}"
 
 
+def dashboard_name(stage: str) -> str:
+    return f"{APP_NAME}-{stage}"
+
+
 def upload_failures_queue_name(stage: str) -> str:
     """The upload trigger's on-failure queue; the local stack names its own the same way."""
     return f"{APP_NAME}-{stage}-upload-trigger-failures"
@@ -134,7 +138,7 @@ class KlyphStack(cdk.Stack):
         *,
         render_concurrency: int = 10,
         alarm_email: str | None = None,
-        cors_origins: Sequence[str] = ("*",),
+        cors_origins: Sequence[str] | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         work_expiry_days: int = 7,
         selector: str = "local",
@@ -177,11 +181,15 @@ class KlyphStack(cdk.Stack):
             # deletes, so the accepted one stays current and is what every job reads.
             versioned=True,
             cors=[
-                # Browsers PUT sources straight to presigned URLs and play clips from signed GETs.
+                # The dashboard (GET /api/app) PUTs sources straight to presigned URLs (the browser
+                # adds Content-Type) and plays clips with their caption tracks from signed GETs:
+                # devstack/stack.py's media_cors_rule is the same rule on the local stack. By
+                # default only API Gateway origins in this region: the API's own id cannot be
+                # named here (the API depends on the functions, which name this bucket).
                 s3.CorsRule(
                     allowed_methods=[s3.HttpMethods.PUT, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
-                    allowed_origins=list(cors_origins),
-                    allowed_headers=["*"],
+                    allowed_origins=list(cors_origins or [f"https://*.execute-api.{self.region}.{self.url_suffix}"]),
+                    allowed_headers=["content-type"],
                     exposed_headers=["ETag"],
                     max_age=3000,
                 )
@@ -300,6 +308,9 @@ class KlyphStack(cdk.Stack):
             )
 
         api = self.chalice.get_resource("RestAPI")
+        # A name of our own: the operators' dashboard reads API Gateway's metrics by ApiName.
+        self.api_name = f"{APP_NAME}-{stage}"
+        api.add_property_override("Name", self.api_name)
         api.add_property_override("TracingEnabled", True)
         api.add_property_override("DefinitionBody.x-amazon-apigateway-gateway-responses", gateway_responses())
 
@@ -362,7 +373,9 @@ class KlyphStack(cdk.Stack):
         self.alarm_topic = sns.Topic(self, "Alarms", display_name=f"Klyph {stage} alarms", enforce_ssl=True)
         if alarm_email:
             self.alarm_topic.add_subscription(subs.EmailSubscription(alarm_email))
+        self.alarms: list[cloudwatch.Alarm] = []
         self._alarms()
+        self.dashboard = self._dashboard()
 
         cdk.CfnOutput(self, "TableName", value=self.table.table_name)
         cdk.CfnOutput(self, "BucketName", value=self.bucket.bucket_name)
@@ -371,6 +384,9 @@ class KlyphStack(cdk.Stack):
         # What `make redrive-uploads STAGE=aws` needs (README runbook).
         cdk.CfnOutput(self, "UploadFailuresQueueUrl", value=self.upload_failures.queue_url)
         cdk.CfnOutput(self, "UploadTriggerFunctionName", value=self.functions[UPLOAD_TRIGGER].ref)
+        # The operators' view (README runbook).
+        cdk.CfnOutput(self, "DashboardUrl", value=f"https://console.aws.amazon.com/cloudwatch/home?region="
+                      f"{self.region}#dashboards:name={dashboard_name(stage)}")
 
     # ----------------------------------------------------------------------------------------
     def _layers(self) -> dict[tuple[str, ...], str]:
@@ -535,7 +551,7 @@ class KlyphStack(cdk.Stack):
         period = cdk.Duration.minutes(5)
 
         def alarm(cid: str, metric: cloudwatch.IMetric, description: str) -> None:
-            cloudwatch.Alarm(
+            made = cloudwatch.Alarm(
                 self,
                 cid,
                 metric=metric,
@@ -544,7 +560,9 @@ class KlyphStack(cdk.Stack):
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
                 alarm_description=description,
-            ).add_alarm_action(action)
+            )
+            made.add_alarm_action(action)
+            self.alarms.append(made)
 
         alarm(
             "PipelineFailedAlarm",
@@ -583,3 +601,92 @@ class KlyphStack(cdk.Stack):
                     ),
                     f"{name}: {metric_name.lower()}",
                 )
+
+    def _dashboard(self) -> cloudwatch.Dashboard:
+        """The operators' one view (README runbook): jobs, stages, clips, Transcribe, every
+        function, the API, webhooks, the on-failure queue, and every alarm. Klyph's own
+        metrics are the ones app.py records (namespace Klyph, dimension service=klyph)."""
+        hour, five = cdk.Duration.hours(1), cdk.Duration.minutes(5)
+
+        def klyph(name: str, statistic: str, label: str, period: cdk.Duration = five) -> cloudwatch.Metric:
+            return cloudwatch.Metric(namespace="Klyph", metric_name=name, dimensions_map={"service": APP_NAME},
+                                     statistic=statistic, label=label, period=period)
+
+        def lambda_metric(handler: str, name: str, statistic: str, period: cdk.Duration = five,
+                          label: str | None = None) -> cloudwatch.Metric:
+            return cloudwatch.Metric(namespace="AWS/Lambda", metric_name=name,
+                                     dimensions_map={"FunctionName": function_name(self.stage, handler)},
+                                     statistic=statistic, period=period, label=label or handler)
+
+        def api_metric(name: str, statistic: str, label: str) -> cloudwatch.Metric:
+            return cloudwatch.Metric(namespace="AWS/ApiGateway", metric_name=name,
+                                     dimensions_map={"ApiName": self.api_name, "Stage": "api"},
+                                     statistic=statistic, label=label, period=five)
+
+        def graph(title: str, left: list, width: int = 12, **kwargs) -> cloudwatch.GraphWidget:
+            return cloudwatch.GraphWidget(title=title, left=left, width=width, height=6, **kwargs)
+
+        jobs_failed = cloudwatch.MathExpression(
+            # JobsFailed carries the stage a job failed in; the sum over stages is the jobs.
+            expression="SUM(SEARCH('{Klyph,service,stage} MetricName=\"JobsFailed\"', 'Sum', 3600))",
+            label="failed", period=hour)
+        dashboard = cloudwatch.Dashboard(self, "OperatorsDashboard", dashboard_name=dashboard_name(self.stage),
+                                         default_interval=cdk.Duration.days(1))
+        dashboard.add_widgets(
+            cloudwatch.TextWidget(markdown=(
+                f"# Klyph {self.stage}\nJobs, stages and clips from the pipeline's functions; a job's "
+                "callId is its execution's name. Runbook: README.md, *Deploy to AWS* > *Runbook*."),
+                width=24, height=2),
+            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24, height=4),
+        )
+        dashboard.add_widgets(
+            graph("Jobs per hour: started, succeeded, failed", [
+                # Prepare runs once at the start of every job (deliveries never run it); a
+                # succeeded job records SecondsProcessed once, in Finalize.
+                lambda_metric("pipeline_prepare", "Invocations", "Sum", hour, "started"),
+                klyph("SecondsProcessed", "SampleCount", "succeeded", hour),
+                jobs_failed,
+            ]),
+            graph("Jobs failed per hour, by stage", [cloudwatch.MathExpression(
+                expression="SEARCH('{Klyph,service,stage} MetricName=\"JobsFailed\"', 'Sum', 3600)",
+                label="", period=hour)]),
+        )
+        dashboard.add_widgets(*[
+            graph(f"Time per stage, {stat} (ms)",
+                  [lambda_metric(h, "Duration", stat) for h in TASK_FUNCTIONS if h != WEBHOOK_DELIVERY])
+            for stat in ("p50", "p95")
+        ])
+        dashboard.add_widgets(
+            graph("Clips rendered and failed", [klyph("ClipsRendered", "Sum", "rendered"),
+                                                klyph("ClipsFailed", "Sum", "failed")], width=8),
+            graph("Transcribe wait (s)", [klyph("TranscribeWaitSeconds", "p50", "p50"),
+                                          klyph("TranscribeWaitSeconds", "p95", "p95")], width=8),
+            graph("Minutes of video processed", [cloudwatch.MathExpression(
+                expression="seconds / 60", label="minutes",
+                using_metrics={"seconds": klyph("SecondsProcessed", "Sum", "seconds")})], width=8),
+        )
+        dashboard.add_widgets(*[
+            graph(title, [lambda_metric(h, name, stat) for h in ALL_FUNCTIONS], width=8)
+            for title, name, stat in (("Function errors", "Errors", "Sum"), ("Function throttles", "Throttles", "Sum"),
+                                      ("Function duration p95 (ms)", "Duration", "p95"))
+        ])
+        dashboard.add_widgets(
+            graph("API 4xx and 5xx", [api_metric("4XXError", "Sum", "4xx"), api_metric("5XXError", "Sum", "5xx")],
+                  width=8),
+            graph("API latency (ms)", [api_metric("Latency", "p50", "p50"), api_metric("Latency", "p95", "p95")],
+                  width=8),
+            graph("Webhook deliveries failing", [klyph("WebhookAttemptsFailed", "Sum", "attempts failed"),
+                                                 klyph("WebhookDeliveriesGivenUp", "Sum", "given up")], width=8),
+        )
+        dashboard.add_widgets(
+            graph("On-failure queue: upload events to redrive", [
+                self.upload_failures.metric_approximate_number_of_messages_visible(
+                    period=five, statistic="Maximum", label="messages"),
+                self.upload_failures.metric_approximate_age_of_oldest_message(
+                    period=five, statistic="Maximum", label="oldest (s)")], width=12),
+            graph("Pipeline executions (jobs and webhook deliveries)", [
+                self.state_machine.metric_failed(period=five, statistic="Sum", label="failed"),
+                self.state_machine.metric_timed_out(period=five, statistic="Sum", label="timed out"),
+                self.state_machine.metric_throttled(period=five, statistic="Sum", label="throttled")], width=12),
+        )
+        return dashboard

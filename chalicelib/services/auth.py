@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from chalicelib.domain.clock import now_iso
 from chalicelib.domain.ids import new_id
 from chalicelib.errors import Unauthorized
-from chalicelib.models import checked_id
+from chalicelib.models import AccountView, checked_id
 from chalicelib.services import wiring
 
 KEY_PREFIX = "klyph_sk_"
@@ -36,6 +36,13 @@ def authenticate(headers: Mapping[str, str]) -> str:
     if not record or record.get("revoked"):
         raise Unauthorized("invalid API key")
     return record["accountId"]
+
+
+def describe_account(caller: str) -> AccountView:
+    """The workspace the caller's key belongs to: the id every request names (the dashboard
+    shows it, as the seed says)."""
+    account = wiring.records().get_account(caller) or {}
+    return AccountView(accountId=caller, name=str(account.get("name") or caller))
 
 
 def create_workspace(account_id: str | None = None, api_key: str | None = None, name: str = "") -> tuple[str, str]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from chalicelib.adapters.s3 import clip_key, work_key
 from chalicelib.config import settings
-from chalicelib.domain.clock import now_iso
+from chalicelib.domain.clock import now_iso, seconds_since
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.transcript import Transcript
 from chalicelib.errors import PipelineError, failure_from_catch
@@ -81,7 +81,8 @@ def transcribe_start(event: Event) -> Event:
         output_key = work_key(state.accountId, state.videoId, state.callId, "transcribe-output.json")
         wiring.aws_transcriber().start(state.callId, state.audioKey, output_key, state.options.language)
         transcription = Transcription(status="IN_PROGRESS", key=transcript_key, jobName=state.callId,
-                                      outputKey=output_key, pollSeconds=cfg.transcribe_poll_seconds)
+                                      outputKey=output_key, pollSeconds=cfg.transcribe_poll_seconds,
+                                      startedAt=now_iso())
         return state.model_copy(update={"transcription": transcription}).wire()
     else:
         with tempfile.TemporaryDirectory() as tmp:
@@ -110,7 +111,10 @@ def transcribe_check(event: Event) -> Event:
     if status != "COMPLETED":
         return state.wire()
     transcript = transcriber.fetch(job.outputKey, locale)
-    return state.model_copy(update={"transcription": _transcribed(state.callId, job.key, transcript)}).wire()
+    done = _transcribed(state.callId, job.key, transcript)
+    if job.startedAt:
+        done = done.model_copy(update={"waitSeconds": round(seconds_since(job.startedAt), 3)})
+    return state.model_copy(update={"transcription": done}).wire()
 
 
 def select(event: Event) -> Event:

@@ -107,7 +107,9 @@ def test_bucket_private_encrypted_cors_and_lifecycle(synth):
     sse = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
     assert sse["SSEAlgorithm"] == "AES256"
     cors = bucket["CorsConfiguration"]["CorsRules"][0]
-    assert "PUT" in cors["AllowedMethods"] and cors["AllowedOrigins"] == ["*"]
+    # The dashboard's uploads and caption tracks: from API Gateway's origins in the region only.
+    assert sorted(cors["AllowedMethods"]) == ["GET", "HEAD", "PUT"] and cors["AllowedHeaders"] == ["content-type"]
+    assert [joined(o) for o in cors["AllowedOrigins"]] == ["https://*.execute-api.<AWS::Region>.<AWS::URLSuffix>"]
     rules = {r["Id"]: r for r in bucket["LifecycleConfiguration"]["Rules"]}
     assert rules["expire-work"]["Prefix"] == "work/" and rules["expire-work"]["ExpirationInDays"] == 7
     assert rules["abort-incomplete-multipart"]["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 1
@@ -506,3 +508,30 @@ def test_given_up_webhook_deliveries_alarm(synth):
     assert alarm["Namespace"] == "Klyph" and alarm["Dimensions"] == [{"Name": "service", "Value": "klyph"}]
     assert alarm["Threshold"] == 1 and alarm["AlarmActions"] == [{"Ref": topic}]
     assert "list-webhook-deliveries" in alarm["AlarmDescription"]
+
+
+def test_operators_dashboard_shows_every_function_alarm_and_metric_we_emit(synth):
+    (dashboard,) = synth.resources("AWS::CloudWatch::Dashboard").values()
+    assert dashboard["Properties"]["DashboardName"] == "klyph-prod"
+    body = joined(dashboard["Properties"]["DashboardBody"])
+    titles = re.findall(r'"title":"([^"]+)"', body)
+    for expected in ("Jobs per hour: started, succeeded, failed", "Time per stage, p50 (ms)",
+                     "Time per stage, p95 (ms)", "Clips rendered and failed", "Transcribe wait (s)",
+                     "Function errors", "Function throttles",
+                     "Function duration p95 (ms)", "API 4xx and 5xx", "API latency (ms)", "Webhook deliveries failing",
+                     "On-failure queue: upload events to redrive", "Alarms"):
+        assert expected in titles, (expected, titles)
+    for handler in ALL:
+        assert f'"{function(synth, handler)["FunctionName"]}"' in body, handler
+    # Every alarm is on it, and every metric app.py records is read by the name it records.
+    for alarm_id in synth.resources("AWS::CloudWatch::Alarm"):
+        assert f"<{alarm_id}.Arn>" in body, alarm_id
+    emitted = set(re.findall(r'add_metric\(name="(\w+)"', (ROOT / "app.py").read_text()))
+    assert emitted >= {"ClipsRendered", "ClipsFailed", "JobsFailed", "TranscribeWaitSeconds",
+                       "WebhookDeliveriesGivenUp"}
+    for name in emitted:
+        assert f'"{name}"' in body or f'\\"{name}\\"' in body, name
+    api = only(synth.resources("AWS::Serverless::Api"))["Properties"]
+    assert api["Name"] == "klyph-prod" and '"ApiName","klyph-prod","Stage","api"' in body
+    outputs = synth.template["Outputs"]
+    assert "dashboards:name=klyph-prod" in joined(outputs["DashboardUrl"]["Value"])

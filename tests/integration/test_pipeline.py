@@ -290,12 +290,24 @@ def test_amazon_transcribe_path_polls_until_done_and_parses_its_output(api, proj
         wiring.blobs().put_bytes(output_key, doc)
 
     monkeypatch.setattr(AwsTranscriber, "start", start_and_let_aws_write)
+    from chalicelib.services import pipeline as pipeline_tasks
+
+    real_check, waits = pipeline_tasks.transcribe_check, []
+
+    def check_noting_the_wait(event):
+        state = real_check(event)
+        waits.append(state["transcription"].get("waitSeconds"))
+        return state
+
+    monkeypatch.setattr(pipeline_tasks, "transcribe_check", check_noting_the_wait)
     video = upload(api, project, speech_video)
     _status, result = run_job(api, video["id"], maxClips=1, minDuration=5, maxDuration=12)
     settings.cache_clear()
 
     assert result["status"] == "succeeded", result
     assert started == [result["callId"]], "the Transcribe job is named after the call"
+    # The last check carries how long Transcribe took (the TranscribeWaitSeconds metric); it polled at least once.
+    assert len(waits) >= 2 and waits[:-1] == [None] * (len(waits) - 1) and 0.5 < waits[-1] < 60, waits
     job = clients.transcribe().get_transcription_job(TranscriptionJobName=result["callId"])["TranscriptionJob"]
     assert job["TranscriptionJobStatus"] == "COMPLETED"
     # language "auto": Transcribe identified the language among the options (moto: the first)

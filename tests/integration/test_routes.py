@@ -568,3 +568,32 @@ def test_video_views_need_a_known_video_id(api):
     for route in ("list-clips", "video-summary"):
         assert_error(api.get(f"/dev/{route}"), 400, "bad_request", "videoId", case=route)
         assert_error(api.get(f"/dev/{route}?videoId={UNKNOWN_VIDEO}"), 404, "not_found", UNKNOWN_VIDEO, case=route)
+
+
+# the dashboard's page and assets, and the account its key belongs to
+
+
+def test_get_account_names_the_keys_workspace(client, api):
+    status, body = api.get("/dev/get-account")
+    assert status == 200 and body["accountId"] == api.account_id and body["name"]
+    assert client.http.get("/dev/get-account").status_code == 401
+
+
+def test_dashboard_assets_have_their_type_a_strict_csp_and_revalidate(client):
+    from chalicelib.config import settings
+
+    page = client.http.get("/app")
+    assert page.status_code == 200 and page.headers["Content-Type"] == "text/html; charset=utf-8"
+    csp = page.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in csp and "default-src 'none'" in csp and "unsafe" not in csp
+    # Media only from the bucket's own path on S3 (no endpoint configured here: AWS's URLs).
+    assert f"media-src 'self' https://s3.amazonaws.com/{settings().bucket}/ " in csp
+    assert "<script type=\"module\" src=\"app/app.js\">" in page.body.decode() and "onclick" not in page.body.decode()
+    script = client.http.get("/app/app.js")
+    assert script.headers["Content-Type"].startswith("text/javascript") and "Content-Security-Policy" in script.headers
+    style = client.http.get("/app/style.css")
+    assert style.headers["Content-Type"].startswith("text/css") and style.headers["Cache-Control"] == "no-cache"
+    again = client.http.get("/app/style.css", headers={"If-None-Match": style.headers["ETag"]})
+    assert again.status_code == 304 and not again.body
+    missing = client.http.get("/app/secrets.py")
+    assert missing.status_code == 404 and json.loads(missing.body)["error"] == "not_found"
