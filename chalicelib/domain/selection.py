@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from chalicelib.domain.instructions import Request, parse as parse_instructions
@@ -118,6 +118,7 @@ class Pick:
     description: str = ""
     score: float | None = None
     reason: str = ""
+    hashtags: tuple[str, ...] = ()  # words without '#', validated by ``Ranking.hashtags``
 
 
 @dataclass
@@ -159,12 +160,33 @@ class Ranking:
                 description = ""
             out.append(ClipChoice(c.start, c.end, title or c.title, round(float(score), 1),
                                   p.reason.strip()[:300] or c.reason, description or c.description,
-                                  list(c.hashtags)))
+                                  self.hashtags(p.hashtags, c.text) or list(c.hashtags)))
         out.sort(key=lambda c: c.start)
         for a, b in itertools.pairwise(out):
             if b.start < a.end:
                 raise ValueError(f"picks overlap at {b.start:.1f} s")
         return out
+
+
+    def hashtags(self, tags: Sequence[str], said: str) -> list[str]:
+        """An external selector's hashtags as ours ("#Tomatoes"), or [] when they are not 3-5 single
+        words (a leading '#' is allowed, none inside, no spaces), not in the clip's language (no
+        stop word of it, no other language told by them, most of them said in the clip)."""
+        lex = lexicon(self.language)
+        words = [t.strip().removeprefix("#") for t in tags]
+        if not 3 <= len(words) <= 5 or len({w.lower() for w in words}) != len(words):
+            return []
+        if not all(_HASHTAG_WORD.fullmatch(w) and len(w) <= 30 and not lex.is_stopword(w.lower()) for w in words):
+            return []
+        if guess_language(" ".join(words)) not in (None, self.language):
+            return []
+        stems = {lex.stem(t) for t in lex.terms(said)}
+        if 2 * sum(lex.stem(w.lower()) in stems for w in words) < len(words):
+            return []
+        return ["#" + w[:1].upper() + w[1:] for w in words]
+
+
+_HASHTAG_WORD = re.compile(r"[^\W_](?:[\w'’-]*[^\W_])?")
 
 
 def sentence_units(transcript: Transcript) -> list[Segment]:
