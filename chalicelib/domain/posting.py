@@ -46,6 +46,9 @@ from chalicelib.domain.transcript import Word
 # Word confidence under which a word is not put in a title, description or hashtag. Whisper's
 # median is 0.95; its misheard words ("Price against that mail") sit at 0.3-0.55.
 UNSURE = 0.5
+# Whisper is least sure of a segment's first word ("Why" at 0.36 opening "Why does the bread taste
+# sour?"); a function word misheard misleads no one, so it only needs this much.
+UNSURE_FUNCTION_WORD = 0.35
 _MIN_FRAGMENT_WORDS = 4
 _HASHTAGS = (3, 5)
 
@@ -152,9 +155,16 @@ class Line:
     def text(self) -> str:
         return " ".join(w.text for w in self.words)
 
-    @property
-    def sure(self) -> bool:
-        return all(w.confidence >= UNSURE for w in self.words)
+    def sure(self, lex: Lexicon) -> bool:
+        """Whether every word of the line may be used: content words at ``UNSURE`` or more, function
+        words at ``UNSURE_FUNCTION_WORD`` (see there)."""
+        return not any(_unsure(w, lex) for w in self.words)
+
+
+def _unsure(word: Word, lex: Lexicon) -> bool:
+    bare = word.text.strip(",.;:!?¿¡\"'()").lower()
+    floor = UNSURE_FUNCTION_WORD if bare and lex.is_stopword(bare) else UNSURE
+    return word.confidence < floor
 
 
 @dataclass(frozen=True)
@@ -292,7 +302,7 @@ def compose(lines: Sequence[Line], vocabulary: Vocabulary, context: Sequence[str
     lex = vocabulary.lex
     keywords = vocabulary.keywords(lines, limit=16, context=context)
     title, title_line = _title(lines, keywords[:8], vocabulary)
-    said = [clean(line.text, NEUTRAL) for line in lines if line.sure]
+    said = [clean(line.text, NEUTRAL) for line in lines if line.sure(lex)]
     return Posting(title, _description(lines, title, title_line, keywords[:8], vocabulary),
                    hashtags(keywords, lex, vocabulary, said), keywords[:8])
 
@@ -374,7 +384,7 @@ def _subject(lines: Sequence[Line], keywords: Sequence[Keyword], vocabulary: Voc
 def _said(line: Line, lex: Lexicon) -> str:
     """A question or hook as a title: as said, cleaned of fillers and leading connectives, if it
     is sure, whole (or its hook clause fits) and no fragment; else ""."""
-    if not line.sure:
+    if not line.sure(lex):
         return ""
     for text in (clean(line.text, lex), clean(line.text, NEUTRAL)):
         question = text.rstrip().endswith(QUESTION_MARKS)
@@ -391,7 +401,7 @@ def _said(line: Line, lex: Lexicon) -> str:
 def _variants(line: Line, lex: Lexicon) -> list[tuple[str, bool]]:
     """The line's candidate titles: whole (connectives dropped, else as said) and compressed, or
     its sure opening clause when the transcriber was unsure of a later word. (text, whole)."""
-    if line.sure:
+    if line.sure(lex):
         texts = [clean(line.text, lex), clean(line.text, NEUTRAL)]
         out = [(t, True) for t in texts]
         out += [(compress(t, lex), False) for t in texts]
@@ -518,7 +528,7 @@ def _description(lines: Sequence[Line], title: str, title_line: int, keywords: S
     lex = vocabulary.lex
     texts: dict[int, str] = {}
     for k, line in enumerate(lines):
-        if k == title_line or not line.sure:
+        if k == title_line or not line.sure(lex):
             continue
         for text in (clean(line.text, lex), clean(line.text, NEUTRAL)):
             text = sentence_case(text.rstrip(" ,;:-"), lex)
@@ -535,8 +545,10 @@ def _description(lines: Sequence[Line], title: str, title_line: int, keywords: S
 
     def centrality(k: int) -> float:
         # Sentences that lean on the previous one read worse alone.
+        # and a question asks rather than summarises.
         leans = lex.opener_in(lexicon_words(texts[k]), lex.dependent)
-        return _cosine(_vector(texts[k], vocabulary), clip_vector) * (0.4 if leans else 1.0)
+        asks = texts[k].endswith(QUESTION_MARKS)
+        return _cosine(_vector(texts[k], vocabulary), clip_vector) * (0.4 if leans else 1.0) * (0.5 if asks else 1.0)
 
     ranked = sorted(texts, key=lambda k: (-centrality(k), k))
     # The lines right after the title, as said: a summary is not simply those.
@@ -564,7 +576,7 @@ def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
 def _sure_head(line: Line, lex: Lexicon) -> str:
     """The line's sure opening up to a clause break (at least four words), when the transcriber
     was unsure of a later word; "" when there is none."""
-    unsure = next(k for k, w in enumerate(line.words) if w.confidence < UNSURE)
+    unsure = next(k for k, w in enumerate(line.words) if _unsure(w, lex))
     prefix = " ".join(w.text for w in line.words[:unsure])
     head = re.split(r"[,;:]\s", prefix)
     if len(head) < 2 or len(head[0].split()) < _MIN_FRAGMENT_WORDS:

@@ -1,7 +1,7 @@
 """Titles, descriptions and hashtags written for posting, measured on every clip of the fixtures
-(the real Whisper transcript with its misheard words, the two-topic talk, six languages, and
-Whisper's transcripts of the spoken Spanish, German and French fixtures), by rules this test
-states itself rather than the code's own:
+(the real Whisper transcripts with their misheard words, of the ogg and of the demo's mp4, the
+two-topic talk, six languages, and Whisper's transcripts of the spoken Spanish, German and
+French fixtures), by rules this test states itself rather than the code's own:
 
 - a title is at most 70 characters, starts with a capital, carries a word distinctive of the
   clip (in at most a quarter of the video's sentences), is not the clip's first or second
@@ -30,6 +30,9 @@ from lang_fixtures import LANGUAGES, transcript
 from support import FIXTURES
 
 WHISPER = Transcript.from_dict(json.loads((FIXTURES / "speech_long.transcript.json").read_text()))
+# The same speech as `make demo` hears it (through the AAC of its mp4, as the pipeline
+# transcribes it): Whisper is unsure of "Why" (0.36) opening "Why does the bread taste sour?".
+DEMO = Transcript.from_dict(json.loads((FIXTURES / "speech_long.demo.transcript.json").read_text()))
 SPOKEN = {code: Transcript.from_dict(json.loads((FIXTURES / f"speech_{code}.transcript.json").read_text()))
           for code in ("es", "de", "fr")}
 
@@ -123,13 +126,15 @@ def check_clip(t, clip, code):
         assert guess_language(clip.title + ". " + description) in (None, code), (clip.title, description)
 
 
-@pytest.mark.parametrize("bounds", [(15, 40, 5), (30, 60, 4), (20, 35, 6)])
-def test_every_clip_of_the_whisper_fixture_follows_the_title_rule(bounds):
+@pytest.mark.parametrize("bounds", [(15, 40, 5), (30, 60, 4), (20, 35, 6), (30, 60, 3)])
+@pytest.mark.parametrize("heard", ["fixture", "demo"])
+def test_every_clip_of_the_whisper_fixture_follows_the_title_rule(bounds, heard):
     lo, hi, n = bounds
-    ranking = rank_clips(WHISPER, duration=WHISPER.duration, max_clips=n, min_duration=lo, max_duration=hi)
+    t = WHISPER if heard == "fixture" else DEMO
+    ranking = rank_clips(t, duration=t.duration, max_clips=n, min_duration=lo, max_duration=hi)
     assert ranking.choices
     for clip in ranking.choices:
-        check_clip(WHISPER, clip, "en")
+        check_clip(t, clip, "en")
 
 
 def test_every_clip_of_the_two_topic_talk_follows_the_title_rule():
@@ -160,6 +165,8 @@ def test_every_clip_of_the_spoken_fixtures_follows_the_title_rule(language):
 
 
 def test_the_demo_clip_is_titled_by_its_hook_question_and_never_by_a_fragment():
+    ranking = rank_clips(DEMO, duration=DEMO.duration, max_clips=3, min_duration=30, max_duration=60)
+    assert "Why does the bread taste sour?" in {c.title for c in ranking.choices}  # as `make demo` runs it
     ranking = rank_clips(WHISPER, duration=WHISPER.duration, max_clips=5, min_duration=15, max_duration=40)
     titles = {c.title for c in ranking.choices}
     assert "Why does the bread taste sourdough?" in titles  # the opening question, as Whisper heard it
