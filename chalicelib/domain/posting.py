@@ -341,7 +341,10 @@ def _title(lines: Sequence[Line], keywords: Sequence[Keyword], vocabulary: Vocab
             if (len(title) > TITLE_MAX_CHARS or fragment(title, lex, title=True)
                     or (k < 2 and _norm(title) in copies)):
                 continue
-            worth = value(title) / (1 + 0.15 * k) * (1.0 if whole else 0.85) * (1.2 if line.hook >= 0.8 else 1.0)
+            # A whole sentence reads best, unless it had to be cut to fit; then the shorter of equals.
+            whole = whole and _norm(title) == _norm(variant)
+            worth = (value(title) / (1 + 0.15 * k) * (1.0 if whole else 0.85) * (1.2 if line.hook >= 0.8 else 1.0)
+                     * (1.0 if len(title) <= 50 else 0.95))
             if worth > 0 and (best is None or worth > best[0]):
                 best = (worth, title, k)
     if best is not None:
