@@ -97,7 +97,8 @@ def prompt(ranking: Ranking, instructions: str | None) -> str:
             "unless that is a question), sentence case, no ellipsis; description one or two sentences of at most "
             "160 characters summarising the clip in that language; hashtags 3 to 5 topical nouns the clip is about, "
             "in that language, each one word without '#' or spaces, most of them said in the clip; score how likely "
-            "people are to post it; reason one short sentence on how the clip relates to the user's instructions."
+            "people are to post it; reason one short sentence, in the language spoken, on how the clip relates to "
+            "the user's instructions."
         ),
     ]
     return "\n".join(lines)

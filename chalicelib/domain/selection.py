@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from chalicelib.domain import messages
 from chalicelib.domain.instructions import Request, parse as parse_instructions
 from chalicelib.domain.lexicon import (
     CLOSERS,
@@ -158,8 +159,12 @@ class Ranking:
                 title = ""
             if description and guess_language(description) not in (None, self.language):
                 description = ""
+            # Reasons follow the video's language too (messages.py); a reason in another is ours instead.
+            reason = p.reason.strip()[:300]
+            if reason and guess_language(reason) not in (None, messages.language_of(self.language)):
+                reason = ""
             out.append(ClipChoice(c.start, c.end, title or c.title, round(float(score), 1),
-                                  p.reason.strip()[:300] or c.reason, description or c.description,
+                                  reason or c.reason, description or c.description,
                                   self.hashtags(p.hashtags, c.text) or list(c.hashtags)))
         out.sort(key=lambda c: c.start)
         for a, b in itertools.pairwise(out):

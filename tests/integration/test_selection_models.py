@@ -197,6 +197,11 @@ def test_bedrock_hashtags_are_used_when_valid_and_the_local_ones_otherwise(ranki
         else:
             assert clip.hashtags == list(first.hashtags), (case, clip.hashtags)
     assert '"hashtags"' in prompt(ranking, None) and "without '#'" in prompt(ranking, None)
+    # A reason in another language than the video's gives way to the local one.
+    answer = {"clips": [{"index": 0, "score": 80, "reason": "Empieza con una pregunta sobre el tema que pediste."}]}
+    client, _ = stubbed(json.dumps(answer))
+    [clip] = BedrockSelector(client, "test-model").choose(ranking)
+    assert clip.reason == first.reason
 
 
 @pytest.mark.parametrize(
