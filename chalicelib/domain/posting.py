@@ -356,8 +356,7 @@ def _title(lines: Sequence[Line], keywords: Sequence[Keyword], vocabulary: Vocab
             return title, k
     # 5. The clip's subjects as a phrase ("Masa, decisión y horno"), from the nouns it names: a
     # transcript this unsure has no sentence to lend.
-    nouns = _nouns(keywords, vocabulary)
-    nouns = (nouns + [k for k in keywords if k not in nouns and vocabulary.noun_like(k)])[:3]
+    nouns = _subjects(keywords, vocabulary)[:3]
     if len(nouns) > 1:
         return sentence_case(_phrase(nouns, lex, " ".join(line.text for line in lines)), lex), -1
     return "", -1
@@ -367,6 +366,13 @@ def _nouns(keywords: Sequence[Keyword], vocabulary: Vocabulary) -> list[Keyword]
     """The keywords the video uses as nouns: names first, then those seen after a determiner, by weight."""
     nouns = [k for k in keywords if vocabulary.evidenced_noun(k)]
     return sorted(nouns, key=lambda k: (not k.name, -k.weight))
+
+
+def _subjects(keywords: Sequence[Keyword], vocabulary: Vocabulary) -> list[Keyword]:
+    """The keywords that may name the clip's subjects: the nouns (``_nouns``), then the other
+    keywords not told to be anything else (a language without word lists has no rules to tell)."""
+    nouns = _nouns(keywords, vocabulary)
+    return nouns + [k for k in keywords if k not in nouns and vocabulary.noun_like(k)]
 
 
 def _subject(lines: Sequence[Line], keywords: Sequence[Keyword], vocabulary: Vocabulary) -> str:
@@ -492,7 +498,10 @@ def hashtags(keywords: Sequence[Keyword], lex: Lexicon, vocabulary: Vocabulary |
     """3-5 hashtags from the distinctive keywords the video uses as nouns (names first, a name of
     several words as one: #MountSaintHelens), or none when fewer than three qualify. ``said``:
     the clip's sure sentences, where names of several words are found."""
-    nouns = _nouns(keywords, vocabulary) if vocabulary is not None else list(keywords)
+    if vocabulary is None:
+        nouns = list(keywords)
+    else:  # without word lists for the language, names first and then what is left
+        nouns = _nouns(keywords, vocabulary) if vocabulary.lex.known else _subjects(keywords, vocabulary)
     names = _multiword_names(said) if lex.code != "de" else []
     tags: list[str] = []
     for k in nouns:
@@ -542,8 +551,14 @@ def _description(lines: Sequence[Line], title: str, title_line: int, keywords: S
                 texts[k] = text
                 break
     if not texts:
-        nouns = _nouns(keywords, vocabulary)[:2]
-        return messages.say("about_clip", lex.code, topic=_phrase(nouns, lex)) if nouns else ""
+        nouns = _subjects(keywords, vocabulary)[:2]
+        if not nouns:
+            return ""
+        # No sentence to lend: what the clip is about, in its language (the words alone in a
+        # language without templates).
+        if lex.code in messages.LANGUAGES:
+            return messages.say("about_clip", lex.code, topic=_phrase(nouns, lex))
+        return sentence_case(_phrase(nouns, lex), lex) + "."
     clip_vector = _vector(" ".join(line.text for line in lines), vocabulary)
 
     def centrality(k: int) -> float:
@@ -622,7 +637,8 @@ def _phrase(keywords: Sequence[Keyword], lex: Lexicon, said: str = "") -> str:
             return pair
     surfaces = [k.surface for k in keywords]
     head = ", ".join(surfaces[:-1])
-    return f"{head} {messages.say('and', lex.code)} {surfaces[-1]}" if head else surfaces[0] if surfaces else ""
+    conjunction = messages.say("and", lex.code) if lex.code in messages.LANGUAGES else "&"
+    return f"{head} {conjunction} {surfaces[-1]}" if head else surfaces[0] if surfaces else ""
 
 
 def _stems(text: str, lex: Lexicon) -> set[str]:
