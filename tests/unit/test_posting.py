@@ -229,3 +229,18 @@ def test_german_hashtags_are_its_capitalised_nouns():
     keywords = vocabulary.keywords(lines(*video[:4]), limit=16)
     tags = hashtags(keywords, lex, vocabulary)
     assert tags and all(t[1].isupper() for t in tags) and "#Schwärmen" not in tags, tags
+
+
+def test_languages_without_word_lists_get_no_english_words():
+    from chalicelib.domain.transcript import build_transcript
+    from lang_fixtures import OTHERS, timed
+
+    for name in ("finnish", "dutch", "turkish"):
+        text = OTHERS[name] if isinstance(OTHERS[name], str) else " ".join(OTHERS[name])
+        words = timed(re.split(r"(?<=[.?!])\s+", text))
+        t = build_transcript("", round(words[-1].end + 1, 3), words)
+        for clip in rank_clips(t, duration=t.duration, max_clips=2, min_duration=5, max_duration=15).choices:
+            assert clip.title and clip.description, (name, clip)
+            said = f" {clip.title} {clip.description} ".lower()
+            assert " and " not in said and "a clip about" not in said, (name, clip)
+            assert len(clip.hashtags) in (0, 3, 4, 5), (name, clip.hashtags)
