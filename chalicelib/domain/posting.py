@@ -16,8 +16,11 @@ extractive and compressive; no language model).
 - Hashtags: three to five distinctive keywords that are nouns by simple rules of the language
   (``Vocabulary.noun_like``): names first, then words the video uses after an article or a
   determiner, never words it uses after pronouns, "to" or modal verbs; none when fewer qualify.
-- Words the transcriber was unsure of (confidence below ``UNSURE``) are never used: a sentence
-  holding one is left out of descriptions, and a title takes at most its sure opening clause.
+- Words the transcriber was unsure of (confidence below ``UNSURE``, or ``UNSURE_FUNCTION_WORD``
+  for a stop word) are never used: a sentence holding one is left out of descriptions, and a
+  title takes at most its sure opening clause.
+- When no sentence is whole and sure, the title and description name the clip's subjects
+  ("Masa, anual y decisión", "A clip about crust and bacteria.").
 
 Everything follows the video's language (``lexicon``): its fillers, connectives, subordinating
 words, determiners and pronouns. Pure: no I/O.
