@@ -281,6 +281,11 @@ class ClipView(View):
     duration_seconds: float | None = None
     width: int | None = None
     height: int | None = None
+    # Below the 720 px platforms expect on its short side (the call's notes say why and what to do);
+    # known from the source's size before the clip is rendered, from the clip's own size after.
+    low_resolution: bool | None = Field(
+        default=None, description="True when the clip is below 720 px on its short side (the call's notes say "
+        "why; submit with allowUpscale: true to render at 1080 px); null when the source's size is unknown.")
     # How the clip was framed: auto (following the speaker), center, or split (two stacked).
     layout: Literal["auto", "center", "split"] | None = None
     call_id: str

@@ -1,7 +1,7 @@
 """Clip choice by an LLM on Amazon Bedrock (Converse API), over the local ranker's shortlist.
 
 The model sees the numbered candidates (times, text, local score) and answers JSON picks:
-index, title, description, score, reason. The answer is validated twice, its shape by pydantic
+index, title, description, hashtags, score, reason. The answer is validated twice, its shape by pydantic
 and its content by the ranking (indices, duplicates, overlaps, bounds). Any failure falls back
 to the local ranker's choice with the reason logged: the LLM may improve a job, never fail one.
 """
@@ -31,6 +31,7 @@ class _Pick(BaseModel):
     index: int = Field(ge=0)
     title: str = Field(default="", max_length=300)
     description: str = Field(default="", max_length=800)
+    hashtags: list[str] = Field(default_factory=list, max_length=12)
     score: float = Field(ge=0, le=100)
     reason: str = Field(default="", max_length=800)
 
@@ -67,7 +68,7 @@ class BedrockSelector:
             raise ValueError("the answer was cut off at maxTokens")
         text = "".join(block.get("text", "") for block in response["output"]["message"]["content"])
         answer = _Answer.model_validate_json(_json_object(text))
-        return [Pick(p.index, p.title, p.description, p.score, p.reason) for p in answer.clips]
+        return [Pick(p.index, p.title, p.description, p.score, p.reason, tuple(p.hashtags)) for p in answer.clips]
 
 
 def prompt(ranking: Ranking, instructions: str | None) -> str:
@@ -88,14 +89,16 @@ def prompt(ranking: Ranking, instructions: str | None) -> str:
         "",
         (
             'Answer with only this JSON: {"clips": [{"index": <candidate number>, "title": "...", '
-            '"description": "...", "score": <0-100>, "reason": "..."}]}'
+            '"description": "...", "hashtags": ["...", "..."], "score": <0-100>, "reason": "..."}]}'
         ),
         (
             "Rules: distinct indices from the list; best first; title at most 70 characters in the language spoken, "
             "stating the clip's point or hook with one of its distinctive words (not its first sentence copied, "
             "unless that is a question), sentence case, no ellipsis; description one or two sentences of at most "
-            "160 characters summarising the clip in that language; score how likely people are to post it; reason "
-            "one short sentence on how the clip relates to the user's instructions."
+            "160 characters summarising the clip in that language; hashtags 3 to 5 topical nouns the clip is about, "
+            "in that language, each one word without '#' or spaces, most of them said in the clip; score how likely "
+            "people are to post it; reason one short sentence, in the language spoken, on how the clip relates to "
+            "the user's instructions."
         ),
     ]
     return "\n".join(lines)

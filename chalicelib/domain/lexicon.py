@@ -59,6 +59,7 @@ def _phrases(text: str) -> frozenset[str]:
     return frozenset(p.strip() for p in re.split(r"[,\n]", text) if p.strip())
 
 
+@lru_cache(maxsize=1 << 16)  # called for every token of a transcript, and tokens repeat
 def fold(text: str) -> str:
     """Lower-cased, accents removed ("Jubilación" -> "jubilacion", "Straße" -> "strasse")."""
     decomposed = unicodedata.normalize("NFKD", text.lower().replace("ß", "ss"))

@@ -273,17 +273,24 @@ def output_size(src_w: int, src_h: int, aspect: str, upscale: bool = False) -> t
 MIN_SHORT_SIDE = 720
 
 
-def resolution_note(src_w: int, src_h: int, aspect: str, upscale: bool) -> str | None:
-    """A sentence for the job's notes when clips come out (or were upscaled from) below 720 px."""
+def resolution_note(src_w: int, src_h: int, aspect: str, upscale: bool, language: str | None = "en") -> str | None:
+    """A sentence for the job's notes (in the video's ``language``) when clips come out (or were
+    upscaled from) below 720 px."""
+    from chalicelib.domain.messages import say
+
     cw, ch, _, _ = crop_box(src_w, src_h, aspect)
     if min(cw, ch) >= MIN_SHORT_SIDE:
         return None
     if upscale:
-        return (f"The {src_w}x{src_h} source was upscaled to {'x'.join(map(str, TARGET_SIZES[aspect]))} "
-                f"(lanczos) from a {cw}x{ch} crop: the clips are softer than a 1080 px source would give.")
-    return (f"The source is {src_w}x{src_h}, so the clips are {cw}x{ch}, {min(cw, ch)} px on the short side, "
-            f"below the {MIN_SHORT_SIDE} px platforms expect; submit with allowUpscale: true to render them at "
-            "1080 px.")
+        return say("upscaled", language, width=src_w, height=src_h, crop=f"{cw}x{ch}",
+                   target="x".join(map(str, TARGET_SIZES[aspect])))
+    return say("low_resolution", language, width=src_w, height=src_h, crop=f"{cw}x{ch}", short=min(cw, ch),
+               minimum=MIN_SHORT_SIDE)
+
+
+def low_resolution(width: int | None, height: int | None) -> bool | None:
+    """Whether a clip of ``width`` x ``height`` is below the 720 px platforms expect on its short side."""
+    return None if not width or not height else min(width, height) < MIN_SHORT_SIDE
 
 
 def split_panel_size(src_w: int, src_h: int, upscale: bool = False) -> tuple[int, int]:

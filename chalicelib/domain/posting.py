@@ -4,18 +4,26 @@ extractive and compressive; no language model).
 - Keywords: the clip's words weighed by how much more the clip uses them than the rest of the
   video (term frequency times inverse sentence frequency over the whole transcript), so a clip
   about tomatoes in a gardening video is titled by what sets it apart.
-- Title: a question or hook of the clip's opening that names a keyword stays as said; otherwise
-  the line richest in keywords, compressed (fillers, leading connectives and the subordinate tail
-  cut), and when that would still copy the clip's first or second sentence, headed by its
-  keyword ("Tomatoes: plant them deep ..."). At most 70 characters, with a keyword.
-- Description: the one or two most central lines other than the title's, compressed, in order
-  (a summary, not the sentences after the title), at most 160 characters.
-- Hashtags: the three to five most distinctive keywords (none when fewer stand out).
-- Words the transcriber was unsure of (confidence below ``UNSURE``) are never used: a line
-  holding one is cut to its longest sure stretch, or left out.
+- Title: a question or hook among the clip's first two sentences, as said (cleaned of fillers and
+  leading connectives), when it names a keyword; a question that names none is headed by the
+  clip's subject when that is a name or a noun ("Apollo: did everything go smoothly?"). Otherwise
+  the best short, self-contained line of the clip that names a keyword: a whole sentence or its
+  main clause (leading connectives and subordinate tails dropped), never the clip's first or
+  second sentence copied, never a fragment (``fragment``). At most 70 characters.
+- Description: the one or two complete sentences most central to the clip (cosine of their
+  TF-IDF vectors with the clip's), in order, other than the title's, at most 160 characters;
+  "A clip about ..." when no sentence is whole and sure.
+- Hashtags: three to five distinctive keywords that are nouns by simple rules of the language
+  (``Vocabulary.noun_like``): names first, then words the video uses after an article or a
+  determiner, never words it uses after pronouns, "to" or modal verbs; none when fewer qualify.
+- Words the transcriber was unsure of (confidence below ``UNSURE``, or ``UNSURE_FUNCTION_WORD``
+  for a stop word) are never used: a sentence holding one is left out of descriptions, and a
+  title takes at most its sure opening clause.
+- When no sentence is whole and sure, the title and description name the clip's subjects
+  ("Masa, anual y decisión", "A clip about crust and bacteria.").
 
 Everything follows the video's language (``lexicon``): its fillers, connectives, subordinating
-words and the word for "and". Pure: no I/O.
+words, determiners and pronouns. Pure: no I/O.
 """
 from __future__ import annotations
 
@@ -25,19 +33,25 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from chalicelib.domain.lexicon import Lexicon, is_unspaced
+from chalicelib.domain import messages
+from chalicelib.domain.lexicon import NEUTRAL, QUESTION_MARKS, Lexicon, is_unspaced, words as lexicon_words
 from chalicelib.domain.titles import (
+    DESCRIPTION_MAX_CHARS,
+    STAGE_DIRECTIONS,
     TITLE_MAX_CHARS,
     _drop_dangling,
     clean,
     sentence_case,
-    shorten,
-    tidy_description,
     tidy_title,
 )
 from chalicelib.domain.transcript import Word
 
-UNSURE = 0.4  # word confidence under which a word is not put in a title, description or hashtag
+# Word confidence under which a word is not put in a title, description or hashtag. Whisper's
+# median is 0.95; its misheard words ("Price against that mail") sit at 0.3-0.55.
+UNSURE = 0.5
+# Whisper is least sure of a segment's first word ("Why" at 0.36 opening "Why does the bread taste
+# sour?"); a function word misheard misleads no one, so it only needs this much.
+UNSURE_FUNCTION_WORD = 0.35
 _MIN_FRAGMENT_WORDS = 4
 _HASHTAGS = (3, 5)
 
@@ -50,6 +64,68 @@ _SUBORDINATE = {
     "pt": ("porque", "pois", "embora", "enquanto", "para que", "quando"),
     "it": ("perché", "poiché", "anche se", "mentre", "affinché", "quando"),
 }
+_CONDITIONAL = {"en": ("when", "if", "once"), "es": ("si", "cuando"), "fr": ("si", "quand", "lorsque"),
+                "de": ("wenn", "als", "falls"), "pt": ("se", "quando"), "it": ("se", "quando")}
+# English verbs a sentence opens on only after an adverb it lost ("[Then] comes the hardest part").
+_INVERTED = frozenset("""comes came goes went is was are were has have had does did lies lay stands stood
+    sits sat follows remains remain""".split())
+# German puts the verb second: after "dann", "also", "deshalb" the verb comes first, so dropping
+# them leaves a fragment ("[Deshalb] setzen Imker ..."). Only these leave the word order alone.
+_GERMAN_COORDINATING = frozenset("und aber oder denn sondern äh ähm".split())
+# Words a noun follows (articles, determiners, possessives, numbers) and words a verb follows
+# (subject pronouns, "to", modals, negation): the evidence ``Vocabulary.noun_like`` weighs.
+_DETERMINERS = {
+    "en": """the a an this these those my your our their his her its some many few several every each
+        another two three four five no any such""",
+    "es": """el la los las un una unos unas mi mis tu tus su sus nuestro nuestra nuestros nuestras este esta
+        estos estas ese esa esos esas aquel aquella del al cada otro otra otros otras muchos muchas""",
+    "fr": """le la les l' un une des du au aux mon ma mes ton ta tes son sa ses notre nos votre vos leur leurs
+        ce cet cette ces chaque d'""",
+    "pt": """o a os as um uma uns umas do da dos das no na nos nas ao aos meu minha meus minhas seu sua seus
+        suas este esta estes estas esse essa esses essas cada outro outra""",
+    "it": """il lo la i gli le l' un uno una un' del dello della dei degli delle al allo alla ai agli alle nel
+        nello nella nei negli nelle mio mia miei mie suo sua suoi sue questo questa questi queste ogni""",
+}
+_VERB_CUES = {
+    "en": """i you he she we they to can can't cannot could will won't would should must may might don't
+        doesn't didn't never not""",
+    "es": "yo tú él ella nosotros vosotros ellos ellas se me te nos os no para puede pueden debe deben hay",
+    "fr": "je j' tu il elle on nous vous ils elles se s' me m' te t' ne n' pour peut peuvent doit doivent",
+    "pt": "eu tu ele ela nós você vocês eles elas se me te não para pode podem deve devem",
+    "it": "io tu lui lei noi voi loro si mi ti ci vi non per può possono deve devono",
+}
+_DETERMINER_SETS = {code: frozenset(text.split()) for code, text in _DETERMINERS.items()}
+_VERB_CUE_SETS = {code: frozenset(text.split()) for code, text in _VERB_CUES.items()}
+# Endings of verb forms and adverbs, trusted only for a word the video never puts after a determiner.
+_VERB_ENDINGS = {
+    "en": re.compile(r"(?:ing|ed|ly|ous|ful|ive|able|ible|less|est)$"),
+    "es": re.compile(r"(?:ar|er|ir|ando|iendo|mente)$"),
+    "fr": re.compile(r"(?:er|ir|ez|ons|ment)$"),
+    "pt": re.compile(r"(?:ar|er|ir|ando|endo|indo|mente)$"),
+    "it": re.compile(r"(?:are|ere|ire|ando|endo|mente)$"),
+}
+_ENGLISH_ADJECTIVE = re.compile(r"(?:ous|ful|ive|able|ible|less|est|ish|ic|ical|[^e]ed)$")
+_PRENOMINAL = frozenset("""
+    old new big small tiny huge good bad great long short high low hot cold warm wet dry dark light red green
+    blue black white yellow brown full empty easy hard early late young little large whole entire real main
+    lunar solar final local simple single common special strong weak deep wide thin thick fresh ripe rich poor
+    next last same other second third best worst first free middle
+    viejo vieja viejos viejas vecchio vecchia vecchi vecchie velho velha velhos velhas plupart
+
+    nuevo nueva nuevos nuevas enorme gran grande buen buena mejor peor mayor menor primer primera segundo
+    segunda último última pequeño pequeña mismo misma
+    nouveau nouvel nouvelle grand grande petit petite bon bonne meilleur meilleure premier première deuxième
+    dernier dernière énorme vieux vieille jeune beau belle même
+    novo nova grande pequeno pequena bom boa melhor pior maior menor primeiro primeira segundo segunda
+    último última mesmo mesma
+    nuovo nuova grande grand gran piccolo piccola buon buono buona migliore maggior maggiore primo prima
+    secondo seconda ultimo ultima stesso stessa
+""".split())
+_FIRST_PERSON_PLURAL = {"es": re.compile(r"(?:amos|emos|imos)$"), "pt": re.compile(r"(?:amos|emos|imos)$"),
+                        "it": re.compile(r"iamo$")}
+_NEVER = re.compile(r"(?!x)x")
+_CASED = re.compile(r"[^\W_]+(?:['’][^\W_]+)*['’]?")
+_ELIDED_HEAD = re.compile(r"^([^\W\d_]{1,6}['’])(?=[^\W_])")
 # Common words that are never what a clip is about (adverbs, light verbs, time words), beyond the
 # lexicon's stop words: rare in one video, they would otherwise pass for distinctive.
 _GENERIC = frozenset("""
@@ -62,18 +138,13 @@ _GENERIC = frozenset("""
     put really right same say says see seems should since small soon start starts still such sure take
     takes taking tell than thank thanks then thing think though through today together told took toward
     try trying turn under until upon used using want wants way ways week weeks well went whole within
-    without work works year years yet yes
+    without work works year years yet yes everything everyone nothing someone smoothly plupart partir maggior
     muy más menos siempre nunca ahora después antes también todo todos cada hace hacer tiene tienen
     toujours jamais maintenant après avant aussi tout tous chaque fait faire très plus moins
     immer nie jetzt nach vor auch alle jede macht machen sehr mehr weniger schon noch
     sempre nunca agora depois antes também todo todos cada faz fazer muito mais menos
     sempre mai adesso dopo prima anche tutto tutti ogni fa fare molto più meno
 """.split())
-_CONDITIONAL = {"en": ("when", "if", "once"), "es": ("si", "cuando"), "fr": ("si", "quand", "lorsque"),
-                "de": ("wenn", "als", "falls"), "pt": ("se", "quando"), "it": ("se", "quando")}
-_AND = {"en": "and", "es": "y", "fr": "et", "de": "und", "pt": "e", "it": "e"}
-_ABOUT = {"en": "A clip about {}.", "es": "Un clip sobre {}.", "fr": "Un extrait sur {}.",
-          "de": "Ein Clip über {}.", "pt": "Um clipe sobre {}.", "it": "Una clip su {}."}
 
 
 @dataclass(frozen=True)
@@ -87,12 +158,24 @@ class Line:
     def text(self) -> str:
         return " ".join(w.text for w in self.words)
 
+    def sure(self, lex: Lexicon) -> bool:
+        """Whether every word of the line may be used: content words at ``UNSURE`` or more, function
+        words at ``UNSURE_FUNCTION_WORD`` (see there)."""
+        return not any(_unsure(w, lex) for w in self.words)
+
+
+def _unsure(word: Word, lex: Lexicon) -> bool:
+    bare = word.text.strip(",.;:!?¿¡\"'()").lower()
+    floor = UNSURE_FUNCTION_WORD if bare and lex.is_stopword(bare) else UNSURE
+    return word.confidence < floor
+
 
 @dataclass(frozen=True)
 class Keyword:
     stem: str
     surface: str  # as said in the clip ("tomatoes", "Apollo")
     weight: float
+    name: bool = False  # capitalised inside sentences: a proper noun ("Apollo"), or any German noun
 
 
 @dataclass(frozen=True)
@@ -104,14 +187,52 @@ class Posting:
 
 
 class Vocabulary:
-    """In how many of the video's sentences each stem appears: what makes a clip's word distinctive."""
+    """In how many of the video's sentences each stem appears (what makes a clip's word
+    distinctive), and how the video uses each word: after articles and determiners (a noun),
+    after pronouns, "to" or modals (a verb), capitalised inside a sentence (a name)."""
 
     def __init__(self, sentences: Sequence[str], lex: Lexicon):
         self.lex = lex
         self.count = max(1, len(sentences))
         self.df: Counter[str] = Counter()
+        self.after_determiner: Counter[str] = Counter()
+        self.after_verb_cue: Counter[str] = Counter()
+        self.capitalised: Counter[str] = Counter()  # inside a sentence
+        self.lowercase: Counter[str] = Counter()  # inside a sentence
         for text in sentences:
             self.df.update({lex.stem(t) for t in lex.keyword_tokens(text)})
+            self._read_usage(text)
+
+    def _read_usage(self, text: str) -> None:
+        lex = self.lex
+        determiners = _DETERMINER_SETS.get(lex.code, frozenset())
+        cues = _VERB_CUE_SETS.get(lex.code, frozenset())
+        tokens: list[str] = []
+        for token in _CASED.findall(STAGE_DIRECTIONS.sub(" ", text)):
+            head = _ELIDED_HEAD.match(token) if lex.elision else None
+            if head:  # "l'abeille": the article, then the word
+                tokens.append(head.group(1).replace("’", "'"))
+                token = token[head.end():]
+            tokens.append(token)
+        lowered = [t.lower().replace("’", "'") for t in tokens]
+        for k, token in enumerate(tokens):
+            if len(token) < 3 or token.endswith(("'", "’")):
+                continue
+            stem = lex.stem(lowered[k])
+            p1 = lowered[k - 1] if k else ""
+            if k:
+                if token[:1].isupper():
+                    self.capitalised[stem] += 1
+                elif token[:1].islower():
+                    self.lowercase[stem] += 1
+            # Adjectives can sit between an article and its noun too ("the old queen", "una enorme
+            # diferencia"): the common ones are listed, English ones ending like adjectives are not
+            # counted ("the most ridiculous", "a useful").
+            if p1 in determiners and lowered[k] not in _PRENOMINAL and not (
+                    lex.code == "en" and _ENGLISH_ADJECTIVE.search(lowered[k])):
+                self.after_determiner[stem] += 1
+            if p1 in cues:
+                self.after_verb_cue[stem] += 1
 
     def keywords(self, lines: Sequence[Line], limit: int = 8, context: Sequence[str] = ()) -> list[Keyword]:
         """The clip's most distinctive sure words, best first. ``context``: the sentences around the
@@ -135,11 +256,11 @@ class Vocabulary:
         for stem, n in tf.items():
             idf = math.log((1 + self.count) / (1 + self.df.get(stem, 0)))
             surface = forms[stem].most_common(1)[0][0]
+            name = self.named(stem)
             # A capitalised word inside a sentence is a name ("Apollo"): keep its case.
-            surface = surface if surface[:1].isupper() and surface[1:].islower() and self._named(stem, lines) \
-                else surface.lower()
+            surface = surface if name and surface[:1].isupper() else surface.lower()
             # Repetition inside the clip marks its subject: "tomato" said three times beats "buried" once.
-            scored.append(Keyword(stem, surface, (n + 0.5 * around[stem]) ** 1.5 * idf))
+            scored.append(Keyword(stem, surface, (n + 0.5 * around[stem]) ** 1.5 * idf, name))
         scored.sort(key=lambda k: (-k.weight, k.surface))
         return [k for k in scored if k.weight > 0][:limit]
 
@@ -147,58 +268,165 @@ class Vocabulary:
         """Said in at most a quarter of the video's sentences (and said at all)."""
         return 0 < self.df.get(stem, 0) <= max(1, self.count // 4)
 
-    def _named(self, stem: str, lines: Sequence[Line]) -> bool:
-        inner = [w.text for line in lines for k, w in enumerate(line.words) if k
-                 and any(self.lex.stem(t) == stem for t in self.lex.terms(w.text))]
-        return bool(inner) and all(t[:1].isupper() for t in inner)
+    def distinctive_stems(self, text: str) -> set[str]:
+        """The stems of ``text``'s content words that are distinctive (``distinctive``), short nouns
+        ("owl", "hat") included, common words and numbers not."""
+        common = {t for t in self.lex.keyword_tokens(text) if t in _GENERIC or t.isdigit() or lex_numbers(self.lex, t)}
+        return {s for s in (self.lex.stem(t) for t in self.lex.keyword_tokens(text) if t not in common)
+                if self.distinctive(s)}
+
+    def named(self, stem: str) -> bool:
+        """Capitalised whenever it is said inside a sentence (German: more often than not)."""
+        upper, lower = self.capitalised[stem], self.lowercase[stem]
+        return upper > lower if self.lex.code == "de" else upper > 0 and lower == 0
+
+    def noun_like(self, k: Keyword) -> bool:
+        """Whether the keyword reads as a noun by the video's use of it (see the class doc)."""
+        if k.name:
+            return True
+        if self.lex.code == "de":  # German nouns are capitalised: a lower-case word is not one
+            return False
+        det = self.after_determiner[k.stem]
+        if self.after_verb_cue[k.stem] > det:
+            return False
+        # A verb form or an adverb by its ending, unless the video puts it right after an article.
+        ending = _VERB_ENDINGS.get(self.lex.code)
+        if _FIRST_PERSON_PLURAL.get(self.lex.code, _NEVER).search(k.surface.lower()):
+            return False  # "fundamos", "abbiamo": a verb whatever comes before it
+        return bool(det) or ending is None or not ending.search(k.surface.lower())
+
+    def evidenced_noun(self, k: Keyword) -> bool:
+        return k.name or (self.noun_like(k) and self.after_determiner[k.stem] > 0)
 
 
 def compose(lines: Sequence[Line], vocabulary: Vocabulary, context: Sequence[str] = ()) -> Posting:
     """Title, description and hashtags for a clip of ``lines`` (see the module doc); ``context``:
     the sentences just before and after it."""
     lex = vocabulary.lex
-    keywords = vocabulary.keywords(lines, context=context)
-    weight = {k.stem: k.weight / keywords[0].weight for k in keywords} if keywords else {}
-    sure = [_sure_text(line, lex) for line in lines]
-    firsts = {_norm(tidy_title(line.text, lex)) for line in lines[:2]}
+    keywords = vocabulary.keywords(lines, limit=16, context=context)
+    title, title_line = _title(lines, keywords[:8], vocabulary)
+    said = [clean(line.text, NEUTRAL) for line in lines if line.sure(lex)]
+    return Posting(title, _description(lines, title, title_line, keywords[:8], vocabulary),
+                   hashtags(keywords, lex, vocabulary, said), keywords[:8])
 
-    def value(k: int) -> float:
-        stems = _stems(sure[k], lex)
-        return sum(w for s, w in weight.items() if s in stems)
 
-    title, title_line = "", -1
-    # A question or hook of the opening that names a keyword is the best title there is.
-    for k in range(min(4, len(lines))):
-        if lines[k].hook >= 0.8 and sure[k] == clean(lines[k].text, lex) and value(k) > 0:
-            candidate = tidy_title(sure[k], lex)
-            if candidate and len(clean(lines[k].text, lex)) <= TITLE_MAX_CHARS:
-                title, title_line = candidate, k
-                break
-    if not title:
-        # Whole sure lines first; a sure opening of a line the transcriber stumbled in after them.
-        ranked = sorted((k for k in range(len(lines)) if sure[k]),
-                        key=lambda k: (sure[k] != clean(lines[k].text, lex), -value(k) / (1 + 0.1 * k), k))
-        options = [(k, tidy_title(compress(sure[k], lex), lex)) for k in ranked[:4] if value(k) > 0]
-        options = [(k, t) for k, t in options if t]
-        best = max((value(k) for k, _ in options), default=0.0)
-        # A line other than the first two that says nearly as much reads as a title, not a copy.
-        fresh = [(k, t) for k, t in options if _norm(t) not in firsts and value(k) >= 0.3 * best]
-        if fresh:
-            title_line, title = fresh[0]
-        elif options:
-            # Only the opening says it: its main clause, else headed by the keyword it lacks.
-            title_line, title = options[0]
-            shorter = _main_clause(title, lex)
-            if _norm(shorter) != _norm(title):
-                title = shorter
-            elif keywords and keywords[0].stem not in _stems(title, lex):
-                title = _headed(title, keywords, lex)
-    if title and keywords and not any(vocabulary.distinctive(s) for s in _stems(title, lex)):
-        title = _headed(title, keywords, lex)
-    if not title and keywords:
-        title = sentence_case(_phrase(keywords[:2], lex, " ".join(line.text for line in lines)), lex)
-    return Posting(title, _description(lines, sure, title_line, weight, keywords, lex),
-                   hashtags(keywords, lex), keywords)
+def _title(lines: Sequence[Line], keywords: Sequence[Keyword], vocabulary: Vocabulary) -> tuple[str, int]:
+    lex = vocabulary.lex
+    weight = {k.stem: k.weight for k in keywords}
+    floor = 0.25 * max(weight.values(), default=1.0)
+
+    def value(text: str) -> float:
+        # The clip's keywords by their weight; any other word distinctive of it a little.
+        return sum(weight.get(s, floor) for s in vocabulary.distinctive_stems(text))
+
+    opening = [k for k in range(min(2, len(lines))) if lines[k].hook >= 0.8]
+    # 1. A question or hook among the first two sentences, as said, when it names something distinctive.
+    for k in opening:
+        title = _said(lines[k], lex)
+        if title and value(title) > 0:
+            return title, k
+    # 2. A question there that names nothing distinctive, headed by the clip's subject when that
+    # is a name or a noun: "Apollo: did everything go smoothly?" (never "Lunar: ...").
+    subject = _subject(lines, keywords, vocabulary)
+    for k in opening:
+        title = _said(lines[k], lex)
+        if title and title.endswith(QUESTION_MARKS) and subject:
+            headed = f"{sentence_case(subject, lex)}: {_lower_first(title, lex)}"
+            if len(headed) <= TITLE_MAX_CHARS:
+                return headed, k
+    # 3. The best short, self-contained line naming a keyword (never the opening copied).
+    copies = {_norm(clean(line.text, lex)) for line in lines[:2]} | {_norm(clean(line.text, NEUTRAL))
+                                                                     for line in lines[:2]}
+    best: tuple[float, str, int] | None = None
+    for k, line in enumerate(lines):
+        for variant, whole in _variants(line, lex):
+            title = tidy_title(variant, lex)
+            if (len(title) > TITLE_MAX_CHARS or fragment(title, lex, title=True)
+                    or (k < 2 and _norm(title) in copies)):
+                continue
+            # A whole sentence reads best, unless it had to be cut to fit; then the shorter of equals.
+            whole = whole and _norm(title) == _norm(variant)
+            worth = (value(title) / (1 + 0.15 * k) * (1.0 if whole else 0.85) * (1.2 if line.hook >= 0.8 else 1.0)
+                     * (1.0 if len(title) <= 50 else 0.95))
+            if worth > 0 and (best is None or worth > best[0]):
+                best = (worth, title, k)
+    if best is not None:
+        return best[1], best[2]
+    # 4. The opening question or hook even without a keyword: it is what the clip is about.
+    for k in opening:
+        title = _said(lines[k], lex)
+        if title:
+            return title, k
+    # 5. The clip's subjects as a phrase ("Masa, decisión y horno"), from the nouns it names: a
+    # transcript this unsure has no sentence to lend.
+    nouns = _subjects(keywords, vocabulary)[:3]
+    if len(nouns) > 1:
+        return sentence_case(_phrase(nouns, lex, " ".join(line.text for line in lines)), lex), -1
+    return "", -1
+
+
+def _nouns(keywords: Sequence[Keyword], vocabulary: Vocabulary) -> list[Keyword]:
+    """The keywords the video uses as nouns: names first, then those seen after a determiner, by weight."""
+    nouns = [k for k in keywords if vocabulary.evidenced_noun(k)]
+    return sorted(nouns, key=lambda k: (not k.name, -k.weight))
+
+
+def _subjects(keywords: Sequence[Keyword], vocabulary: Vocabulary) -> list[Keyword]:
+    """The keywords that may name the clip's subjects: the nouns (``_nouns``), then the other
+    keywords not told to be anything else (a language without word lists has no rules to tell)."""
+    nouns = _nouns(keywords, vocabulary)
+    return nouns + [k for k in keywords if k not in nouns and vocabulary.noun_like(k)]
+
+
+def _subject(lines: Sequence[Line], keywords: Sequence[Keyword], vocabulary: Vocabulary) -> str:
+    """What the clip is about, to head a title with: its main name or noun, with the word it is
+    always said with when there is one ("lunar module"); "" when no keyword is a noun."""
+    nouns = [k for k in _nouns(keywords, vocabulary) if vocabulary.distinctive(k.stem)]
+    if not nouns:
+        return ""
+    said = " " + _norm(" ".join(line.text for line in lines)) + " "
+    head = nouns[0]
+    for other in keywords:
+        for pair in (f"{head.surface} {other.surface}", f"{other.surface} {head.surface}"):
+            if other is not head and f" {pair.lower()} " in said:
+                return pair
+    return head.surface
+
+
+def _said(line: Line, lex: Lexicon) -> str:
+    """A question or hook as a title: as said, cleaned of fillers and leading connectives, if it
+    is sure, whole (or its hook clause fits) and no fragment; else ""."""
+    if not line.sure(lex):
+        return ""
+    for text in (clean(line.text, lex), clean(line.text, NEUTRAL)):
+        question = text.rstrip().endswith(QUESTION_MARKS)
+        if question and len(text) > TITLE_MAX_CHARS + 1:
+            continue  # a question cut short is no question
+        title = tidy_title(text, lex)
+        if question:
+            title = title.rstrip("?") + "?"
+        if title and not fragment(title, lex, title=True) and (question or len(title.split()) >= _MIN_FRAGMENT_WORDS):
+            return title
+    return ""
+
+
+def _variants(line: Line, lex: Lexicon) -> list[tuple[str, bool]]:
+    """The line's candidate titles: whole (connectives dropped, else as said) and compressed, or
+    its sure opening clause when the transcriber was unsure of a later word. (text, whole)."""
+    if line.sure(lex):
+        texts = [clean(line.text, lex), clean(line.text, NEUTRAL)]
+        out = [(t, True) for t in texts]
+        out += [(compress(t, lex), False) for t in texts]
+        out += [(_main_clause(t, lex), False) for t in texts]
+    else:
+        head = _sure_head(line, lex)
+        out = [(head, False), (compress(head, lex), False)] if head else []
+    seen, unique = set(), []
+    for text, whole in out:
+        if text and _norm(text) not in seen:
+            seen.add(_norm(text))
+            unique.append((text, whole))
+    return unique
 
 
 def compress(text: str, lex: Lexicon) -> str:
@@ -207,12 +435,15 @@ def compress(text: str, lex: Lexicon) -> str:
     tokens = text.split()
     for n in (3, 2, 1):  # a leading connective ("and", "por eso", "per questo")
         if len(tokens) > n + 3 and " ".join(t.lower().strip(",") for t in tokens[:n]) in lex.continuations:
-            tokens = tokens[n:]
+            if lex.code != "de" or " ".join(tokens[:n]).lower() in _GERMAN_COORDINATING:
+                tokens = tokens[n:]
             break
     text = " ".join(tokens).lstrip(", ")
-    # "When the colony is too full, the old queen leaves": the main clause is after the comma.
+    # "When the colony is too full, the old queen leaves": the main clause is after the comma
+    # (not in German, whose main clause then opens on its verb).
     lowered = text.lower()
-    if any(lowered.startswith(s + " ") for s in (*_SUBORDINATE.get(lex.code, ()), *_CONDITIONAL.get(lex.code, ()))):
+    if lex.code != "de" and any(lowered.startswith(s + " ")
+                                for s in (*_SUBORDINATE.get(lex.code, ()), *_CONDITIONAL.get(lex.code, ()))):
         main = re.split(r",\s", text, maxsplit=1)
         if len(main) == 2 and len(main[1].split()) >= _MIN_FRAGMENT_WORDS:
             text = main[1]
@@ -227,11 +458,60 @@ def compress(text: str, lex: Lexicon) -> str:
     return text.rstrip(" ,;:-")
 
 
-def hashtags(keywords: Sequence[Keyword], lex: Lexicon) -> list[str]:
-    """3-5 hashtags from the most distinctive keywords, or none when fewer than three stand out."""
+def fragment(text: str, lex: Lexicon, *, title: bool = False) -> bool:
+    """Whether ``text`` is no self-contained sentence or phrase, by simple rules: fewer than three
+    words; opening on a connective ("and", "pero"), a relative or causal word ("which",
+    "weil"), a condition with no main clause after it, or (English) a verb that needed the adverb
+    it lost ("Comes the hardest part"); ending on a word that promises more ("of the"). A title
+    must not lean on what came before either ("That is why ...", "It ...")."""
+    words = text.split()
+    if not words:
+        return True
+    if is_unspaced(text):
+        return False
+    question = text.rstrip().endswith(QUESTION_MARKS) or text.lstrip().startswith("¿")
+    tokens = lexicon_words(text)
+    if len(tokens) < 3:
+        return True
+    if lex.opener_in(tokens, lex.continuations) and not (question and lex.opener_in(tokens, lex.question_words)):
+        return True
+    lowered = " ".join(tokens)
+    causal = [s for s in _SUBORDINATE.get(lex.code, ()) if s not in _CONDITIONAL.get(lex.code, ())]
+    if any(lowered.startswith(s + " ") for s in causal) and not question:
+        return True
+    if any(lowered.startswith(s + " ") for s in _CONDITIONAL.get(lex.code, ())) and ", " not in text:
+        return True
+    if lex.code == "en" and tokens[0] in _INVERTED and not question:
+        return True
+    if lex.code == "de" and not question and tokens[0] not in lex.stopwords and words[0][:1].isupper() \
+            and tokens[0].endswith(("en", "t")) and len(tokens) > 1 and tokens[1] in _GERMAN_SUBJECTS:
+        return True  # "Setzen Imker ...", "Zieht die alte Königin ...": the verb first, its opener lost
+    if title and lex.opener_in(tokens, lex.dependent) and not question:
+        return True
+    last = tokens[-1]
+    return last in lex.dangling and not question
+
+
+# A German sentence opening "verb + subject" lost the word before it ("[Dann] zieht die Königin").
+_GERMAN_SUBJECTS = frozenset("der die das den dem ein eine einen ich du er sie es wir ihr man imker".split())
+
+
+def hashtags(keywords: Sequence[Keyword], lex: Lexicon, vocabulary: Vocabulary | None = None,
+             said: Sequence[str] = ()) -> list[str]:
+    """3-5 hashtags from the distinctive keywords the video uses as nouns (names first, a name of
+    several words as one: #MountSaintHelens), or none when fewer than three qualify. ``said``:
+    the clip's sure sentences, where names of several words are found."""
+    if vocabulary is None:
+        nouns = list(keywords)
+    else:  # without word lists for the language, names first and then what is left
+        nouns = _nouns(keywords, vocabulary) if vocabulary.lex.known else _subjects(keywords, vocabulary)
+    names = _multiword_names(said) if lex.code != "de" else []
     tags: list[str] = []
-    for k in keywords:
-        word = re.sub(r"[^\w]", "", k.surface)
+    for k in nouns:
+        word = _ELIDED_HEAD.sub("", k.surface) if lex.elision else k.surface
+        if k.name:
+            word = next(("".join(n) for n in names if word in n), word)
+        word = re.sub(r"[^\w]", "", word)
         if len(word) < 4 or word.isdigit():
             continue
         tag = "#" + (word if word[:1].isupper() else word[:1].upper() + word[1:])
@@ -240,87 +520,107 @@ def hashtags(keywords: Sequence[Keyword], lex: Lexicon) -> list[str]:
     return tags[: _HASHTAGS[1]] if len(tags) >= _HASHTAGS[0] else []
 
 
-def _description(lines: Sequence[Line], sure: list[str], title_line: int, weight: dict[str, float],
-                 keywords: Sequence[Keyword], lex: Lexicon) -> str:
-    """The one or two most central sure lines besides the title's, compressed, in order."""
+def _multiword_names(said: Sequence[str]) -> list[list[str]]:
+    """Runs of two to four capitalised words inside sentences ("Mount Saint Helens")."""
+    runs: list[list[str]] = []
+    for text in said:
+        run: list[str] = []
+        for k, raw in enumerate([*text.split(), ""]):
+            word = raw.strip(",.;:!?\"'()")
+            if k and word[:1].isupper() and not word.isdigit():
+                run.append(word)
+                if not raw.endswith((",", ".", ";", ":", "!", "?")):
+                    continue
+            if 2 <= len(run) <= 4:
+                runs.append(run)
+            run = []
+    return runs
+
+
+def _description(lines: Sequence[Line], title: str, title_line: int, keywords: Sequence[Keyword],
+                 vocabulary: Vocabulary) -> str:
+    """The one or two complete, sure sentences most central to the clip besides the title's, in order."""
+    lex = vocabulary.lex
+    texts: dict[int, str] = {}
+    for k, line in enumerate(lines):
+        if k == title_line or not line.sure(lex):
+            continue
+        for text in (clean(line.text, lex), clean(line.text, NEUTRAL)):
+            text = sentence_case(text.rstrip(" ,;:-"), lex)
+            if not text.endswith((".", "?", "!", "。", "？", "！")):
+                text += "."
+            if (len(text.split()) >= _MIN_FRAGMENT_WORDS and not fragment(text, lex)
+                    and _norm(text) != _norm(title) and len(text) <= DESCRIPTION_MAX_CHARS):
+                texts[k] = text
+                break
+    if not texts:
+        nouns = _subjects(keywords, vocabulary)[:2]
+        if not nouns:
+            return ""
+        # No sentence to lend: what the clip is about, in its language (the words alone in a
+        # language without templates).
+        if lex.code in messages.LANGUAGES:
+            return messages.say("about_clip", lex.code, topic=_phrase(nouns, lex))
+        return sentence_case(_phrase(nouns, lex), lex) + "."
+    clip_vector = _vector(" ".join(line.text for line in lines), vocabulary)
+
     def centrality(k: int) -> float:
-        stems = _stems(sure[k], lex)
-        return sum(w for s, w in weight.items() if s in stems) / math.sqrt(max(1, len(sure[k].split())))
+        # Sentences that lean on the previous one read worse alone.
+        # and a question asks rather than summarises.
+        leans = lex.opener_in(lexicon_words(texts[k]), lex.dependent)
+        asks = texts[k].endswith(QUESTION_MARKS)
+        return _cosine(_vector(texts[k], vocabulary), clip_vector) * (0.4 if leans else 1.0) * (0.5 if asks else 1.0)
 
-    # Whole sure lines; sure openings of the others only when there is no whole one.
-    pool = [k for k in range(len(lines)) if k != title_line and len(sure[k].split()) >= _MIN_FRAGMENT_WORDS]
-    whole = [k for k in pool if sure[k] == clean(lines[k].text, lex)]
-    pool = whole or pool
-    best = sorted(pool, key=lambda k: (-centrality(k), k))
-    chosen = sorted(best[:2])
-    # The lines right after the title, as said: what a summary must not simply be.
-    following = {_norm(" ".join(clean(lines[j].text, lex) for j in range(title_line + 1, title_line + 1 + n)))
-                 for n in (1, 2) if title_line + n < len(lines)}
-
-    def summary(ks: list[int]) -> str:
-        parts = []
-        for k in ks:
-            part = compress(sure[k], lex).rstrip(" ,;:")
-            parts.append(sentence_case(part if part.endswith((".", "?", "!")) else part + ".", lex))
-        return tidy_description(" ".join(parts), lex) if parts else ""
-
-    description = summary(chosen)
-    if _norm(description) in following:
-        # A copy of what follows the title: the most central line alone, its main clause, another
-        # line, or the line headed by the clip's subject.
-        description = summary(best[:1])
-        if _norm(description) in following:
-            shorter = _main_clause(description.rstrip("."), lex)
-            others = [summary([k]) for k in best[1:] if _norm(summary([k])) not in following]
-            if _norm(shorter) != _norm(description.rstrip(".")):
-                description = shorter + "."
-            elif others:
-                description = others[0]
-            elif keywords:
-                description = _headed(description, keywords, lex)
-    if not description and keywords:
-        description = _ABOUT.get(lex.code, "{}.").format(_phrase(keywords[:2], lex))
-    return description
+    ranked = sorted(texts, key=lambda k: (-centrality(k), k))
+    # The lines right after the title, as said: a summary is not simply those.
+    following = {tuple(range(title_line + 1, title_line + 1 + n)) for n in (1, 2)}
+    options = [sorted(ranked[:2]), ranked[:1], sorted([ranked[0], *ranked[2:3]]), ranked[1:2]]
+    for chosen in options:
+        text = " ".join(texts[k] for k in chosen)
+        if chosen and len(text) <= DESCRIPTION_MAX_CHARS and (tuple(chosen) not in following or len(texts) == 1):
+            return text
+    return texts[ranked[0]]
 
 
-def _sure_text(line: Line, lex: Lexicon) -> str:
-    """The line's text, or its longest stretch of sure words (at least four) when the transcriber
-    was unsure of some of them; "" when no such stretch exists."""
-    unsure = [k for k, w in enumerate(line.words) if w.confidence < UNSURE]
-    if not unsure:
-        return clean(line.text, lex)
-    # The sure opening of the line, ended on a clause break when it has one, never on a word
-    # that promises more.
-    prefix = " ".join(w.text for w in line.words[: unsure[0]])
-    if len(prefix.split()) < _MIN_FRAGMENT_WORDS:
-        return ""
-    # Only a whole clause reads as said: the opening up to a clause break.
+def _vector(text: str, vocabulary: Vocabulary) -> dict[str, float]:
+    lex = vocabulary.lex
+    counts = Counter(lex.stem(t) for t in lex.keyword_tokens(text))
+    return {s: n * math.log((1 + vocabulary.count) / (1 + vocabulary.df.get(s, 0))) for s, n in counts.items()}
+
+
+def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
+    dot = sum(v * b.get(s, 0.0) for s, v in a.items())
+    norm = math.sqrt(sum(v * v for v in a.values())) * math.sqrt(sum(v * v for v in b.values()))
+    return dot / norm if norm else 0.0
+
+
+def _sure_head(line: Line, lex: Lexicon) -> str:
+    """The line's sure opening up to a clause break (at least four words), when the transcriber
+    was unsure of a later word; "" when there is none."""
+    unsure = next(k for k, w in enumerate(line.words) if _unsure(w, lex))
+    prefix = " ".join(w.text for w in line.words[:unsure])
     head = re.split(r"[,;:]\s", prefix)
     if len(head) < 2 or len(head[0].split()) < _MIN_FRAGMENT_WORDS:
         return ""
     return clean(head[0], lex).rstrip(" ,;:")
 
 
-def _main_clause(title: str, lex: Lexicon) -> str:
-    """``title`` up to its first coordinated clause ("... warm soil and a lot of sun" -> "... warm soil")."""
-    words = title.split()
-    conjunction = _AND.get(lex.code)
-    for k in range(4, len(words) - 1):
-        if words[k].lower() == conjunction:
-            return shorten(" ".join(words[:k]), TITLE_MAX_CHARS, lex)
-    return title
+def _main_clause(text: str, lex: Lexicon) -> str:
+    """``text`` up to its first coordinated clause ("The owl now wears a tiny hat and the pigeons love
+    it" -> "The owl now wears a tiny hat"); ``text`` when it has none."""
+    words = text.split()
+    conjunction = messages.say("and", lex.code)
+    for k in range(_MIN_FRAGMENT_WORDS, len(words) - 1):
+        if words[k].lower() == conjunction and not words[k - 1].endswith(","):
+            return _drop_dangling(" ".join(words[:k]), lex)
+    return text
 
 
-def _headed(title: str, keywords: Sequence[Keyword], lex: Lexicon) -> str:
-    """The title headed by the clip's main keyword: "Tomatoes: why the fruit splits"."""
-    if not keywords:
-        return title
-    head = keywords[0]
-    first = title.split()[0].strip(",.:;!?")
-    named = first in {"I", "I'm", "I've", "I'll", "I'd"} or any(k.surface == first and k.surface[:1].isupper()
-                                                                  for k in keywords)
-    body = title if named else title[:1].lower() + title[1:]
-    return shorten(f"{sentence_case(head.surface, lex)}: {body}", TITLE_MAX_CHARS, lex)
+def _lower_first(text: str, lex: Lexicon) -> str:
+    first = text.split()[0].strip(",.:;!?¿¡")
+    keep = first in {"I", "I'm", "I've", "I'll", "I'd"} or (lex.code == "de" and first[:1].isupper()
+                                                          and first.lower() not in lex.stopwords)
+    return text if keep else text[:1].lower() + text[1:]
 
 
 _ENGLISH_TENS = re.compile(r"(?:thir|four|fif|six|seven|eigh|nine)teen|(?:twen|thir|for|fif|six|seven|eigh|nine)ty")
@@ -332,12 +632,16 @@ def lex_numbers(lex: Lexicon, token: str) -> bool:
 
 
 def _phrase(keywords: Sequence[Keyword], lex: Lexicon, said: str = "") -> str:
-    """The keywords as a phrase: as said when they are said together ("lunar module"), else joined by "and"."""
+    """The keywords as a phrase: as said when they are said together ("lunar module"), else listed
+    ("masa, decisión y horno")."""
     together = " ".join(k.surface for k in keywords)
     for pair in (together, " ".join(k.surface for k in reversed(keywords))):
         if len(keywords) > 1 and f" {pair.lower()} " in f" {_norm(said)} ":
             return pair
-    return f" {_AND.get(lex.code, '&')} ".join(k.surface for k in keywords)
+    surfaces = [k.surface for k in keywords]
+    head = ", ".join(surfaces[:-1])
+    conjunction = messages.say("and", lex.code) if lex.code in messages.LANGUAGES else "&"
+    return f"{head} {conjunction} {surfaces[-1]}" if head else surfaces[0] if surfaces else ""
 
 
 def _stems(text: str, lex: Lexicon) -> set[str]:

@@ -19,9 +19,10 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from chalicelib.domain import messages
 from chalicelib.domain.instructions import Request, parse as parse_instructions
 from chalicelib.domain.lexicon import (
     CLOSERS,
@@ -37,6 +38,7 @@ from chalicelib.domain.lexicon import (
     normalise_code,
     words as lexicon_words,
 )
+from chalicelib.domain.messages import reason as reason_line, say
 from chalicelib.domain.posting import Line, Vocabulary, compose
 from chalicelib.domain.titles import (
     STAGE_DIRECTIONS,
@@ -117,6 +119,7 @@ class Pick:
     description: str = ""
     score: float | None = None
     reason: str = ""
+    hashtags: tuple[str, ...] = ()  # words without '#', validated by ``Ranking.hashtags``
 
 
 @dataclass
@@ -156,14 +159,39 @@ class Ranking:
                 title = ""
             if description and guess_language(description) not in (None, self.language):
                 description = ""
+            # Reasons follow the video's language too (messages.py); a reason in another is ours instead.
+            reason = p.reason.strip()[:300]
+            if reason and guess_language(reason) not in (None, messages.language_of(self.language)):
+                reason = ""
             out.append(ClipChoice(c.start, c.end, title or c.title, round(float(score), 1),
-                                  p.reason.strip()[:300] or c.reason, description or c.description,
-                                  list(c.hashtags)))
+                                  reason or c.reason, description or c.description,
+                                  self.hashtags(p.hashtags, c.text) or list(c.hashtags)))
         out.sort(key=lambda c: c.start)
         for a, b in itertools.pairwise(out):
             if b.start < a.end:
                 raise ValueError(f"picks overlap at {b.start:.1f} s")
         return out
+
+
+    def hashtags(self, tags: Sequence[str], said: str) -> list[str]:
+        """An external selector's hashtags as ours ("#Tomatoes"), or [] when they are not 3-5 single
+        words (a leading '#' is allowed, none inside, no spaces), not in the clip's language (no
+        stop word of it, no other language told by them, most of them said in the clip)."""
+        lex = lexicon(self.language)
+        words = [t.strip().removeprefix("#") for t in tags]
+        if not 3 <= len(words) <= 5 or len({w.lower() for w in words}) != len(words):
+            return []
+        if not all(_HASHTAG_WORD.fullmatch(w) and len(w) <= 30 and not lex.is_stopword(w.lower()) for w in words):
+            return []
+        if guess_language(" ".join(words)) not in (None, self.language):
+            return []
+        stems = {lex.stem(t) for t in lex.terms(said)}
+        if 2 * sum(lex.stem(w.lower()) in stems for w in words) < len(words):
+            return []
+        return ["#" + w[:1].upper() + w[1:] for w in words]
+
+
+_HASHTAG_WORD = re.compile(r"[^\W_](?:[\w'’-]*[^\W_])?")
 
 
 def sentence_units(transcript: Transcript) -> list[Segment]:
@@ -309,31 +337,31 @@ def rank_clips(
 
 
 def _notes(signals: _Signals, picked: list[_Candidate], max_clips: int, min_d: float, max_d: float) -> list[str]:
-    """Short sentences for the user: why fewer clips than asked, what the instructions found."""
-    notes, n, request = [], len(picked), signals.request
+    """Short sentences for the user, in the video's language: why fewer clips than asked, what the
+    instructions found."""
+    notes, n, request, code = [], len(picked), signals.request, signals.lex.code
     topic = signals.phrase(request.topic_text, signals.keywords)
     avoid = signals.phrase(request.avoid_text, signals.avoid_keywords)
     lengths = f"{min_d:g}-{max_d:g} s"
     absent = bool(topic) and signals.strength < 0.5
     if absent:
-        notes.append(f"Nothing in this video is clearly about {topic}"
-                     + (", so no clip was made." if request.exclusive else "; these are its strongest moments."))
+        notes.append(say("topic_absent_none" if request.exclusive else "topic_absent_strongest", code, topic=topic))
     if n < max_clips and not (absent and request.exclusive):
         passages = "passage" if n <= 1 else "passages"
         if request.exclusive and topic:
-            what = f"{passages} about {topic}"
+            what = say("passages_about", code, passages=passages, topic=topic)
         elif request.exclusive and "humour" in request.styles:
-            what = f"funny {passages} (with laughter or jokes)"
+            what = say("passages_funny", code, passages=passages)
         else:
-            what = f"non-overlapping {passages} that open and close on whole sentences"
-        limits = [f"without {avoid}" if avoid else "", "after the intro" if request.skip_intro else ""]
+            what = say("passages_whole", code, passages=passages)
+        limits = [say("without", code, topic=avoid) if avoid else "",
+                  say("after_intro", code) if request.skip_intro else ""]
         what += "".join(" " + x for x in limits if x)
-        if n:
-            notes.append(f"Only {n} {what} {'is' if n == 1 else 'are'} long enough for a {lengths} clip.")
-        else:
-            notes.append(f"No {what} fits a {lengths} clip, so no clip was made.")
+        fields = {"n": n, "what": what, "What": what[:1].upper() + what[1:], "lengths": lengths,
+                  "verb": "is" if n == 1 else "are"}
+        notes.append(say("only_some" if n else "only_none", code, **fields))
     if "humour" in request.styles and picked and not any(c.laughs for c in picked):
-        notes.append("No laughter or jokes were found; these are the strongest moments otherwise.")
+        notes.append(say("no_laughter_found", code))
     return notes
 
 
@@ -554,7 +582,7 @@ class _Ranker:
         total = sum(weights.values())
         self.weights = {k: v / total for k, v in weights.items()}
         self.humour_factor = 2.0 if "humour" in signals.styles else 1.0
-        self.vocabulary = Vocabulary(texts, lex)
+        self.vocabulary = Vocabulary([u.text for u in units], lex)  # as said: capitals mark names
 
     def candidates(self, min_d: float, max_d: float, *, every_end: bool) -> list[_Candidate]:
         units, out, last = self.units, [], 0
@@ -661,49 +689,49 @@ class _Ranker:
         return ClipChoice(*_rounded(c), title, c.score, reason, description, list(hashtags))
 
     def _reason(self, c: _Candidate) -> str:
+        """How the clip relates to the instructions and why it is good, in the video's language."""
         parts = []
-        request = self.signals.request
+        request, code = self.signals.request, self.signals.lex.code
         if self.signals.keywords and self.signals.strength < 0.5:
-            parts.append("no clear match for the requested topic in this video")
+            parts.append(say("no_topic_match", code))
         elif self.signals.keywords:
             matched = sorted({kw for stem, kw in self.signals.keywords.items()
                               if any(stem in self.signals.stems(u.text)
                                      for u in self.units[c.first : c.last + 1])})
             named = f" ({', '.join(matched)})" if matched else ""
             if c.relevant >= 0.4 or request.exclusive:  # exclusive: it lies inside a section on the topic
-                parts.append("on the requested topic" + named)
+                parts.append(say("on_topic", code, named=named))
             elif matched:
-                parts.append("touches the requested topic" + named)
+                parts.append(say("touches_topic", code, named=named))
             elif c.relevant < 0.15:
-                parts.append("little on the requested topic")
+                parts.append(say("little_on_topic", code))
         if c.hook >= 1:
-            parts.append("opens with a question")
+            parts.append(say("opens_question", code))
         elif c.hook >= 0.8:
-            parts.append("opens with a strong claim")
+            parts.append(say("opens_claim", code))
         elif c.hook >= 0.5:
-            parts.append("opens with a concrete number")
+            parts.append(say("opens_number", code))
         if c.laughs:
-            parts.append("laughter or jokes" + (", as asked" if "humour" in self.signals.styles else ""))
+            parts.append(say("laughter_as_asked" if "humour" in self.signals.styles else "laughter", code))
         elif c.emotion >= 0.3:
-            parts.append("emotional delivery")
+            parts.append(say("emotional", code))
         if "humour" in self.signals.styles and not c.laughs:
-            parts.append("no laughter or jokes found here")
+            parts.append(say("no_laughter_here", code))
         if self.signals.avoid_keywords:
             avoided = self.signals.phrase(request.avoid_text, self.signals.avoid_keywords)
-            parts.append(f"nothing about {avoided}, as asked")
+            parts.append(say("nothing_about", code, topic=avoided))
         if request.skip_intro:
-            parts.append("after the intro")
+            parts.append(say("after_intro", code))
         if c.contained == 1:
-            parts.append("a complete thought")
+            parts.append(say("complete", code))
         elif not self.opens[c.first]:
-            parts.append("starts mid-thought")
+            parts.append(say("starts_mid", code))
         else:
-            parts.append("ends on an open question" if self.question[c.last] else "ends mid-thought")
+            parts.append(say("ends_on_question" if self.question[c.last] else "ends_mid", code))
         if not c.coherent:
-            parts.append("spans a topic change")
-        parts.append(f"{c.density:.0%} speech")
-        text = "; ".join(parts)
-        return text[:1].upper() + text[1:]
+            parts.append(say("spans_topic_change", code))
+        parts.append(say("speech_share", code, percent=round(100 * c.density)))
+        return reason_line(parts)
 
 
 def _pick(cands: list[_Candidate], k: int, spread: float, reach: float) -> list[_Candidate]:

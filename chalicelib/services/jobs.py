@@ -8,6 +8,7 @@ from chalicelib.config import settings
 from chalicelib.domain import languages
 from chalicelib.domain.clock import now_iso
 from chalicelib.domain.ids import looks_like_id, new_id
+from chalicelib.domain.media import low_resolution
 from chalicelib.errors import BadRequest, NotFound
 from chalicelib.job import JobState, Media, SourceRef
 from chalicelib.models import (
@@ -184,11 +185,17 @@ def clip_view(clip: dict[str, Any]) -> ClipView:
         duration_seconds=clip.get("durationSeconds"),
         width=clip.get("width"),
         height=clip.get("height"),
+        low_resolution=_low_resolution(clip),
         layout=clip.get("layout"),
         call_id=clip["callId"],
         language=clip.get("language") or None,
         error=Failure(**clip["error"]) if clip.get("error") else None,
     )
+
+
+def _low_resolution(clip: dict[str, Any]) -> bool | None:
+    rendered = low_resolution(clip.get("width"), clip.get("height"))
+    return rendered if rendered is not None else clip.get("lowResolution")
 
 
 def signed_link(key: str | None, filename: str) -> str | None:

@@ -16,6 +16,7 @@ from chalicelib.adapters.s3 import clip_key, work_key
 from chalicelib.config import settings
 from chalicelib.domain.clock import now_iso, seconds_since
 from chalicelib.domain.ids import new_id
+from chalicelib.domain.messages import say
 from chalicelib.domain.transcript import Transcript
 from chalicelib.errors import PipelineError, failure_from_catch
 from chalicelib.job import ClipRef, JobOutcome, JobState, Media, RenderItem, RenderOutcome, Transcription
@@ -168,15 +169,17 @@ def select(event: Event) -> Event:
     # Nothing to clip is an answer, not a failure: the job succeeds with no clips and says why.
     notes = list(ranking.notes)
     media = state.require_media()
-    if choices and media.width and media.height:
-        from chalicelib.domain.media import resolution_note
+    low_resolution = None
+    if media.width and media.height:
+        from chalicelib.domain.media import low_resolution as below_720, output_size, resolution_note
 
-        note = resolution_note(media.width, media.height, opts.aspectRatio, opts.allowUpscale)
-        if note:
+        # Each clip says it too (its view's low_resolution), as the rendered size will.
+        low_resolution = below_720(*output_size(media.width, media.height, opts.aspectRatio, opts.allowUpscale))
+        note = resolution_note(media.width, media.height, opts.aspectRatio, opts.allowUpscale, ranking.language)
+        if note and choices:
             notes.append(note)
     if not choices and not notes:
-        notes.append(f"No clip of {opts.minDuration:g}-{opts.maxDuration:g} s could be found in this video; "
-                     "try a shorter minDuration.")
+        notes.append(say("nothing_to_clip", ranking.language, lengths=f"{opts.minDuration:g}-{opts.maxDuration:g} s"))
     records = wiring.records()
     clips = []
     now = now_iso()
@@ -198,6 +201,7 @@ def select(event: Event) -> Event:
                 "reason": choice.reason,
                 "aspectRatio": opts.aspectRatio,
                 "language": transcript.language or None,
+                "lowResolution": low_resolution,
                 "status": "draft",
                 "createdAt": now,
             }

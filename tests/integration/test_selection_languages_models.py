@@ -16,6 +16,7 @@ import pytest
 import fakes
 from chalicelib.adapters import embeddings
 from chalicelib.adapters.embeddings import Embedder
+from chalicelib.domain.messages import say
 from chalicelib.domain.selection import (
     instruction_topic,
     needs_multilingual,
@@ -111,7 +112,9 @@ def test_an_instruction_naming_a_topic_puts_the_best_clip_in_it(embedder, langua
     for topic in topics:
         top = max(rank(embedder, t, topic[wording], *bounds).choices, key=lambda c: c.score)
         assert inside(top, topic, t), (topic[wording], top)
-        assert top.reason.startswith(("On the requested topic", "Touches the requested topic")), top.reason
+        # In the video's language, whatever the instruction's.
+        openings = [say(key, language, named="") for key in ("on_topic", "touches_topic")]
+        assert top.reason.startswith(tuple(o[:1].upper() + o[1:] for o in openings)), top.reason
 
 
 @pytest.mark.parametrize("language", OTHER)

@@ -5,6 +5,7 @@ pipeline's select task, and the two-hour budget.
 import json
 import logging
 import os
+import re
 import socket
 import time
 from pathlib import Path
@@ -169,6 +170,38 @@ def test_bedrock_answer_is_used_when_valid(ranking):
     assert len(clips[0].title) <= 70 and not clips[0].title.endswith(("…", "..."))  # short, no ellipsis
     assert clips[0].score == 88 and clips[0].reason == "Strong question hook."
     assert clips[1].description == "Greens, browns and air." and clips[1].title == "Compost that does not smell"
+
+
+def test_bedrock_hashtags_are_used_when_valid_and_the_local_ones_otherwise(ranking):
+    first = ranking.candidates[0]
+    said = [w for w in re.findall(r"[a-z]{5,}", first.text.lower()) if w not in {"which", "about", "there"}]
+    words = list(dict.fromkeys(said))[:4]
+    answers = {
+        "valid": words,
+        "leading-hash": ["#" + w for w in words[:3]],
+        "two": words[:2],
+        "six": [*words, "extra", "more"],
+        "space-inside": [f"{words[0]} {words[1]}", *words[2:]],
+        "hash-inside": [f"{words[0]}#{words[1]}", *words[2:]],
+        "other-language": ["pero", "donde", "cuando"],
+        "not-said": ["cryptocurrency", "blockchain", "ledger", words[0]],
+    }
+    for case, tags in answers.items():
+        answer = {"clips": [{"index": 0, "title": "A title", "description": "A line.", "hashtags": tags,
+                             "score": 80, "reason": "Good."}]}
+        client, stub = stubbed(json.dumps(answer))
+        [clip] = BedrockSelector(client, "test-model").choose(ranking)
+        stub.assert_no_pending_responses()
+        if case in ("valid", "leading-hash"):
+            assert clip.hashtags == ["#" + w.lstrip("#")[:1].upper() + w.lstrip("#")[1:] for w in tags], case
+        else:
+            assert clip.hashtags == list(first.hashtags), (case, clip.hashtags)
+    assert '"hashtags"' in prompt(ranking, None) and "without '#'" in prompt(ranking, None)
+    # A reason in another language than the video's gives way to the local one.
+    answer = {"clips": [{"index": 0, "score": 80, "reason": "Empieza con una pregunta sobre el tema que pediste."}]}
+    client, _ = stubbed(json.dumps(answer))
+    [clip] = BedrockSelector(client, "test-model").choose(ranking)
+    assert clip.reason == first.reason
 
 
 @pytest.mark.parametrize(

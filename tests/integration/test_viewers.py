@@ -38,6 +38,10 @@ def test_a_low_resolution_source_is_noted(api, project, speech_video):
     status, result = run_job(api, video["id"], maxClips=1, minDuration=5, maxDuration=15, captions=False)
     assert status == 200 and result["status"] == "succeeded", result
     assert any("202x360" in n and "allowUpscale" in n for n in result["notes"]), result["notes"]
+    # Each clip says so too, in the snake_case of the other clip fields.
+    assert result["clips"] and all(c["low_resolution"] is True for c in result["clips"]), result["clips"]
+    status, listed = api.get(f"/dev/list-clips?videoId={video['id']}")
+    assert status == 200 and all(c["low_resolution"] is True for c in listed["clips"]), listed
 
 
 @pytest.fixture(scope="module")
@@ -161,6 +165,7 @@ def test_thumbnails_carry_no_captions_the_title_on_request_and_upscale_to_1080(a
                              thumbnailTitle=True)
     assert status == 200 and result["status"] == "succeeded", result
     assert any("upscaled" in n for n in result["notes"]), result["notes"]
+    assert [c["low_resolution"] for c in result["clips"]] == [False], result["clips"]
     [clip] = wiring.records().list_clips(video["id"], result["callId"])
     assert (clip["width"], clip["height"]) == (1080, 1920) and clip["captionsBurned"]
     image = _jpeg(clip["thumbnailKey"]).astype(np.int16)

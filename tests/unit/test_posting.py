@@ -1,12 +1,20 @@
 """Titles, descriptions and hashtags written for posting, measured on every clip of the fixtures
-(the real Whisper transcript with its misheard words, the two-topic talk, six languages):
+(the real Whisper transcripts with their misheard words, of the ogg and of the demo's mp4, the
+two-topic talk, six languages, and Whisper's transcripts of the spoken Spanish, German and
+French fixtures), by rules this test states itself rather than the code's own:
 
-- a title is at most 70 characters, carries a word distinctive of the clip (in at most a quarter
-  of the video's sentences) and is not the clip's first or second sentence copied, unless that
-  sentence is a question or a hook;
-- a description is not the sentences after the title copied;
-- neither uses a word the transcriber was unsure of;
-- hashtags are 3-5, or none; everything is in the clip's language.
+- a title is at most 70 characters, starts with a capital, carries a word distinctive of the
+  clip (in at most a quarter of the video's sentences), is not the clip's first or second
+  sentence copied unless that sentence is a question or a hook, and is no fragment: it does not
+  open on a connective, a causal word or (English) a verb that lost its adverb ("Comes ..."),
+  nor end on a word that promises more; a title headed "X: ..." is a question headed by a name
+  or noun the clip says;
+- a description is one or two complete sentences (capital, final mark, no fragment), not the
+  title repeated, with no word the transcriber was unsure of;
+- hashtags are 3-5 or none, each a word the clip says that is no stop word, and (English) one
+  the video never puts right after a pronoun, "to" or a modal verb, nor an -ing/-ed/-ly form it
+  never puts after an article;
+- everything is in the clip's language.
 """
 import json
 import re
@@ -14,18 +22,51 @@ import re
 import pytest
 
 from chalicelib.domain.lexicon import guess_language, lexicon
-from chalicelib.domain.posting import UNSURE, Line, Vocabulary, compose, compress, hashtags
+from chalicelib.domain.posting import UNSURE, Line, Vocabulary, compose, hashtags
 from chalicelib.domain.selection import rank_clips, sentence_units
-from chalicelib.domain.titles import TITLE_MAX_CHARS, clean
+from chalicelib.domain.titles import DESCRIPTION_MAX_CHARS, TITLE_MAX_CHARS, clean
 from chalicelib.domain.transcript import Transcript, Word
 from lang_fixtures import LANGUAGES, transcript
 from support import FIXTURES
 
 WHISPER = Transcript.from_dict(json.loads((FIXTURES / "speech_long.transcript.json").read_text()))
+# The same speech as `make demo` hears it (through the AAC of its mp4, as the pipeline
+# transcribes it): Whisper is unsure of "Why" (0.36) opening "Why does the bread taste sour?".
+DEMO = Transcript.from_dict(json.loads((FIXTURES / "speech_long.demo.transcript.json").read_text()))
+SPOKEN = {code: Transcript.from_dict(json.loads((FIXTURES / f"speech_{code}.transcript.json").read_text()))
+          for code in ("es", "de", "fr")}
+
+# Words a self-contained title or sentence does not open on (connectives and causal words).
+OPENERS = {
+    "en": {"and", "but", "so", "because", "which", "or", "then", "also", "plus", "whereas"},
+    "es": {"y", "pero", "porque", "o", "entonces", "además", "pues"},
+    "de": {"und", "aber", "weil", "oder", "denn", "dann", "also", "deshalb"},
+    "fr": {"et", "mais", "parce", "car", "donc", "alors", "puis"},
+    "pt": {"e", "mas", "porque", "pois", "então"},
+    "it": {"e", "ma", "poiché", "quindi", "allora"},
+}
+INVERTED = {"comes", "goes", "is", "was", "are", "were", "has", "had", "came", "went"}
+ENGLISH_VERB_CUES = {"i", "you", "he", "she", "we", "they", "to", "can", "could", "will", "would", "should",
+                     "must", "may", "might"}
+ARTICLES = {"the", "a", "an", "this", "that", "these", "those", "my", "your", "our", "their", "his", "her", "its"}
 
 
 def _norm(text):
     return re.sub(r"[^\w]+", " ", text.lower()).strip()
+
+
+def fragment(text, lex, question_ok=True):
+    words = [w.strip(",.;:!?¿¡\"'") for w in text.split()]
+    words = [w for w in words if w]
+    question = text.rstrip().endswith("?")
+    if len(words) < (2 if question else 3):
+        return True
+    first, last = words[0].lower(), words[-1].lower()
+    if first in OPENERS.get(lex.code, set()) and not (question and first in {"perché", "porque"}):
+        return True
+    if lex.code == "en" and first in INVERTED and not question:
+        return True
+    return last in lex.dangling and not question
 
 
 def check_clip(t, clip, code):
@@ -33,7 +74,7 @@ def check_clip(t, clip, code):
     units = sentence_units(t)
     inside = [u for u in units if clip.start <= u.start and u.end <= clip.end + 1e-3]
     assert inside
-    # Distinctive: a content word of the clip found in at most a quarter of the video's sentences.
+    # Title: short, a capital, distinctive, not the opening copied, not a fragment.
     df = {}
     for u in units:
         for s in {lex.stem(x) for x in lex.keyword_tokens(u.text)}:
@@ -41,40 +82,65 @@ def check_clip(t, clip, code):
     clip_stems = {lex.stem(x) for u in inside for x in lex.keyword_tokens(u.text)}
     title_stems = {lex.stem(x) for x in lex.keyword_tokens(clip.title)}
     assert 0 < len(clip.title) <= TITLE_MAX_CHARS, clip.title
+    assert clip.title.lstrip("¿¡")[:1].isupper(), clip.title
     assert any(s in clip_stems and df.get(s, 0) <= max(1, len(units) // 4) for s in title_stems), clip.title
     for u in inside[:2]:
         hook = u.text.rstrip().endswith("?") or (lex.hook is not None and lex.hook.search(u.text.lower()))
         copied = _norm(clip.title) == _norm(clean(u.text, lex))
         assert hook or not copied, (clip.title, u.text)
-    # Not the sentences after the title copied.
-    at = next((k for k, u in enumerate(inside) if _norm(clip.title.split(": ", 1)[-1]) in _norm(u.text)), None)
-    if at is not None:
-        for n in (1, 2):
-            run = " ".join(u.text for u in inside[at + 1 : at + 1 + n])
-            assert not run or _norm(clip.description) != _norm(clean(run, lex)), (clip.title, clip.description)
-    # No word the transcriber was unsure of, unless the clip also says it surely.
+    assert not fragment(clip.title, lex), clip.title
+    if ": " in clip.title:
+        head, rest = clip.title.split(": ", 1)
+        assert rest.endswith("?") and _norm(head) in _norm(" ".join(u.text for u in inside)), clip.title
+    # Description: one or two complete sentences, sure words only, not the title again.
+    description = clip.description
+    assert 0 < len(description) <= DESCRIPTION_MAX_CHARS, description
+    sentences = [s for s in re.split(r"(?<=[.?!])\s+", description) if s]
+    assert 1 <= len(sentences) <= 2, description
+    for s in sentences:
+        assert s.lstrip("¿¡")[:1].isupper() and s.endswith((".", "?", "!")), description
+        assert not fragment(s, lex), description
+    assert _norm(description) != _norm(clip.title)
+    template = re.fullmatch(r"(?:A clip about|Un clip sobre|Ein Clip über|Un extrait sur|Um clipe sobre|Una clip su)"
+                            r" [^.]+\.", description)
     clip_words = [w for w in t.words if clip.start <= w.start and w.end <= clip.end + 1e-3]
     sure = {_norm(w.text) for w in clip_words if w.confidence >= UNSURE}
     unsure = {_norm(w.text) for w in clip_words if w.confidence < UNSURE} - sure
-    said = set(_norm(clip.title + " " + clip.description).split())
-    assert not {u for u in unsure if u and " " not in u} & said, (clip.title, clip.description, unsure & said)
+    said = set(_norm(clip.title + " " + ("" if template else description)).split())
+    unsure = {u for u in unsure if u and " " not in u and not lex.is_stopword(u)}  # a misheard "et" misleads no one
+    assert not unsure & said, (clip.title, description, unsure & said)
+    # Hashtags: 3-5 or none, nouns by the test's rules.
     assert len(clip.hashtags) in (0, 3, 4, 5) and all(h.startswith("#") and len(h) > 4 for h in clip.hashtags)
+    assert len({h.lower() for h in clip.hashtags}) == len(clip.hashtags)
+    video = [w.text.lower().strip(",.;:!?¿¡\"'") for w in t.words]
+    for tag in clip.hashtags:
+        word = tag[1:].lower()
+        assert not lex.is_stopword(word) and " " not in tag, clip.hashtags
+        if code == "en":
+            uses = [k for k, w in enumerate(video) if w == word]
+            after_cue = [k for k in uses if k and video[k - 1] in ENGLISH_VERB_CUES]
+            assert len(after_cue) <= len(uses) - len(after_cue), (tag, clip.hashtags)
+            if re.search(r"(?:ing|[^e]ed|ly)$", word):
+                assert any(k and video[k - 1] in ARTICLES for k in uses), (tag, clip.hashtags)
     if code:
-        assert guess_language(clip.title + ". " + clip.description) in (None, code), (clip.title, clip.description)
+        assert guess_language(clip.title + ". " + description) in (None, code), (clip.title, description)
 
 
-@pytest.mark.parametrize("bounds", [(15, 40, 5), (30, 60, 4)])
-def test_every_clip_of_the_whisper_fixture_follows_the_title_rule(bounds):
+@pytest.mark.parametrize("bounds", [(15, 40, 5), (30, 60, 4), (20, 35, 6), (30, 60, 3)])
+@pytest.mark.parametrize("heard", ["fixture", "demo"])
+def test_every_clip_of_the_whisper_fixture_follows_the_title_rule(bounds, heard):
     lo, hi, n = bounds
-    ranking = rank_clips(WHISPER, duration=WHISPER.duration, max_clips=n, min_duration=lo, max_duration=hi)
+    t = WHISPER if heard == "fixture" else DEMO
+    ranking = rank_clips(t, duration=t.duration, max_clips=n, min_duration=lo, max_duration=hi)
+    assert ranking.choices
     for clip in ranking.choices:
-        check_clip(WHISPER, clip, "en")
+        check_clip(t, clip, "en")
 
 
 def test_every_clip_of_the_two_topic_talk_follows_the_title_rule():
     from test_selection_instructions import TALK
 
-    for instructions in (None, "only tomatoes", "the funniest moments"):
+    for instructions in (None, "only tomatoes", "the funniest moments", "nothing about space"):
         ranking = rank_clips(TALK, duration=TALK.duration, max_clips=5, min_duration=10, max_duration=25,
                              instructions=instructions)
         for clip in ranking.choices:
@@ -89,25 +155,92 @@ def test_every_clip_in_six_languages_follows_the_title_rule(language):
             check_clip(t, clip, language)
 
 
-def test_unsure_words_are_left_out_and_the_title_is_headed_when_only_the_opening_says_it():
-    lex = lexicon("en")
+@pytest.mark.parametrize("language", sorted(SPOKEN))
+def test_every_clip_of_the_spoken_fixtures_follows_the_title_rule(language):
+    # Whisper base on synthetic speech: many words under the confidence floor.
+    t = SPOKEN[language]
+    for lo, hi, n in [(8, 20, 4), (15, 40, 3)]:
+        for clip in rank_clips(t, duration=t.duration, max_clips=n, min_duration=lo, max_duration=hi).choices:
+            check_clip(t, clip, language)
 
-    def line(text, unsure=(), hook=0.0):
-        return Line([Word(w, k, k + 0.5, 0.1 if w in unsure else 0.95) for k, w in enumerate(text.split())], hook)
 
-    video = ["Growing tomatoes starts with warm soil.", "Tomatoes want sun.", "Rockets need fuel to fly.",
-             "Astronauts train for years.", "Rockets are loud."]
-    vocabulary = Vocabulary(video, lex)
-    post = compose([line("Growing tomatoes starts with warm soil."), line("Tomatoes want sun and lots of water.")],
+def test_the_demo_clip_is_titled_by_its_hook_question_and_never_by_a_fragment():
+    ranking = rank_clips(DEMO, duration=DEMO.duration, max_clips=3, min_duration=30, max_duration=60)
+    assert "Why does the bread taste sour?" in {c.title for c in ranking.choices}  # as `make demo` runs it
+    ranking = rank_clips(WHISPER, duration=WHISPER.duration, max_clips=5, min_duration=15, max_duration=40)
+    titles = {c.title for c in ranking.choices}
+    assert "Why does the bread taste sourdough?" in titles  # the opening question, as Whisper heard it
+    said = " ".join(c.title + " " + c.description for c in ranking.choices)
+    assert "Comes the hardest part" not in said and "Price against that mail" not in said
+    assert not any(re.match(r"(?:Mile|Lunar): ", c.title) for c in ranking.choices), titles
+
+
+def lines(*texts, unsure=(), hook=()):
+    return [Line([Word(w, k, k + 0.5, 0.1 if w in unsure else 0.95) for k, w in enumerate(text.split())],
+                 1.0 if i in hook else 0.0) for i, text in enumerate(texts)]
+
+
+VIDEO = ["Growing tomatoes starts with warm soil.", "Tomatoes want sun.", "Rockets need fuel to fly.",
+         "Astronauts train for years in the pool.", "Rockets are loud.", "The astronauts float in the pool.",
+         "Why do the tomatoes split?", "Uneven watering makes the fruit swell.",
+         "A layer of straw keeps the soil moist.", "Then comes the hardest part of all.",
+         "We like to water the garden.", "I want to plant more."]
+
+
+def test_a_hook_question_opening_the_clip_is_its_title_and_the_description_is_the_central_sentence():
+    vocabulary = Vocabulary(VIDEO, lexicon("en"))
+    post = compose(lines("So, why do the tomatoes split?", "Uneven watering makes the fruit swell.",
+                         "A layer of straw keeps the soil moist.", "Then comes the hardest part of all.", hook={0}),
                    vocabulary)
-    assert post.title == "Growing tomatoes starts with warm soil" or ":" in post.title or post.title != video[0]
-    post = compose([line("The madl grows in the garden every summer."), line("Tomatoes need their water daily.")],
+    assert post.title == "Why do the tomatoes split?"
+    assert post.description in ("Uneven watering makes the fruit swell. A layer of straw keeps the soil moist.",
+                                "A layer of straw keeps the soil moist.", "Uneven watering makes the fruit swell.")
+
+
+def test_no_fragment_and_no_unsure_word_becomes_a_title_or_a_description():
+    vocabulary = Vocabulary(VIDEO, lexicon("en"))
+    post = compose(lines("And comes the hardest part of all, waiting for the straw.",
+                         "Uneven watering makes the madl swell.", "A layer of straw keeps the soil moist."),
                    vocabulary)
-    assert "madl" in post.title.lower() or True
-    post = compose([line("The madl grows in the garden every summer.", unsure={"madl"}),
-                    line("Tomatoes need their water daily.")], vocabulary)
+    assert not post.title.startswith("Comes") and "comes" not in post.description.lower()
+    post = compose(lines("Uneven watering makes the madl swell.", "A layer of straw keeps the soil moist."),
+                   vocabulary)
+    assert "madl" in (post.title + post.description).lower()  # sure here, so it may be used
+    post = compose(lines("Uneven watering makes the madl swell.", "A layer of straw keeps the soil moist.",
+                         unsure={"madl"}), vocabulary)
     assert "madl" not in (post.title + post.description).lower()
-    assert compress("And so, the buried stem grows extra roots, which is why you plant deep.", lex) == \
-        "so, the buried stem grows extra roots" or compress("And the buried stem grows extra roots, which helps.",
-                                                            lex) == "the buried stem grows extra roots"
+
+
+def test_hashtags_are_nouns_not_verbs():
+    lex = lexicon("en")
+    vocabulary = Vocabulary([*VIDEO, "We water the tomatoes and the soil.", "The garden is full of straw."], lex)
+    keywords = vocabulary.keywords(lines("We like to water the garden tomatoes.", "Plant the soil with straw.",
+                                         "Watering the fruit matters.", "I want to plant more straw."), limit=16)
+    tags = hashtags(keywords, lex, vocabulary)
+    assert tags and {"#Plant", "#Watering", "#Like", "#Want"}.isdisjoint(tags), tags
     assert hashtags([], lex) == []
+
+
+def test_german_hashtags_are_its_capitalised_nouns():
+    lex = lexicon("de")
+    video = ["Die Bienen schwärmen im Frühling.", "Das Volk sucht ein neues Zuhause.", "Imker setzen eine Zarge auf.",
+             "Die Königin zieht mit den Bienen aus.", "Wir sparen Geld.", "Geld wächst langsam."]
+    vocabulary = Vocabulary(video, lex)
+    keywords = vocabulary.keywords(lines(*video[:4]), limit=16)
+    tags = hashtags(keywords, lex, vocabulary)
+    assert tags and all(t[1].isupper() for t in tags) and "#Schwärmen" not in tags, tags
+
+
+def test_languages_without_word_lists_get_no_english_words():
+    from chalicelib.domain.transcript import build_transcript
+    from lang_fixtures import OTHERS, timed
+
+    for name in ("finnish", "dutch", "turkish"):
+        text = OTHERS[name] if isinstance(OTHERS[name], str) else " ".join(OTHERS[name])
+        words = timed(re.split(r"(?<=[.?!])\s+", text))
+        t = build_transcript("", round(words[-1].end + 1, 3), words)
+        for clip in rank_clips(t, duration=t.duration, max_clips=2, min_duration=5, max_duration=15).choices:
+            assert clip.title and clip.description, (name, clip)
+            said = f" {clip.title} {clip.description} ".lower()
+            assert " and " not in said and "a clip about" not in said, (name, clip)
+            assert len(clip.hashtags) in (0, 3, 4, 5), (name, clip.hashtags)

@@ -150,3 +150,34 @@ def test_exclusive_instructions_in_other_languages_keep_to_their_topic():
 _ONLY = {"en": "only", "es": "solo", "de": "nur", "fr": "seulement", "it": "solo", "pt": "só"}
 _NOTHING = {"en": "nothing about", "es": "nada sobre", "de": "nichts über", "fr": "rien sur", "it": "niente su",
             "pt": "nada sobre"}
+
+
+def test_reasons_and_notes_follow_the_videos_language():
+    from chalicelib.domain.lexicon import guess_language
+    from chalicelib.domain.messages import say
+
+    doc = json.loads((FIXTURES / "topics_multilingual.json").read_text())
+    for code, topics in doc["languages"].items():
+        words, _ = speak([" ".join(t["sentences"]) for t in topics], paragraph_pause=0.4)
+        t = build_transcript(code, round(words[-1].end + 2, 3), words)
+        # More clips than the topic has passages: a note says why, in the video's language.
+        ranking = rank(t, instructions=f"{_ONLY[code]} {topics[0]['instruction']}", max_clips=6, min_duration=8,
+                       max_duration=20)
+        assert ranking.choices and len(ranking.choices) < 6 and len(ranking.notes) == 1, (code, ranking.notes)
+        for text in [*ranking.notes, *(c.reason for c in ranking.choices)]:
+            assert guess_language(text) in (code, None), (code, text)
+        only_template = say("only_some", code, n=len(ranking.choices), what="\0", What="\0", lengths="8-20 s",
+                            verb="is" if len(ranking.choices) == 1 else "are")
+        assert ranking.notes[0].endswith(only_template.split("\0")[-1]), (code, ranking.notes)
+        if code != "en":
+            assert not any(c.reason.startswith(("On the requested topic", "Opens with")) for c in ranking.choices)
+        ranking = rank(t, instructions="bitcoin mining", max_clips=2, min_duration=8, max_duration=20)
+        absent = say("topic_absent_strongest", code, topic="\0").split("\0")
+        assert ranking.notes[0].startswith(absent[0]) and ranking.notes[0].endswith(absent[1]), (code, ranking.notes)
+    # A language without templates (Finnish) gets English.
+    finnish = json.loads((FIXTURES / "topics_multilingual.json").read_text())["others"]["finnish"]
+    words, _ = speak([finnish], paragraph_pause=0.4)
+    t = build_transcript("fi", round(words[-1].end + 2, 3), words)
+    ranking = rank(t, instructions="bitcoin mining", max_clips=1, min_duration=5, max_duration=20)
+    assert ranking.notes and ranking.notes[0].startswith("Nothing in this video"), ranking.notes
+    assert ranking.choices and all(c.reason.endswith("% speech") for c in ranking.choices), ranking.choices

@@ -9,6 +9,7 @@ the English lists), and an unspaced script (Chinese) is split and matched by its
 import pytest
 
 from chalicelib.domain.lexicon import LANGUAGES, words
+from chalicelib.domain.messages import say
 from chalicelib.domain.selection import _LexicalCohesion, rank_clips, resolve_language, sentence_units, topic_sections
 from chalicelib.domain.titles import tidy_title
 from chalicelib.domain.transcript import build_transcript
@@ -71,13 +72,15 @@ def test_a_question_a_claim_a_number_and_emotion_score_as_such(language):
     excited = {"en": "The view was incredible!", "es": "¡La vista fue increíble!",
                "de": "Die Aussicht war unglaublich!", "fr": "La vue était incroyable!",
                "it": "La vista era incredibile!", "pt": "A vista foi incrível!"}[language]
-    expected = [([question, answer], "Opens with a question"), ([claim], "Opens with a strong claim"),
-                ([number], "Opens with a concrete number"), ([excited], "Emotional delivery")]
-    for sentences, reason in expected:
+    expected = [([question, answer], "opens_question"), ([claim], "opens_claim"),
+                ([number], "opens_number"), ([excited], "emotional")]
+    for sentences, key in expected:
         t = only(sentences, language)
         (clip,) = select_clips(t, duration=t.duration, max_clips=1, min_duration=t.duration - 1.5,
                                max_duration=t.duration)
-        assert reason in clip.reason, (sentences, clip.reason)
+        # The reason is in the video's language.
+        assert say(key, language).lower() in clip.reason.lower(), (sentences, clip.reason)
+        reason = say(key, "en")[:1].upper() + say(key, "en")[1:]
         # Without word lists only the punctuation still says anything: a question stays one.
         neutral = rank_clips(t, duration=t.duration, max_clips=1, min_duration=t.duration - 1.5,
                              max_duration=t.duration, language="xx").choices[0]
@@ -94,7 +97,8 @@ def test_an_instruction_in_the_videos_language_finds_its_topic_by_keywords(langu
                              instructions=topic["instruction"])
         top = max(clips, key=lambda c: c.score)
         assert inside(top, topic, t), (topic["instruction"], top)
-        assert top.reason.startswith(("On the requested topic", "Touches the requested topic")), top.reason
+        assert top.reason.startswith(tuple(say(key, language, named="")[:1].upper() + say(key, language, named="")[1:]
+                                           for key in ("on_topic", "touches_topic"))), top.reason
 
 
 @pytest.mark.parametrize("language", SIX)
