@@ -7,9 +7,18 @@ models (``chalicelib/openapi.py``), so the description cannot drift from the ans
 """
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from chalicelib.domain import languages
 from chalicelib.errors import BadRequest
@@ -75,6 +84,42 @@ class DeleteProject(_Request):
     projectId: Id
 
 
+CaptionPreset = Literal["highlight", "karaoke", "boxed", "minimal"]
+CAPTION_PRESETS = get_args(CaptionPreset)
+HexColour = Annotated[str, Field(strict=True, pattern=r"^#[0-9A-Fa-f]{6}$", description="#RRGGBB")]
+
+
+class CaptionStyleOptions(_Request):
+    """How burned captions look: a preset and overrides of it (unset: the preset's value).
+    Given as a preset name alone (``"karaoke"``) or as this object."""
+
+    preset: CaptionPreset = "highlight"
+    # Unset: the preset's (highlight, karaoke, minimal: groups of 3-7 words on up to two lines).
+    wordsPerLine: Annotated[int, Field(strict=True, ge=1, le=4)] | None = None
+    position: Literal["bottom", "middle", "top"] | None = None
+    uppercase: Annotated[bool, Field(strict=True)] | None = None
+    fontScale: Annotated[float, Field(strict=True, ge=0.5, le=2.0, allow_inf_nan=False)] | None = None
+    primaryColor: HexColour | None = None
+    highlightColor: HexColour | None = None
+    # The clip's title burned in as a headline over its first seconds.
+    hook: Annotated[bool, Field(strict=True)] = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset_name(cls, value: Any) -> Any:
+        return {"preset": value} if isinstance(value, str) else value
+
+    def style(self) -> Any:
+        """The domain's ``CaptionStyle`` for these options."""
+        from chalicelib.domain.captions import caption_style
+
+        return caption_style(
+            self.preset, words_per_line=self.wordsPerLine, position=self.position, uppercase=self.uppercase,
+            font_scale=self.fontScale, primary_rgb=self.primaryColor and self.primaryColor[1:].upper(),
+            highlight_rgb=self.highlightColor and self.highlightColor[1:].upper(),
+        )
+
+
 class JobOptions(_Request):
     """What a job was asked for: the submit body without its videoId. It travels in the job's
     state through the state machine and is validated again there (``chalicelib/job.py``)."""
@@ -104,6 +149,13 @@ class JobOptions(_Request):
     allowUpscale: Annotated[bool, Field(strict=True)] = False
     # Draw the clip's title on its thumbnail.
     thumbnailTitle: Annotated[bool, Field(strict=True)] = False
+    # Unset: the highlight preset, as before styles existed. A preset's name alone is accepted
+    # (CaptionStyleOptions turns it into {"preset": name}); the schema says both forms.
+    captionStyle: Annotated[CaptionStyleOptions | None, WithJsonSchema({
+        "anyOf": [{"$ref": "#/components/schemas/CaptionStyleOptions"},
+                  {"type": "string", "enum": list(CAPTION_PRESETS)}, {"type": "null"}],
+        "default": None,
+    })] = None
 
     @model_validator(mode="after")
     def _durations_ordered(self) -> JobOptions:

@@ -11,7 +11,8 @@ from typing import Any
 
 from chalicelib import models
 
-REQUESTS = (models.CreateProject, models.CreateUpload, models.SubmitJob, models.DeleteVideo, models.DeleteProject)
+REQUESTS = (models.CreateProject, models.CreateUpload, models.SubmitJob, models.DeleteVideo, models.DeleteProject,
+            models.CaptionStyleOptions)
 RESPONSES = (models.ErrorBody, models.ProjectView, models.VideoView, models.UploadTicket, models.Submitted,
              models.JobRunning, models.JobFinished, models.ClipList, models.VideoSummary, models.Health,
              models.ProjectList, models.VideoList, models.VideoDeleted, models.ProjectDeleted)

@@ -19,7 +19,7 @@ from chalicelib.domain.ids import new_id
 from chalicelib.domain.transcript import Transcript
 from chalicelib.errors import PipelineError, failure_from_catch
 from chalicelib.job import ClipRef, JobOutcome, JobState, Media, RenderItem, RenderOutcome, Transcription
-from chalicelib.models import Failure
+from chalicelib.models import CaptionStyleOptions, Failure
 from chalicelib.services import webhooks, wiring
 from chalicelib.services.sources import local_source
 
@@ -272,14 +272,18 @@ def render(event: Event) -> Event:
                         extra={"callId": call, "clipIndex": index, "error": item.reframeError.Error})
         fields["layout"] = plan.layout if plan is not None else "center"
         ass = None
-        if words and opts.captions and info.width and info.height:
+        style = opts.captionStyle or CaptionStyleOptions()
+        burned_words = words if opts.captions else []
+        headline = _clip_record(item).get("title") if style.hook else None
+        if (burned_words or headline) and info.width and info.height:
             ass = os.path.join(tmp, "captions.ass")
             size = output_size(info.width, info.height, opts.aspectRatio, opts.allowUpscale)
             if panels:
                 size = (size[0], 2 * split_panel_size(info.width, info.height, opts.allowUpscale)[1])
             with open(ass, "w", encoding="utf-8") as f:
-                f.write(captions.to_ass(words, *size, language=transcript.language, middle=bool(panels)))
-            missing = captions.missing_characters(words)
+                f.write(captions.to_ass(burned_words, *size, language=transcript.language, middle=bool(panels),
+                                        style=style.style(), headline=headline))
+            missing = captions.missing_characters(burned_words)
             if missing:
                 # Left out of the burned captions (no shipped font has them); the sidecars keep them.
                 log.warning("caption characters without a font", extra={
@@ -321,13 +325,19 @@ def render(event: Event) -> Event:
         height=rendered.height,
         durationSeconds=round(rendered.duration_seconds, 3),
         sizeBytes=rendered.size_bytes,
-        captionsBurned=ass is not None,
+        captionsBurned=bool(ass and burned_words),
         renderedAt=now_iso(),
         **fields,
     )
     records.update_call(call, add={"clipsDone": 1})
     webhooks.clip_ready(acc, ready)
     return RenderOutcome(index=index, status="ready").wire()
+
+
+def _clip_record(item: RenderItem) -> dict[str, Any]:
+    """The clip as SelectClips recorded it (its title: the thumbnail's, the hook's headline)."""
+    return next((c for c in wiring.records().list_clips(item.videoId, item.callId)
+                 if c["index"] == item.clip.index), {})
 
 
 def _thumbnail(item: RenderItem, source: str, dst: str, tmp: str, info: Any, panels: Any) -> None:
@@ -346,14 +356,12 @@ def _thumbnail(item: RenderItem, source: str, dst: str, tmp: str, info: Any, pan
         crop_w = crop_box(info.width, info.height, opts.aspectRatio)[0]
         center_x = (crop_x_at(plan.keyframes, at) + crop_w / 2) / info.width
     title = None
-    if opts.thumbnailTitle:
-        clip_record = next((c for c in wiring.records().list_clips(item.videoId, item.callId)
-                            if c["index"] == clip.index), None)
-        if clip_record and clip_record.get("title"):
-            title = os.path.join(tmp, "title.ass")
-            size = output_size(info.width, info.height, opts.aspectRatio, opts.allowUpscale)
-            with open(title, "w", encoding="utf-8") as f:
-                f.write(title_ass(clip_record["title"], *size, language=clip_record.get("language")))
+    clip_record = _clip_record(item) if opts.thumbnailTitle else {}
+    if clip_record.get("title"):
+        title = os.path.join(tmp, "title.ass")
+        size = output_size(info.width, info.height, opts.aspectRatio, opts.allowUpscale)
+        with open(title, "w", encoding="utf-8") as f:
+            f.write(title_ass(clip_record["title"], *size, language=clip_record.get("language")))
     vf = video_filter(info.width, info.height, opts.aspectRatio, center_x=center_x, panels=panels, captions=title,
                       fonts_dir=FONTS_DIR if title else None, upscale=opts.allowUpscale)
     wiring.ffmpeg().frame(source, dst, at=clip.start + at, vf=vf, representative=item.thumbnailAt is None)
