@@ -17,7 +17,7 @@ from chalicelib import models, observability
 from chalicelib.domain.multipart import parse_multipart
 from chalicelib.errors import RETRY_LATER, BadRequest, KlyphError, error_body
 from chalicelib.observability import MetricUnit, logger, metrics
-from chalicelib.services import auth, idempotency, jobs, pipeline, projects, videos, webhooks, wiring
+from chalicelib.services import auth, exports, idempotency, jobs, pipeline, projects, videos, webhooks, wiring
 
 # On Lambda the Powertools logger (service "klyph", the same logger as app.log) writes JSON lines.
 app = Chalice(app_name="klyph", configure_logs=not observability.IN_LAMBDA)
@@ -211,6 +211,24 @@ def list_clips(caller: str) -> models.ClipList:
 @api()
 def video_summary(caller: str) -> models.VideoSummary:
     return jobs.summary(caller, query_param("videoId"))
+
+
+@app.route("/dev/export-clip", methods=["GET"])
+@api()
+def export_clip(caller: str) -> Response:
+    return _file(exports.export_clip(caller, models.parse(models.ExportClip, query_params())))
+
+
+@app.route("/dev/export-video", methods=["GET"])
+@api()
+def export_video(caller: str) -> Response:
+    return _file(exports.export_video(caller, models.parse(models.ExportVideo, query_params())))
+
+
+def _file(file: exports.ExportFile) -> Response:
+    """The file itself, named for a browser's or curl -OJ's download."""
+    return Response(status_code=200, body=file.text, headers={
+        "Content-Type": file.content_type, "Content-Disposition": f'attachment; filename="{file.filename}"'})
 
 
 @app.route("/dev/create-webhook", methods=["POST"], content_types=JSON_TYPES)

@@ -76,6 +76,19 @@ class ListVideos(_Query):
     limit: PageLimit = 50
 
 
+ExportFormat = Literal["fcpxml", "otio", "edl", "srt", "vtt"]
+
+
+class ExportClip(_Query):
+    clipId: Id
+    format: ExportFormat
+
+
+class ExportVideo(_Query):
+    videoId: Id
+    format: ExportFormat
+
+
 class DeleteVideo(_Request):
     videoId: Id
 

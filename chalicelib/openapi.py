@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from chalicelib import models
+from chalicelib.domain.timeline import CONTENT_TYPES, FORMATS
 
 REQUESTS = (models.CreateProject, models.CreateUpload, models.SubmitJob, models.DeleteVideo, models.DeleteProject,
             models.CaptionStyleOptions)
@@ -70,6 +71,28 @@ def _page_query(owner: str) -> list[dict[str, Any]]:
              "schema": {"type": "string", "minLength": 1, "maxLength": 1024}},
             {"name": "limit", "in": "query", "required": False,
              "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}}]
+
+
+EXPORT_FORMAT = {"name": "format", "in": "query", "required": True,
+                 "schema": {"type": "string", "enum": list(FORMATS)}}
+EXPORT_DESCRIPTION = (
+    "The file itself (Content-Disposition names it): fcpxml (Final Cut Pro, DaVinci Resolve), otio "
+    "(OpenTimelineIO JSON) or edl (CMX 3600) referencing the source by its original file name with the "
+    "clip's in and out points on its timecode, or the captions as srt or vtt on the timeline's clock."
+)
+
+
+def _file_responses(conflict: str) -> dict[str, Any]:
+    text = {"schema": {"type": "string"}}
+    out: dict[str, Any] = {"200": {
+        "description": "the file",
+        "headers": {"Content-Disposition": {"schema": {"type": "string"}, "description": "attachment; filename=..."}},
+        "content": {content_type.split(";")[0]: text for content_type in CONTENT_TYPES.values()},
+    }}
+    for code, description in (("400", "missing or invalid parameters"), ("401", "missing or invalid API key"),
+                              ("404", "not found (or another workspace's)"), ("409", conflict)):
+        out[code] = {"description": description, **_json(_ref(models.ErrorBody))}
+    return out
 
 
 IDEMPOTENCY_HEADER = {"name": "Idempotency-Key", "in": "header", "required": False,
@@ -134,6 +157,14 @@ def document() -> dict[str, Any]:
                                         "responses": _responses(models.ClipList, 400, 401, 404)}},
             "/dev/video-summary": {"get": {"operationId": "videoSummary", "parameters": _query("videoId"),
                                            "responses": _responses(models.VideoSummary, 400, 401, 404)}},
+            "/dev/export-clip": {"get": {
+                "operationId": "exportClip", "parameters": [*_query("clipId"), EXPORT_FORMAT],
+                "description": EXPORT_DESCRIPTION, "responses": _file_responses("the clip is not ready")}},
+            "/dev/export-video": {"get": {
+                "operationId": "exportVideo", "parameters": [*_query("videoId"), EXPORT_FORMAT],
+                "description": "Every ready clip of the video's latest job on one timeline, in their order. "
+                               + EXPORT_DESCRIPTION,
+                "responses": _file_responses("the video's latest job has no ready clip")}},
             "/dev/create-webhook": {"post": {
                 "operationId": "createWebhook", "parameters": [IDEMPOTENCY_HEADER],
                 "description": "The answer is the only one that shows the signing secret.",

@@ -591,9 +591,13 @@ def _clock(seconds: float, separator: str) -> str:
 
 def to_srt(words: list[Word], language: str | None = None) -> str:
     """SubRip text (a str: store it UTF-8 encoded, as ``encode_sidecar`` does)."""
+    return srt_of(cues(words, language))
+
+
+def srt_of(cue_list: list[Cue]) -> str:
     blocks = [
         f"{n}\n{_clock(c.start, ',')} --> {_clock(c.end, ',')}\n" + "\n".join(c.lines)
-        for n, c in enumerate(cues(words, language), start=1)
+        for n, c in enumerate(cue_list, start=1)
     ]
     return "\n\n".join(blocks) + ("\n" if blocks else "")
 
@@ -604,9 +608,13 @@ def _vtt_text(line: str) -> str:
 
 def to_vtt(words: list[Word], language: str | None = None) -> str:
     """WebVTT text (UTF-8 by definition of the format)."""
+    return vtt_of(cues(words, language))
+
+
+def vtt_of(cue_list: list[Cue]) -> str:
     blocks = [
         f"{_clock(c.start, '.')} --> {_clock(c.end, '.')}\n" + "\n".join(_vtt_text(line) for line in c.lines)
-        for c in cues(words, language)
+        for c in cue_list
     ]
     return "WEBVTT\n\n" + "".join(b + "\n\n" for b in blocks)
 

@@ -271,6 +271,8 @@ def render(event: Event) -> Event:
             log.warning("reframe planning failed; rendering with the centre crop",
                         extra={"callId": call, "clipIndex": index, "error": item.reframeError.Error})
         fields["layout"] = plan.layout if plan is not None else "center"
+        if fields["layout"] != "split" and info.width and info.height:
+            fields["crop"] = _crop_at_middle(plan, info, clip, opts.aspectRatio)
         ass = None
         style = opts.captionStyle or CaptionStyleOptions()
         burned_words = words if opts.captions else []
@@ -332,6 +334,18 @@ def render(event: Event) -> Event:
     records.update_call(call, add={"clipsDone": 1})
     webhooks.clip_ready(acc, ready)
     return RenderOutcome(index=index, status="ready").wire()
+
+
+def _crop_at_middle(plan: Any, info: Any, clip: ClipRef, aspect: str) -> dict[str, int]:
+    """The crop (source pixels) at the clip's middle: what an editor's timeline gets as the
+    clip's transform (export-clip), where a moving crop cannot be carried."""
+    from chalicelib.domain.media import crop_box
+    from chalicelib.domain.reframe import crop_x_at
+
+    w, h, x, y = crop_box(info.width, info.height, aspect)
+    if plan is not None and plan.keyframes:
+        x = int(crop_x_at(plan.keyframes, (clip.end - clip.start) / 2))
+    return {"x": x, "y": y, "w": w, "h": h}
 
 
 def _clip_record(item: RenderItem) -> dict[str, Any]:
