@@ -17,7 +17,7 @@ from chalicelib import models, observability
 from chalicelib.domain.multipart import parse_multipart
 from chalicelib.errors import RETRY_LATER, BadRequest, KlyphError, error_body
 from chalicelib.observability import MetricUnit, logger, metrics
-from chalicelib.services import auth, exports, idempotency, jobs, pipeline, projects, videos, webhooks, wiring
+from chalicelib.services import auth, edits, exports, idempotency, jobs, pipeline, projects, videos, webhooks, wiring
 
 # On Lambda the Powertools logger (service "klyph", the same logger as app.log) writes JSON lines.
 app = Chalice(app_name="klyph", configure_logs=not observability.IN_LAMBDA)
@@ -211,6 +211,12 @@ def list_clips(caller: str) -> models.ClipList:
 @api()
 def video_summary(caller: str) -> models.VideoSummary:
     return jobs.summary(caller, query_param("videoId"))
+
+
+@app.route("/dev/update-clip", methods=["POST"], content_types=JSON_TYPES)
+@api(idempotent=True)
+def update_clip(caller: str) -> models.ClipUpdated:
+    return edits.update_clip(caller, models.parse(models.UpdateClip, json_body()))
 
 
 @app.route("/dev/export-clip", methods=["GET"])

@@ -89,6 +89,29 @@ class ExportVideo(_Query):
     format: ExportFormat
 
 
+class UpdateClip(_Request):
+    """New boundaries (snapped to words), title, description or caption style for a clip: it is
+    rendered again as a new version."""
+
+    clipId: Id
+    startSeconds: Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)] | None = None
+    endSeconds: Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)] | None = None
+    title: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    description: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+    captionStyle: Annotated[CaptionStyleOptions | None, WithJsonSchema({
+        "anyOf": [{"$ref": "#/components/schemas/CaptionStyleOptions"},
+                  {"type": "string", "enum": list(CAPTION_PRESETS)}, {"type": "null"}],
+        "default": None,
+    })] = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> UpdateClip:
+        if all(v is None for v in (self.startSeconds, self.endSeconds, self.title, self.description,
+                                   self.captionStyle)):
+            raise ValueError("body: give at least one of startSeconds, endSeconds, title, description, captionStyle")
+        return self
+
+
 class DeleteVideo(_Request):
     videoId: Id
 
@@ -351,6 +374,17 @@ class ClipView(View):
     call_id: str
     language: str | None = None  # the language of the clip's speech (given or detected); null without speech
     error: Failure | None = _absent_when_none()
+    version: int = 1  # the version shown: 1 as first rendered, +1 for each update-clip or update-transcript
+    pending_version: int | None = _absent_when_none()  # a newer version while it renders
+
+
+class ClipUpdated(View):
+    """update-clip and update-transcript: the version being rendered; poll process-video-result
+    with ``callId``."""
+
+    clipId: str
+    version: int
+    callId: str
 
 
 class ClipList(View):

@@ -13,10 +13,10 @@ from chalicelib import models
 from chalicelib.domain.timeline import CONTENT_TYPES, FORMATS
 
 REQUESTS = (models.CreateProject, models.CreateUpload, models.SubmitJob, models.DeleteVideo, models.DeleteProject,
-            models.CaptionStyleOptions)
+            models.CaptionStyleOptions, models.UpdateClip)
 RESPONSES = (models.ErrorBody, models.ProjectView, models.VideoView, models.UploadTicket, models.Submitted,
              models.JobRunning, models.JobFinished, models.ClipList, models.VideoSummary, models.Health,
-             models.ProjectList, models.VideoList, models.VideoDeleted, models.ProjectDeleted)
+             models.ProjectList, models.VideoList, models.VideoDeleted, models.ProjectDeleted, models.ClipUpdated)
 # Webhooks: the routes' bodies, and each event's body (the document's ``webhooks`` section).
 WEBHOOK_REQUESTS = (models.CreateWebhook, models.DeleteWebhook)
 EVENTS: dict[str, type[models.View]] = {"job.succeeded": models.JobSucceededEvent, "job.failed": models.JobFailedEvent,
@@ -157,6 +157,14 @@ def document() -> dict[str, Any]:
                                         "responses": _responses(models.ClipList, 400, 401, 404)}},
             "/dev/video-summary": {"get": {"operationId": "videoSummary", "parameters": _query("videoId"),
                                            "responses": _responses(models.VideoSummary, 400, 401, 404)}},
+            "/dev/update-clip": {"post": {
+                "operationId": "updateClip", "parameters": [IDEMPOTENCY_HEADER],
+                "description": "Renders the clip again as a new version: boundaries snapped to words (either way, "
+                               "anywhere in the source, 5-180 s), title, description, caption style. Poll "
+                               "process-video-result with the answer's callId; list-clips shows the latest ready "
+                               "version and pending_version meanwhile.",
+                "requestBody": _body(models.UpdateClip),
+                "responses": _responses(models.ClipUpdated, 400, 401, 404, 409)}},
             "/dev/export-clip": {"get": {
                 "operationId": "exportClip", "parameters": [*_query("clipId"), EXPORT_FORMAT],
                 "description": EXPORT_DESCRIPTION, "responses": _file_responses("the clip is not ready")}},

@@ -252,6 +252,20 @@ class Records:
     def update_clip(self, video_id: str, call_id: str, index: int, **fields: Any) -> dict[str, Any]:
         return self.table.update(f"VIDEO#{video_id}", _clip_sk(call_id, index), set=fields)
 
+    def start_clip_version(self, video_id: str, call_id: str, index: int, version: int, edit_call_id: str,
+                           now: str) -> dict[str, Any]:
+        """Mark ``version`` of a clip as rendering; ConditionFailed while another one renders."""
+        return self.table.update(
+            f"VIDEO#{video_id}", _clip_sk(call_id, index),
+            set={"pendingVersion": version, "pendingCallId": edit_call_id, "updatedAt": now},
+            condition="attribute_not_exists(#pendingVersion)",
+        )
+
+    def end_clip_version(self, video_id: str, call_id: str, index: int, **fields: Any) -> dict[str, Any]:
+        """The pending version rendered (``fields``: its files and facts) or failed (none)."""
+        return self.table.update(f"VIDEO#{video_id}", _clip_sk(call_id, index), set=fields or None,
+                                 remove=["pendingVersion", "pendingCallId"])
+
     def list_clips(self, video_id: str, call_id: str) -> list[dict[str, Any]]:
         return self.table.query(f"VIDEO#{video_id}", f"CLIP#{call_id}#")
 

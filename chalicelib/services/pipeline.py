@@ -12,7 +12,7 @@ import os
 import tempfile
 from typing import Any
 
-from chalicelib.adapters.s3 import clip_key, work_key
+from chalicelib.adapters.s3 import clip_key, transcript_key, work_key
 from chalicelib.config import settings
 from chalicelib.domain.clock import now_iso
 from chalicelib.domain.ids import new_id
@@ -88,14 +88,26 @@ def transcribe_start(event: Event) -> Event:
             wav = os.path.join(tmp, "audio.wav")
             wiring.blobs().download_file(state.audioKey, wav)
             transcript = wiring.whisper().transcribe(wav, state.options.language)
-    return state.model_copy(update={"transcription": _transcribed(state.callId, transcript_key, transcript)}).wire()
+    return state.model_copy(update={"transcription": _transcribed(state, transcript_key, transcript)}).wire()
 
 
-def _transcribed(call_id: str, key: str, transcript: Transcript) -> Transcription:
-    """Store the transcript and record its language on the call (the poll answers with it)."""
+def _transcribed(state: JobState, key: str, transcript: Transcript) -> Transcription:
+    """Store the transcript, in the job's work/ and with the video (where corrections are kept
+    and later jobs may find it), and record its language on the call (the poll answers with it)."""
     _store_json(key, transcript.to_dict())
-    wiring.records().update_call(call_id, language=transcript.language)
+    if transcript.language:
+        store_video_transcript(state.accountId, state.videoId, transcript, state.source.versionId)
+    wiring.records().update_call(state.callId, language=transcript.language)
     return Transcription(status="COMPLETED", key=key, words=len(transcript.words), language=transcript.language)
+
+
+def store_video_transcript(account_id: str, video_id: str, transcript: Transcript,
+                           source_version_id: str | None) -> str:
+    """The video's transcript (``transcript_key``): the Transcript JSON and the source version it
+    was made from. Returns its key."""
+    key = transcript_key(account_id, video_id, transcript.language)
+    _store_json(key, {**transcript.to_dict(), "sourceVersionId": source_version_id})
+    return key
 
 
 def transcribe_check(event: Event) -> Event:
@@ -110,7 +122,7 @@ def transcribe_check(event: Event) -> Event:
     if status != "COMPLETED":
         return state.wire()
     transcript = transcriber.fetch(job.outputKey, locale)
-    return state.model_copy(update={"transcription": _transcribed(state.callId, job.key, transcript)}).wire()
+    return state.model_copy(update={"transcription": _transcribed(state, job.key, transcript)}).wire()
 
 
 def select(event: Event) -> Event:
@@ -249,9 +261,10 @@ def render(event: Event) -> Event:
     from chalicelib.domain.media import output_size, split_panel_size
 
     item = RenderItem.model_validate(event)
-    clip, opts = item.clip, item.options
-    _stage(item.callId, "rendering")
+    clip, opts, edit = item.clip, item.options, item.edit
+    _stage(edit.callId if edit else item.callId, "rendering")
     acc, vid, call, index = item.accountId, item.videoId, item.callId, clip.index
+    version = edit.version if edit else 1
     info = item.media.info()
     transcript = Transcript.from_dict(_load_json(item.transcriptKey))
     words = captions.clip_words(transcript.words, clip.start, clip.end)
@@ -276,7 +289,7 @@ def render(event: Event) -> Event:
         ass = None
         style = opts.captionStyle or CaptionStyleOptions()
         burned_words = words if opts.captions else []
-        headline = _clip_record(item).get("title") if style.hook else None
+        headline = ((edit and edit.title) or _clip_record(item).get("title")) if style.hook else None
         if (burned_words or headline) and info.width and info.height:
             ass = os.path.join(tmp, "captions.ass")
             size = output_size(info.width, info.height, opts.aspectRatio, opts.allowUpscale)
@@ -299,15 +312,15 @@ def render(event: Event) -> Event:
         )
         thumb = os.path.join(tmp, "thumbnail.jpg")
         _thumbnail(item, source, thumb, tmp, info, panels)
-        key = clip_key(acc, vid, call, index)
+        key = clip_key(acc, vid, call, index, version=version)
         blobs.upload_file(out, key, "video/mp4")
-        fields["thumbnailKey"] = clip_key(acc, vid, call, index, ext="jpg")
+        fields["thumbnailKey"] = clip_key(acc, vid, call, index, ext="jpg", version=version)
         blobs.upload_file(thumb, fields["thumbnailKey"], "image/jpeg")
     # Sidecars whether or not captions are burned in: platforms and players take them as
     # closed captions, and they cost nothing.
     if words:
-        fields["captionsSrtKey"] = clip_key(acc, vid, call, index, ext="srt")
-        fields["captionsVttKey"] = clip_key(acc, vid, call, index, ext="vtt")
+        fields["captionsSrtKey"] = clip_key(acc, vid, call, index, ext="srt", version=version)
+        fields["captionsVttKey"] = clip_key(acc, vid, call, index, ext="vtt", version=version)
         blobs.put_bytes(
             fields["captionsSrtKey"], captions.encode_sidecar(captions.to_srt(words, transcript.language)),
             "application/x-subrip; charset=utf-8",
@@ -317,10 +330,7 @@ def render(event: Event) -> Event:
             "text/vtt; charset=utf-8",
         )
     records = wiring.records()
-    ready = records.update_clip(
-        vid,
-        call,
-        index,
+    facts = dict(
         status="ready",
         key=key,
         width=rendered.width,
@@ -331,7 +341,19 @@ def render(event: Event) -> Event:
         renderedAt=now_iso(),
         **fields,
     )
-    records.update_call(call, add={"clipsDone": 1})
+    if edit is None:
+        ready = records.update_clip(vid, call, index, **facts)
+        records.update_call(call, add={"clipsDone": 1})
+    else:
+        # The new version replaces the clip's files and facts at once; the job's counts stay.
+        changes: dict[str, Any] = {"title": edit.title, "description": edit.description}
+        if opts.captionStyle is not None:  # the style later versions keep (an edit may have set it)
+            changes["captionStyle"] = opts.captionStyle.model_dump(mode="json", exclude_none=True)
+        ready = records.end_clip_version(vid, call, index, **facts, version=version, start=round(clip.start, 3),
+                                         end=round(clip.end, 3), **{k: v for k, v in changes.items() if v})
+        now = now_iso()
+        records.update_call(edit.callId, status="succeeded", stage="done", finishedAt=now, updatedAt=now,
+                            clipsDone=1, clipsReady=1)
     webhooks.clip_ready(acc, ready)
     return RenderOutcome(index=index, status="ready").wire()
 
@@ -371,6 +393,8 @@ def _thumbnail(item: RenderItem, source: str, dst: str, tmp: str, info: Any, pan
         center_x = (crop_x_at(plan.keyframes, at) + crop_w / 2) / info.width
     title = None
     clip_record = _clip_record(item) if opts.thumbnailTitle else {}
+    if clip_record and item.edit and item.edit.title:
+        clip_record = {**clip_record, "title": item.edit.title}
     if clip_record.get("title"):
         title = os.path.join(tmp, "title.ass")
         size = output_size(info.width, info.height, opts.aspectRatio, opts.allowUpscale)
@@ -387,6 +411,14 @@ def clip_failed(event: Event) -> Event:
     log.warning("clip render failed: %s", error["message"],
                 extra={"callId": item.callId, "clipIndex": item.clip.index, "errorCode": error["code"]})
     records = wiring.records()
+    if item.edit is not None:
+        # A failed re-render leaves the clip as it was (its latest ready version); the edit's
+        # own call says why.
+        now = now_iso()
+        records.end_clip_version(item.videoId, item.callId, item.clip.index)
+        records.update_call(item.edit.callId, status="failed", stage="failed", error=error, finishedAt=now,
+                            updatedAt=now)
+        return RenderOutcome(index=item.clip.index, status="failed").wire()
     records.update_clip(item.videoId, item.callId, item.clip.index, status="failed", error=error)
     records.update_call(item.callId, add={"clipsDone": 1})
     return RenderOutcome(index=item.clip.index, status="failed").wire()

@@ -487,7 +487,11 @@ def test_webhook_deliveries_run_in_the_pipeline_state_machine_with_a_small_funct
     states = json.loads(sm["DefinitionString"])["States"]
     assert json.loads(sm["DefinitionString"])["StartAt"] == "Route"
     assert states["Route"]["Choices"] == [
-        {"Variable": "$$.Execution.Name", "StringMatches": "dlv_*", "Next": "DeliverWebhook"}]
+        {"Variable": "$$.Execution.Name", "StringMatches": "dlv_*", "Next": "DeliverWebhook"},
+        {"Variable": "$$.Execution.Name", "StringMatches": "edt_*", "Next": "PlanEditReframe"}]
+    # A clip's re-render (update-clip) runs the job's reframe and render functions on its one clip.
+    assert states["PlanEditReframe"]["Resource"] == "${pipeline_reframe}"
+    assert states["RenderEdit"]["Resource"] == "${pipeline_render}"
     assert states["Route"]["Default"] == "Prepare"
     assert states["DeliverWebhook"]["Resource"] == "${pipeline_deliver_webhook}"
     assert states["WaitBeforeRedelivery"] == {"Type": "Wait", "SecondsPath": "$.delivery.waitSeconds",

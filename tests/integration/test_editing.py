@@ -118,3 +118,80 @@ def test_each_export_format_parses_back_with_the_clips_in_and_out_points(api, pr
     status, body = api.get("/dev/export-clip?clipId=clip_01J0000000000000000000000Z&format=otio")
     assert status == 404
     json.loads(otio_json)  # the OTIO file is plain JSON
+
+
+def test_a_clip_extended_earlier_and_shortened_renders_as_a_new_version_on_word_boundaries(
+        api, project, speech_video, client, tmp_path):
+    from chalicelib import clients
+    from chalicelib.adapters.ffmpeg import Ffmpeg
+    from chalicelib.adapters.s3 import transcript_key
+    from chalicelib.domain.transcript import Transcript
+    from chalicelib.services import wiring
+
+    video = upload(api, project, speech_video)
+    status, result = run_job(api, video["id"], maxClips=1, minDuration=6, maxDuration=10)
+    assert status == 200 and result["status"] == "succeeded", result
+    [clip] = result["clips"]
+    stored = json.loads(wiring.blobs().get_bytes(transcript_key(api.account_id, video["id"], "en")))
+    assert stored["sourceVersionId"]  # the video's transcript, kept with it, names the source version
+    words = Transcript.from_dict(stored).words
+    _, summary_before = api.get(f"/dev/video-summary?videoId={video['id']}")
+
+    # First moved anywhere in the source (the job's clip opens the video: nothing before it).
+    status, body = api.post("/dev/update-clip", {"clipId": clip["id"], "startSeconds": 20.0, "endSeconds": 30.0})
+    assert status == 200 and body["version"] == 2 and body["callId"].startswith("edt_"), body
+    _, listed = api.get(f"/dev/list-clips?videoId={video['id']}")
+    [shown] = listed["clips"]
+    assert (shown["version"], shown["pending_version"], shown["start_seconds"]) == (1, 2, clip["start_seconds"])
+    status, busy = api.post("/dev/update-clip", {"clipId": clip["id"], "title": "Another"})
+    assert status == 409 and "rendering" in busy["message"], busy
+    status, moved = api.wait_for_result(body["callId"])
+    assert status == 200 and moved["status"] == "succeeded", moved
+    clip = moved["clips"][0]
+    assert clip["version"] == 2 and 19 < clip["start_seconds"] <= 20.3
+
+    # Then 3 s earlier at the start and 2 s shorter at the end.
+    asked_start, asked_end = clip["start_seconds"] - 3.0, clip["end_seconds"] - 2.0
+    status, body = api.post("/dev/update-clip", {"clipId": clip["id"], "startSeconds": asked_start,
+                                                 "endSeconds": asked_end, "title": "The better tomato"})
+    assert status == 200 and body["version"] == 3, body
+    status, edited = api.wait_for_result(body["callId"])
+    assert status == 200 and edited["status"] == "succeeded", edited
+    [new] = edited["clips"]
+    assert new["version"] == 3 and "pending_version" not in new and new["title"] == "The better tomato"
+    start, end = new["start_seconds"], new["end_seconds"]
+    # Snapped to words: the first word is the one the asked start falls in or after, the last the
+    # one the asked end falls in or before; no word is cut at either edge.
+    inside = [w for w in words if w.end > start and w.start < end]
+    first = next(w for w in words if w.end > asked_start)
+    last = next(w for w in reversed(words) if w.start < asked_end)
+    assert inside[0] == first and inside[-1] == last
+    assert start <= first.start and last.end <= end
+    assert all(w.end <= start or w.start >= end for w in words if w not in inside)
+    assert start < clip["start_seconds"] - 2.0 and end < clip["end_seconds"] - 1.0
+
+    # The new file: its length, and captions that follow the new words.
+    clip_record = wiring.records().find_clip(clip["id"])
+    assert clip_record["key"].endswith(".v3.mp4")
+    path = tmp_path / "v2.mp4"
+    clients.s3().download_file(wiring.blobs().bucket, clip_record["key"], str(path))
+    duration = Ffmpeg().probe(str(path)).duration_seconds
+    srt = wiring.blobs().get_bytes(clip_record["captionsSrtKey"]).decode()
+    print(f"\nasked {asked_start:.2f}-{asked_end:.2f} s, snapped {start:.2f}-{end:.2f} s, file {duration:.3f} s; "
+          f"first word {first.text!r} at {first.start:.2f}, last {last.text!r} ending {last.end:.2f}")
+    assert abs(duration - (end - start)) < 0.1
+    assert " ".join(srt_texts(srt)).split() == [w.text for w in inside]
+
+    # Not a job: the video's current job, status and counts are as they were.
+    _, summary_after = api.get(f"/dev/video-summary?videoId={video['id']}")
+    assert summary_after == summary_before
+    assert wiring.records().get_video(video["id"])["currentCallId"] == result["callId"]
+
+    # Bad edits are 400s naming the field; another workspace's clip is not found.
+    for change, mentions in (({"startSeconds": 1e6}, "startSeconds"), ({"endSeconds": start + 2}, "endSeconds"),
+                             ({"startSeconds": "3"}, "startSeconds"), ({}, "at least one"),
+                             ({"captionStyle": {"position": "left"}}, "captionStyle.position")):
+        status, bad = api.post("/dev/update-clip", {"clipId": clip["id"], **change})
+        assert status == 400 and mentions in bad["message"], (change, bad)
+    status, _ = other_account(client).post("/dev/update-clip", {"clipId": clip["id"], "title": "Mine"})
+    assert status == 404

@@ -1,0 +1,122 @@
+"""A user's edits of a clip: new boundaries, title, description or caption style
+(update-clip), corrected words (clip-transcript, update-transcript). Each edit renders the clip
+again as a new version, in a render-only execution of the state machine named ``edt_<ULID>``
+(its call id, which process-video-result answers for). The clip keeps showing its latest ready
+version, with ``pending_version`` while the next one renders; the video's current job, its
+status and its clip counts do not change.
+
+The words come from the video's transcript, kept with the video (``transcript_key``), where
+corrections are stored, so they hold for every later clip of the video; a video transcribed
+before that copy existed gets it from its job's transcript on its first edit.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalicelib.adapters.dynamo import ConditionFailed
+from chalicelib.adapters.s3 import transcript_key, work_key
+from chalicelib.domain import edits
+from chalicelib.domain.clock import now_iso
+from chalicelib.domain.ids import new_id
+from chalicelib.domain.transcript import Transcript
+from chalicelib.errors import BadRequest, Conflict
+from chalicelib.job import ClipRef, EditRef, Media, RenderItem, SourceRef
+from chalicelib.models import CaptionStyleOptions, ClipUpdated, JobOptions, UpdateClip
+from chalicelib.services import wiring
+from chalicelib.services.exports import own_clip
+from chalicelib.services.videos import own_video
+
+
+def update_clip(caller: str, req: UpdateClip) -> ClipUpdated:
+    clip = own_clip(caller, req.clipId)
+    video = own_video(caller, clip["videoId"])
+    _check_editable(clip)
+    start = req.startSeconds if req.startSeconds is not None else float(clip["start"])
+    end = req.endSeconds if req.endSeconds is not None else float(clip["end"])
+    transcript, key = video_transcript(video, clip)
+    duration = float((video.get("media") or {}).get("durationSeconds") or 0.0)
+    if req.startSeconds is not None or req.endSeconds is not None:
+        try:
+            span = edits.snap(transcript.words if transcript else [], start, end, duration)
+        except edits.EditRejected as err:
+            raise BadRequest(str(err)) from None
+        start, end = span.start, span.end
+    options = job_options(clip)
+    if req.captionStyle is not None:
+        options = options.model_copy(update={"captionStyle": req.captionStyle})
+    return rerender(caller, video, clip, start, end, options, key, title=req.title, description=req.description)
+
+
+def job_options(clip: dict[str, Any]) -> JobOptions:
+    """The options the clip was rendered with: its job's, with the caption style an edit gave it."""
+    call = wiring.records().get_call(clip["callId"]) or {}
+    options = JobOptions.model_validate(call.get("options") or {})
+    if clip.get("captionStyle") is not None:
+        options = options.model_copy(update={"captionStyle": CaptionStyleOptions.model_validate(clip["captionStyle"])})
+    return options
+
+
+def _check_editable(clip: dict[str, Any]) -> None:
+    if clip["status"] == "draft":
+        raise Conflict(f"clipId: clip {clip['id']} is still being rendered by its job")
+    if clip.get("pendingVersion"):
+        raise Conflict(f"clipId: version {clip['pendingVersion']} of clip {clip['id']} is rendering "
+                       f"(callId {clip.get('pendingCallId')}); edit it once that is done")
+
+
+def video_transcript(video: dict[str, Any], clip: dict[str, Any]) -> tuple[Transcript | None, str]:
+    """(the video's transcript in the clip's language, its key); a copy of the clip's job's
+    transcript is made there when the video has none yet. None without speech."""
+    blobs = wiring.blobs()
+    language = clip.get("language") or ""
+    job_key = work_key(video["accountId"], video["id"], clip["callId"], "transcript.json")
+    if not language:
+        return None, job_key
+    key = transcript_key(video["accountId"], video["id"], language)
+    if blobs.head(key):
+        return Transcript.from_dict(json.loads(blobs.get_bytes(key))), key
+    if not blobs.head(job_key):
+        raise Conflict(f"clipId: the transcript of clip {clip['id']}'s job has expired; submit the video again")
+    from chalicelib.services.pipeline import store_video_transcript
+
+    transcript = Transcript.from_dict(json.loads(blobs.get_bytes(job_key)))
+    return transcript, store_video_transcript(video["accountId"], video["id"], transcript,
+                                              video.get("sourceVersionId"))
+
+
+def rerender(caller: str, video: dict[str, Any], clip: dict[str, Any], start: float, end: float,
+             options: JobOptions, transcript: str, *, title: str | None = None,
+             description: str | None = None) -> ClipUpdated:
+    """Start the render-only execution of the clip's next version."""
+    records = wiring.records()
+    edit_id = new_id("edit")
+    version = int(clip.get("version") or 1) + 1
+    now = now_iso()
+    try:
+        records.start_clip_version(clip["videoId"], clip["callId"], clip["index"], version, edit_id, now)
+    except ConditionFailed:
+        raise Conflict(f"clipId: another version of clip {clip['id']} is rendering; edit it once that is done") \
+            from None
+    records.put_call({
+        "id": edit_id, "kind": "edit", "accountId": caller, "videoId": video["id"], "clipId": clip["id"],
+        "jobCallId": clip["callId"], "version": version, "options": options.model_dump(mode="json"),
+        "language": clip.get("language") or "", "status": "running", "stage": "queued", "stages": {"queued": now},
+        "createdAt": now, "updatedAt": now,
+    })
+    item = RenderItem(
+        clip=ClipRef(index=clip["index"], id=clip["id"], start=start, end=end), callId=clip["callId"],
+        videoId=video["id"], accountId=caller,
+        source=SourceRef(key=video["sourceKey"], versionId=video.get("sourceVersionId")),
+        media=Media.model_validate(video["media"]), transcriptKey=transcript, options=options,
+        edit=EditRef(callId=edit_id, version=version, title=title, description=description),
+    )
+    try:
+        arn = wiring.workflow().start(edit_id, item.wire())
+    except Exception:
+        records.end_clip_version(clip["videoId"], clip["callId"], clip["index"])
+        records.update_call(edit_id, status="failed",
+                            error={"code": "start_failed", "message": "the edit could not be started; retry"})
+        raise
+    records.update_call(edit_id, executionArn=arn)
+    return ClipUpdated(clipId=clip["id"], version=version, callId=edit_id)
