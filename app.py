@@ -219,6 +219,18 @@ def update_clip(caller: str) -> models.ClipUpdated:
     return edits.update_clip(caller, models.parse(models.UpdateClip, json_body()))
 
 
+@app.route("/dev/clip-transcript", methods=["GET"])
+@api()
+def clip_transcript(caller: str) -> models.ClipTranscript:
+    return edits.clip_transcript(caller, models.parse(models.ClipTranscriptQuery, query_params()))
+
+
+@app.route("/dev/update-transcript", methods=["POST"], content_types=JSON_TYPES)
+@api(idempotent=True)
+def update_transcript(caller: str) -> models.ClipUpdated:
+    return edits.update_transcript(caller, models.parse(models.UpdateTranscript, json_body()))
+
+
 @app.route("/dev/export-clip", methods=["GET"])
 @api()
 def export_clip(caller: str) -> Response:

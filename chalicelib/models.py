@@ -112,6 +112,31 @@ class UpdateClip(_Request):
         return self
 
 
+class ClipTranscriptQuery(_Query):
+    clipId: Id
+
+
+class WordCorrection(_Request):
+    index: Annotated[int, Field(strict=True, ge=0)]
+    text: Annotated[str, Field(strict=True, min_length=1, max_length=100, pattern=r"^[^\r\n\t]+$")]
+
+
+class UpdateTranscript(_Request):
+    """Misheard words of a clip replaced (timings kept); the clip renders again as a new version."""
+
+    clipId: Id
+    words: Annotated[list[WordCorrection], Field(min_length=1, max_length=500)]
+
+    @model_validator(mode="after")
+    def _each_word_once(self) -> UpdateTranscript:
+        seen: set[int] = set()
+        for n, word in enumerate(self.words):
+            if word.index in seen:
+                raise ValueError(f"words.{n}.index: word {word.index} is corrected twice")
+            seen.add(word.index)
+        return self
+
+
 class DeleteVideo(_Request):
     videoId: Id
 
@@ -385,6 +410,21 @@ class ClipUpdated(View):
     clipId: str
     version: int
     callId: str
+
+
+class TranscriptWord(View):
+    index: int  # the word's place in the video's transcript: what update-transcript names
+    text: str
+    start: float  # seconds in the source, like the clip's start_seconds
+    end: float
+    confidence: float
+
+
+class ClipTranscript(View):
+    clipId: str
+    version: int
+    language: str | None
+    words: list[TranscriptWord]
 
 
 class ClipList(View):

@@ -13,10 +13,11 @@ from chalicelib import models
 from chalicelib.domain.timeline import CONTENT_TYPES, FORMATS
 
 REQUESTS = (models.CreateProject, models.CreateUpload, models.SubmitJob, models.DeleteVideo, models.DeleteProject,
-            models.CaptionStyleOptions, models.UpdateClip)
+            models.CaptionStyleOptions, models.UpdateClip, models.UpdateTranscript)
 RESPONSES = (models.ErrorBody, models.ProjectView, models.VideoView, models.UploadTicket, models.Submitted,
              models.JobRunning, models.JobFinished, models.ClipList, models.VideoSummary, models.Health,
-             models.ProjectList, models.VideoList, models.VideoDeleted, models.ProjectDeleted, models.ClipUpdated)
+             models.ProjectList, models.VideoList, models.VideoDeleted, models.ProjectDeleted, models.ClipUpdated,
+             models.ClipTranscript)
 # Webhooks: the routes' bodies, and each event's body (the document's ``webhooks`` section).
 WEBHOOK_REQUESTS = (models.CreateWebhook, models.DeleteWebhook)
 EVENTS: dict[str, type[models.View]] = {"job.succeeded": models.JobSucceededEvent, "job.failed": models.JobFailedEvent,
@@ -164,6 +165,18 @@ def document() -> dict[str, Any]:
                                "process-video-result with the answer's callId; list-clips shows the latest ready "
                                "version and pending_version meanwhile.",
                 "requestBody": _body(models.UpdateClip),
+                "responses": _responses(models.ClipUpdated, 400, 401, 404, 409)}},
+            "/dev/clip-transcript": {"get": {
+                "operationId": "clipTranscript", "parameters": _query("clipId"),
+                "description": "The clip's words from the video's transcript (corrections included), with the "
+                               "index update-transcript names them by and their times in the source.",
+                "responses": _responses(models.ClipTranscript, 400, 401, 404)}},
+            "/dev/update-transcript": {"post": {
+                "operationId": "updateTranscript", "parameters": [IDEMPOTENCY_HEADER],
+                "description": "Replaces misheard words inside the clip (timings kept) in the video's transcript, "
+                               "so later clips of the video show them too, and renders the clip's captions and "
+                               "sidecars again as a new version (poll its callId).",
+                "requestBody": _body(models.UpdateTranscript),
                 "responses": _responses(models.ClipUpdated, 400, 401, 404, 409)}},
             "/dev/export-clip": {"get": {
                 "operationId": "exportClip", "parameters": [*_query("clipId"), EXPORT_FORMAT],

@@ -22,7 +22,16 @@ from chalicelib.domain.ids import new_id
 from chalicelib.domain.transcript import Transcript
 from chalicelib.errors import BadRequest, Conflict
 from chalicelib.job import ClipRef, EditRef, Media, RenderItem, SourceRef
-from chalicelib.models import CaptionStyleOptions, ClipUpdated, JobOptions, UpdateClip
+from chalicelib.models import (
+    CaptionStyleOptions,
+    ClipTranscript,
+    ClipTranscriptQuery,
+    ClipUpdated,
+    JobOptions,
+    TranscriptWord,
+    UpdateClip,
+    UpdateTranscript,
+)
 from chalicelib.services import wiring
 from chalicelib.services.exports import own_clip
 from chalicelib.services.videos import own_video
@@ -120,3 +129,60 @@ def rerender(caller: str, video: dict[str, Any], clip: dict[str, Any], start: fl
         raise
     records.update_call(edit_id, executionArn=arn)
     return ClipUpdated(clipId=clip["id"], version=version, callId=edit_id)
+
+
+def clip_word_indexes(transcript: Transcript, start: float, end: float) -> list[int]:
+    """The transcript's words the clip's captions show: those mostly inside [start, end)."""
+    out = []
+    for k, w in enumerate(transcript.words):
+        inside = min(w.end, end) - max(w.start, start)
+        if inside > 0 and inside >= 0.5 * (w.end - w.start) and w.text.strip():
+            out.append(k)
+    return out
+
+
+def clip_transcript(caller: str, req: ClipTranscriptQuery) -> ClipTranscript:
+    clip = own_clip(caller, req.clipId)
+    video = own_video(caller, clip["videoId"])
+    transcript, _ = video_transcript(video, clip)
+    indexes = clip_word_indexes(transcript, float(clip["start"]), float(clip["end"])) if transcript else []
+    return ClipTranscript(
+        clipId=clip["id"], version=int(clip.get("version") or 1), language=clip.get("language") or None,
+        words=[TranscriptWord(index=k, text=w.text, start=w.start, end=w.end, confidence=w.confidence)
+               for k in indexes for w in [transcript.words[k]]] if transcript else [],
+    )
+
+
+def update_transcript(caller: str, req: UpdateTranscript) -> ClipUpdated:
+    """Replace misheard words inside the clip's span in the video's transcript (where later clips
+    read them too) and render the clip's captions and sidecars again as a new version."""
+    clip = own_clip(caller, req.clipId)
+    video = own_video(caller, clip["videoId"])
+    _check_editable(clip)
+    transcript, key = video_transcript(video, clip)
+    indexes = clip_word_indexes(transcript, float(clip["start"]), float(clip["end"])) if transcript else []
+    allowed = set(indexes)
+    for n, word in enumerate(req.words):
+        if word.index not in allowed:
+            span = f"its words are {indexes[0]}-{indexes[-1]}" if indexes else "it has no words"
+            raise BadRequest(f"words.{n}.index: word {word.index} is not in clip {clip['id']} ({span})")
+    assert transcript is not None  # words were allowed, so there is a transcript
+    corrected = edits.correct(transcript, {w.index: " ".join(w.text.split()) for w in req.words})
+    save_corrections(key, transcript, corrected, video.get("sourceVersionId"))
+    return rerender(caller, video, clip, float(clip["start"]), float(clip["end"]), job_options(clip), key)
+
+
+def save_corrections(key: str, before: Transcript, after: Transcript, source_version_id: str | None) -> None:
+    """The corrected transcript over the video's, with the list of corrections so far (a later
+    transcription of the same source applies them again: ``pipeline.with_corrections``)."""
+    blobs = wiring.blobs()
+    stored = json.loads(blobs.get_bytes(key)) if blobs.head(key) else {}
+    corrections = {c["index"]: c for c in stored.get("corrections") or []}
+    now = now_iso()
+    for k, (old, new) in enumerate(zip(before.words, after.words)):
+        if old.text != new.text:
+            corrections[k] = {"index": k, "start": new.start, "end": new.end, "heard": corrections.get(k, {})
+                              .get("heard", old.text), "text": new.text, "at": now}
+    doc = {**after.to_dict(), "sourceVersionId": stored.get("sourceVersionId", source_version_id),
+           "corrections": sorted(corrections.values(), key=lambda c: c["index"])}
+    blobs.put_bytes(key, json.dumps(doc, separators=(",", ":")).encode())

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.adapters.s3 import work_key
+from chalicelib.adapters.s3 import transcript_key, work_key
 from chalicelib.domain import captions
 from chalicelib.domain.filenames import clean_title
 from chalicelib.domain.ids import looks_like_id
@@ -89,8 +89,11 @@ class _TranscriptCache:
     def words(self, clip: dict[str, Any]) -> list[Word]:
         call_id = clip["callId"]
         if call_id not in self.loaded:
-            key = work_key(self.video["accountId"], self.video["id"], call_id, "transcript.json")
             blobs = wiring.blobs()
+            # The video's transcript (with the user's corrections), else the job's.
+            key = transcript_key(self.video["accountId"], self.video["id"], clip.get("language") or "-")
+            if not clip.get("language") or not blobs.head(key):
+                key = work_key(self.video["accountId"], self.video["id"], call_id, "transcript.json")
             # The work/ prefix expires: a timeline without captions then.
             self.loaded[call_id] = (Transcript.from_dict(json.loads(blobs.get_bytes(key))).words
                                     if blobs.head(key) else [])

@@ -94,20 +94,43 @@ def transcribe_start(event: Event) -> Event:
 def _transcribed(state: JobState, key: str, transcript: Transcript) -> Transcription:
     """Store the transcript, in the job's work/ and with the video (where corrections are kept
     and later jobs may find it), and record its language on the call (the poll answers with it)."""
+    corrections: list[dict[str, Any]] = []
+    if transcript.language:
+        transcript, corrections = with_corrections(state.accountId, state.videoId, transcript, state.source.versionId)
     _store_json(key, transcript.to_dict())
     if transcript.language:
-        store_video_transcript(state.accountId, state.videoId, transcript, state.source.versionId)
+        store_video_transcript(state.accountId, state.videoId, transcript, state.source.versionId, corrections)
     wiring.records().update_call(state.callId, language=transcript.language)
     return Transcription(status="COMPLETED", key=key, words=len(transcript.words), language=transcript.language)
 
 
 def store_video_transcript(account_id: str, video_id: str, transcript: Transcript,
-                           source_version_id: str | None) -> str:
-    """The video's transcript (``transcript_key``): the Transcript JSON and the source version it
-    was made from. Returns its key."""
+                           source_version_id: str | None, corrections: list[dict[str, Any]] | None = None) -> str:
+    """The video's transcript (``transcript_key``): the Transcript JSON, the source version it
+    was made from and the user's corrections (update-transcript). Returns its key."""
     key = transcript_key(account_id, video_id, transcript.language)
-    _store_json(key, {**transcript.to_dict(), "sourceVersionId": source_version_id})
+    _store_json(key, {**transcript.to_dict(), "sourceVersionId": source_version_id,
+                      **({"corrections": corrections} if corrections else {})})
     return key
+
+
+def with_corrections(account_id: str, video_id: str, transcript: Transcript,
+                     source_version_id: str | None) -> tuple[Transcript, list[dict[str, Any]]]:
+    """A new transcription of the same source with the user's corrections applied again: each
+    to the word at the same place and time (within 0.1 s), so every later clip shows them."""
+    from chalicelib.domain.edits import correct
+
+    blobs = wiring.blobs()
+    key = transcript_key(account_id, video_id, transcript.language)
+    if not blobs.head(key):
+        return transcript, []
+    stored = _load_json(key)
+    if stored.get("sourceVersionId") != source_version_id:
+        return transcript, []  # another source: its words are not these
+    kept = [c for c in stored.get("corrections") or []
+            if c["index"] < len(transcript.words) and abs(transcript.words[c["index"]].start - c["start"]) <= 0.1
+            and abs(transcript.words[c["index"]].end - c["end"]) <= 0.1]
+    return correct(transcript, {c["index"]: c["text"] for c in kept}), kept
 
 
 def transcribe_check(event: Event) -> Event:

@@ -195,3 +195,97 @@ def test_a_clip_extended_earlier_and_shortened_renders_as_a_new_version_on_word_
         assert status == 400 and mentions in bad["message"], (change, bad)
     status, _ = other_account(client).post("/dev/update-clip", {"clipId": clip["id"], "title": "Mine"})
     assert status == 404
+
+
+def _yellow_columns(frame) -> int:
+    """How many columns hold the highlighted word's pixels (the accent's yellow)."""
+    yellow = (frame[..., 0] > 200) & (frame[..., 1] > 170) & (frame[..., 2] < 100)
+    return int((yellow.sum(axis=0) > 0).sum())
+
+
+@pytest.fixture(scope="module")
+def grey_speech(tmp_path_factory):
+    """The speech fixture over flat grey at 360x640: nothing on screen but the captions."""
+    import subprocess
+
+    from chalicelib.adapters.ffmpeg import Ffmpeg
+    from support import FIXTURES
+
+    path = tmp_path_factory.mktemp("grey") / "grey.mp4"
+    subprocess.run([Ffmpeg().binary, "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                    "color=c=gray:s=360x640:r=25:d=48", "-i", str(FIXTURES / "speech_short.ogg"), "-map", "0:v",
+                    "-map", "1:a", "-shortest", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+                    "-c:a", "aac", str(path)], check=True)
+    return path
+
+
+def test_a_corrected_word_is_burned_in_and_in_the_sidecars_and_later_clips_keep_it(
+        api, project, grey_speech, client, tmp_path):
+    import subprocess
+
+    import numpy as np
+
+    from chalicelib import clients
+    from chalicelib.adapters.ffmpeg import Ffmpeg
+    from chalicelib.services import wiring
+
+    video = upload(api, project, grey_speech)
+    options = {"maxClips": 1, "minDuration": 6, "maxDuration": 10}
+    status, result = run_job(api, video["id"], **options)
+    assert status == 200 and result["status"] == "succeeded", result
+    [clip] = result["clips"]
+    status, listing = api.get(f"/dev/clip-transcript?clipId={clip['id']}")
+    assert status == 200 and listing["version"] == 1 and listing["language"] == "en", listing
+    words = listing["words"]
+    assert all(clip["start_seconds"] - 0.5 <= w["start"] < w["end"] <= clip["end_seconds"] + 0.5 for w in words)
+    srt_v1 = wiring.blobs().get_bytes(wiring.records().find_clip(clip["id"])["captionsSrtKey"]).decode()
+    assert " ".join(srt_texts(srt_v1)).split() == [w["text"] for w in words]
+    # The longest short word in the middle, replaced by a long one: its highlight gets wider.
+    target = max(words[2:-2], key=lambda w: (w["end"] - w["start"]) * (len(w["text"]) <= 6))
+    status, body = api.post("/dev/update-transcript", {
+        "clipId": clip["id"], "words": [{"index": target["index"], "text": "Klyphtastic!"}]})
+    assert status == 200 and body["version"] == 2, body
+    status, done = api.wait_for_result(body["callId"])
+    assert status == 200 and done["status"] == "succeeded", done
+    record = wiring.records().find_clip(clip["id"])
+    srt_v2 = wiring.blobs().get_bytes(record["captionsSrtKey"]).decode()
+    expected = [("Klyphtastic!" if w["index"] == target["index"] else w["text"]) for w in words]
+    assert " ".join(srt_texts(srt_v2)).split() == expected
+    _, after = api.get(f"/dev/clip-transcript?clipId={clip['id']}")
+    assert [w["text"] for w in after["words"]] == expected and after["version"] == 2
+    assert [(w["start"], w["end"]) for w in after["words"]] == [(w["start"], w["end"]) for w in words]
+
+    # The burned caption: at the word's middle the highlighted word is the new, longer one.
+    at = (target["start"] + target["end"]) / 2 - clip["start_seconds"]
+    widths = {}
+    for version, key in ((1, wiring.records().find_clip(clip["id"])["key"].replace(".v2.mp4", ".mp4")),
+                         (2, record["key"])):
+        path = tmp_path / f"v{version}.mp4"
+        clients.s3().download_file(wiring.blobs().bucket, key, str(path))
+        png = tmp_path / f"corrected-v{version}.png"
+        subprocess.run([Ffmpeg().binary, "-nostdin", "-loglevel", "error", "-y", "-ss", f"{at:.3f}", "-i", str(path),
+                        "-frames:v", "1", str(png)], check=True)
+        raw = subprocess.run([Ffmpeg().binary, "-nostdin", "-loglevel", "error", "-i", str(png), "-f", "rawvideo",
+                              "-pix_fmt", "rgb24", "-"], check=True, capture_output=True).stdout
+        frame = np.frombuffer(raw, np.uint8).reshape(record["height"], record["width"], 3).astype(int)
+        widths[version] = _yellow_columns(frame)
+    print(f"\ncorrected {target['text']!r} -> 'Klyphtastic!': highlighted width {widths[1]} -> {widths[2]} px "
+          f"(frames in {tmp_path})")
+    assert widths[2] > 1.5 * widths[1] > 0
+
+    # Corrections are stored with the video's transcript: a later job on the video shows them.
+    assert len(srt_texts(srt_v2))
+    index_errors = [("words.0.index", {"index": words[-1]["index"] + 50, "text": "x"}),
+                    ("words.0.text", {"index": target["index"], "text": ""}),
+                    ("words.1.index", None)]
+    for mentions, word in index_errors:
+        change = [word] if word else [{"index": target["index"], "text": "a"}, {"index": target["index"], "text": "b"}]
+        status, bad = api.post("/dev/update-transcript", {"clipId": clip["id"], "words": change})
+        assert status == 400 and mentions in bad["message"], (change, bad)
+    status, _ = other_account(client).get(f"/dev/clip-transcript?clipId={clip['id']}")
+    assert status == 404
+    status, again = run_job(api, video["id"], **options)
+    assert status == 200 and again["status"] == "succeeded", again
+    [later] = again["clips"]
+    srt_later = wiring.blobs().get_bytes(wiring.records().find_clip(later["id"])["captionsSrtKey"]).decode()
+    assert "Klyphtastic!" in srt_later.split()
