@@ -261,10 +261,12 @@ class Records:
             condition="attribute_not_exists(#pendingVersion)",
         )
 
-    def end_clip_version(self, video_id: str, call_id: str, index: int, **fields: Any) -> dict[str, Any]:
-        """The pending version rendered (``fields``: its files and facts) or failed (none)."""
+    def end_clip_version(self, video_id: str, call_id: str, index: int, *, drop: tuple[str, ...] = (),
+                         **fields: Any) -> dict[str, Any]:
+        """The pending version rendered (``fields``: its files and facts; ``drop``: what the
+        previous version had and this one has not) or failed (none)."""
         return self.table.update(f"VIDEO#{video_id}", _clip_sk(call_id, index), set=fields or None,
-                                 remove=["pendingVersion", "pendingCallId"])
+                                 remove=["pendingVersion", "pendingCallId", *drop])
 
     def list_clips(self, video_id: str, call_id: str) -> list[dict[str, Any]]:
         return self.table.query(f"VIDEO#{video_id}", f"CLIP#{call_id}#")

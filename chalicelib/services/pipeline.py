@@ -372,8 +372,11 @@ def render(event: Event) -> Event:
         changes: dict[str, Any] = {"title": edit.title, "description": edit.description}
         if opts.captionStyle is not None:  # the style later versions keep (an edit may have set it)
             changes["captionStyle"] = opts.captionStyle.model_dump(mode="json", exclude_none=True)
-        ready = records.end_clip_version(vid, call, index, **facts, version=version, start=round(clip.start, 3),
-                                         end=round(clip.end, 3), **{k: v for k, v in changes.items() if v})
+        # A version without words (moved onto silence) has no sidecars: the previous ones must go.
+        gone = () if words else ("captionsSrtKey", "captionsVttKey")
+        ready = records.end_clip_version(vid, call, index, drop=gone, **facts, version=version,
+                                         start=round(clip.start, 3), end=round(clip.end, 3),
+                                         **{k: v for k, v in changes.items() if v})
         now = now_iso()
         records.update_call(edit.callId, status="succeeded", stage="done", finishedAt=now, updatedAt=now,
                             clipsDone=1, clipsReady=1)
