@@ -74,11 +74,14 @@ class TimelineClip:
 
 
 def rate_of(fps: float | None) -> float:
-    """The timeline's rate: the source's, whole when it is within 0.01 of whole (25, 30),
-    else as measured (29.97 stays 29.97)."""
+    """The timeline's rate: the source's, whole when it is within 0.01 of whole (25, 30), the
+    exact NTSC rate near one (29.97 is 30000/1001: timecode knows no other), else as measured."""
     if not fps or fps <= 0 or not math.isfinite(fps):
         return DEFAULT_FPS
-    return float(round(fps)) if abs(fps - round(fps)) < 0.01 else round(fps, 3)
+    if abs(fps - round(fps)) < 0.01:
+        return float(round(fps))
+    ntsc = round(fps * 1.001)
+    return ntsc * 1000 / 1001 if abs(fps * 1.001 - ntsc) < 0.01 else round(fps, 3)
 
 
 def frames(seconds: float, rate: float) -> int:
@@ -88,7 +91,10 @@ def frames(seconds: float, rate: float) -> int:
 def export(fmt: str, source: Source, clips: list[TimelineClip], name: str) -> str:
     if fmt in ("srt", "vtt"):
         return _sidecar(fmt, clips, rate_of(source.fps))
-    timeline = build(source, clips, name, subtitles=fmt == "otio")
+    # The FCPXML adapter knows the NTSC rates by their usual names (29.97, 23.976), the EDL's
+    # timecode only by their exact values (30000/1001).
+    rate = round(rate_of(source.fps), 3) if fmt == "fcpxml" else rate_of(source.fps)
+    timeline = build(source, clips, name, subtitles=fmt == "otio", rate=rate)
     import opentimelineio as otio
 
     if fmt == "otio":
@@ -100,12 +106,12 @@ def export(fmt: str, source: Source, clips: list[TimelineClip], name: str) -> st
     raise ValueError(f"unknown export format {fmt!r}")
 
 
-def build(source: Source, clips: list[TimelineClip], name: str, subtitles: bool = True):
+def build(source: Source, clips: list[TimelineClip], name: str, subtitles: bool = True, rate: float | None = None):
     """The OpenTimelineIO timeline: a video track of the clips (their sound comes with them),
     and with ``subtitles`` a Subtitle track of their captions."""
     import opentimelineio as otio
 
-    rate = rate_of(source.fps)
+    rate = rate or rate_of(source.fps)
 
     def rt(n: int) -> otio.opentime.RationalTime:
         return otio.opentime.RationalTime(n, rate)
@@ -183,7 +189,10 @@ def _seconds(n: int, rate: float) -> str:
     """An FCPXML time: a rational number of seconds ("1001/30000s", "12/1s")."""
     from fractions import Fraction
 
-    value = Fraction(n) / Fraction(rate).limit_denominator(1001)
+    ntsc = round(rate * 1.001)
+    # 23.976, 29.97, 59.94: the NTSC rates are exactly 24000/1001, 30000/1001, 60000/1001.
+    exact = Fraction(ntsc * 1000, 1001) if rate != round(rate) and abs(rate * 1.001 - ntsc) < 0.01 else None
+    value = Fraction(n) / (exact or Fraction(rate).limit_denominator(1001))
     return f"{value.numerator}/{value.denominator}s" if value.denominator != 1 else f"{value.numerator}s"
 
 
