@@ -210,13 +210,14 @@ class JobOptions(_Request):
     allowUpscale: Annotated[bool, Field(strict=True)] = False
     # Draw the clip's title on its thumbnail.
     thumbnailTitle: Annotated[bool, Field(strict=True)] = False
-    # Unset: the highlight preset, as before styles existed. A preset's name alone is accepted
+    # Unset: the highlight preset, as before styles existed (and left out of the options as
+    # stored, so a job's options read the same as before). A preset's name alone is accepted
     # (CaptionStyleOptions turns it into {"preset": name}); the schema says both forms.
     captionStyle: Annotated[CaptionStyleOptions | None, WithJsonSchema({
         "anyOf": [{"$ref": "#/components/schemas/CaptionStyleOptions"},
                   {"type": "string", "enum": list(CAPTION_PRESETS)}, {"type": "null"}],
         "default": None,
-    })] = None
+    })] = Field(default=None, exclude_if=lambda value: value is None)
 
     @model_validator(mode="after")
     def _durations_ordered(self) -> JobOptions:
