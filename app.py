@@ -17,7 +17,19 @@ from chalicelib import models, observability
 from chalicelib.domain.multipart import parse_multipart
 from chalicelib.errors import RETRY_LATER, BadRequest, KlyphError, error_body
 from chalicelib.observability import MetricUnit, logger, metrics
-from chalicelib.services import auth, idempotency, jobs, pipeline, projects, videos, webapp, webhooks, wiring
+from chalicelib.services import (
+    auth,
+    edits,
+    exports,
+    idempotency,
+    jobs,
+    pipeline,
+    projects,
+    videos,
+    webapp,
+    webhooks,
+    wiring,
+)
 
 # On Lambda the Powertools logger (service "klyph", the same logger as app.log) writes JSON lines.
 app = Chalice(app_name="klyph", configure_logs=not observability.IN_LAMBDA)
@@ -217,6 +229,42 @@ def list_clips(caller: str) -> models.ClipList:
 @api()
 def video_summary(caller: str) -> models.VideoSummary:
     return jobs.summary(caller, query_param("videoId"))
+
+
+@app.route("/dev/update-clip", methods=["POST"], content_types=JSON_TYPES)
+@api(idempotent=True)
+def update_clip(caller: str) -> models.ClipUpdated:
+    return edits.update_clip(caller, models.parse(models.UpdateClip, json_body()))
+
+
+@app.route("/dev/clip-transcript", methods=["GET"])
+@api()
+def clip_transcript(caller: str) -> models.ClipTranscript:
+    return edits.clip_transcript(caller, models.parse(models.ClipTranscriptQuery, query_params()))
+
+
+@app.route("/dev/update-transcript", methods=["POST"], content_types=JSON_TYPES)
+@api(idempotent=True)
+def update_transcript(caller: str) -> models.ClipUpdated:
+    return edits.update_transcript(caller, models.parse(models.UpdateTranscript, json_body()))
+
+
+@app.route("/dev/export-clip", methods=["GET"])
+@api()
+def export_clip(caller: str) -> Response:
+    return _file(exports.export_clip(caller, models.parse(models.ExportClip, query_params())))
+
+
+@app.route("/dev/export-video", methods=["GET"])
+@api()
+def export_video(caller: str) -> Response:
+    return _file(exports.export_video(caller, models.parse(models.ExportVideo, query_params())))
+
+
+def _file(file: exports.ExportFile) -> Response:
+    """The file itself, named for a browser's or curl -OJ's download."""
+    return Response(status_code=200, body=file.text, headers={
+        "Content-Type": file.content_type, "Content-Disposition": f'attachment; filename="{file.filename}"'})
 
 
 @app.route("/dev/create-webhook", methods=["POST"], content_types=JSON_TYPES)

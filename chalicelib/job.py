@@ -140,8 +140,19 @@ class JobState(_Wire):
         return self.transcription
 
 
+class EditRef(_Wire):
+    """A re-render of one clip (update-clip, update-transcript): its own execution ``callId``
+    (edt_<ULID>), the version it makes, and the clip's new title and description if changed."""
+
+    callId: str
+    version: int
+    title: str | None = None
+    description: str | None = None
+
+
 class RenderItem(_Wire):
-    """One iteration of the render Map (its ItemSelector in pipeline.asl.json)."""
+    """One iteration of the render Map (its ItemSelector in pipeline.asl.json), or the input of
+    a render-only execution (``edit``), which renders one clip of the job ``callId`` again."""
 
     clip: ClipRef
     callId: str
@@ -155,6 +166,7 @@ class RenderItem(_Wire):
     reframeError: CaughtError | None = None  # PlanReframe failed: the render keeps the centre crop
     thumbnailAt: float | None = None  # PlanReframe: clip seconds where a face shows best, for the thumbnail
     error: CaughtError | None = None  # set on the way to MarkClipFailed
+    edit: EditRef | None = None  # a render-only execution's
 
 
 class JobOutcome(_Wire):

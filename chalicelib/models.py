@@ -7,9 +7,18 @@ models (``chalicelib/openapi.py``), so the description cannot drift from the ans
 """
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from chalicelib.domain import languages
 from chalicelib.errors import BadRequest
@@ -67,12 +76,109 @@ class ListVideos(_Query):
     limit: PageLimit = 50
 
 
+ExportFormat = Literal["fcpxml", "otio", "edl", "srt", "vtt"]
+
+
+class ExportClip(_Query):
+    clipId: Id
+    format: ExportFormat
+
+
+class ExportVideo(_Query):
+    videoId: Id
+    format: ExportFormat
+
+
+class UpdateClip(_Request):
+    """New boundaries (snapped to words), title, description or caption style for a clip: it is
+    rendered again as a new version."""
+
+    clipId: Id
+    startSeconds: Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)] | None = None
+    endSeconds: Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)] | None = None
+    title: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    description: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+    captionStyle: Annotated[CaptionStyleOptions | None, WithJsonSchema({
+        "anyOf": [{"$ref": "#/components/schemas/CaptionStyleOptions"},
+                  {"type": "string", "enum": list(CAPTION_PRESETS)}, {"type": "null"}],
+        "default": None,
+    })] = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> UpdateClip:
+        if all(v is None for v in (self.startSeconds, self.endSeconds, self.title, self.description,
+                                   self.captionStyle)):
+            raise ValueError("body: give at least one of startSeconds, endSeconds, title, description, captionStyle")
+        return self
+
+
+class ClipTranscriptQuery(_Query):
+    clipId: Id
+
+
+class WordCorrection(_Request):
+    index: Annotated[int, Field(strict=True, ge=0)]
+    text: Annotated[str, Field(strict=True, min_length=1, max_length=100, pattern=r"^[^\r\n\t]+$")]
+
+
+class UpdateTranscript(_Request):
+    """Misheard words of a clip replaced (timings kept); the clip renders again as a new version."""
+
+    clipId: Id
+    words: Annotated[list[WordCorrection], Field(min_length=1, max_length=500)]
+
+    @model_validator(mode="after")
+    def _each_word_once(self) -> UpdateTranscript:
+        seen: set[int] = set()
+        for n, word in enumerate(self.words):
+            if word.index in seen:
+                raise ValueError(f"words.{n}.index: word {word.index} is corrected twice")
+            seen.add(word.index)
+        return self
+
+
 class DeleteVideo(_Request):
     videoId: Id
 
 
 class DeleteProject(_Request):
     projectId: Id
+
+
+CaptionPreset = Literal["highlight", "karaoke", "boxed", "minimal"]
+CAPTION_PRESETS = get_args(CaptionPreset)
+HexColour = Annotated[str, Field(strict=True, pattern=r"^#[0-9A-Fa-f]{6}$", description="#RRGGBB")]
+
+
+class CaptionStyleOptions(_Request):
+    """How burned captions look: a preset and overrides of it (unset: the preset's value).
+    Given as a preset name alone (``"karaoke"``) or as this object."""
+
+    preset: CaptionPreset = "highlight"
+    # Unset: the preset's (highlight, karaoke, minimal: groups of 3-7 words on up to two lines).
+    wordsPerLine: Annotated[int, Field(strict=True, ge=1, le=4)] | None = None
+    position: Literal["bottom", "middle", "top"] | None = None
+    uppercase: Annotated[bool, Field(strict=True)] | None = None
+    fontScale: Annotated[float, Field(strict=True, ge=0.5, le=2.0, allow_inf_nan=False)] | None = None
+    primaryColor: HexColour | None = None
+    highlightColor: HexColour | None = None
+    # The clip's title burned in as a headline over its first seconds.
+    hook: Annotated[bool, Field(strict=True)] = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset_name(cls, value: Any) -> Any:
+        return {"preset": value} if isinstance(value, str) else value
+
+    def style(self) -> Any:
+        """The domain's ``CaptionStyle`` for these options."""
+        from chalicelib.domain.captions import caption_style
+
+        return caption_style(
+            self.preset, words_per_line=self.wordsPerLine, position=self.position, uppercase=self.uppercase,
+            font_scale=self.fontScale, primary_rgb=self.primaryColor and self.primaryColor[1:].upper(),
+            highlight_rgb=self.highlightColor and self.highlightColor[1:].upper(),
+        )
 
 
 class JobOptions(_Request):
@@ -104,6 +210,14 @@ class JobOptions(_Request):
     allowUpscale: Annotated[bool, Field(strict=True)] = False
     # Draw the clip's title on its thumbnail.
     thumbnailTitle: Annotated[bool, Field(strict=True)] = False
+    # Unset: the highlight preset, as before styles existed (and left out of the options as
+    # stored, so a job's options read the same as before). A preset's name alone is accepted
+    # (CaptionStyleOptions turns it into {"preset": name}); the schema says both forms.
+    captionStyle: Annotated[CaptionStyleOptions | None, WithJsonSchema({
+        "anyOf": [{"$ref": "#/components/schemas/CaptionStyleOptions"},
+                  {"type": "string", "enum": list(CAPTION_PRESETS)}, {"type": "null"}],
+        "default": None,
+    })] = Field(default=None, exclude_if=lambda value: value is None)
 
     @model_validator(mode="after")
     def _durations_ordered(self) -> JobOptions:
@@ -291,6 +405,32 @@ class ClipView(View):
     call_id: str
     language: str | None = None  # the language of the clip's speech (given or detected); null without speech
     error: Failure | None = _absent_when_none()
+    version: int = 1  # the version shown: 1 as first rendered, +1 for each update-clip or update-transcript
+    pending_version: int | None = _absent_when_none()  # a newer version while it renders
+
+
+class ClipUpdated(View):
+    """update-clip and update-transcript: the version being rendered; poll process-video-result
+    with ``callId``."""
+
+    clipId: str
+    version: int
+    callId: str
+
+
+class TranscriptWord(View):
+    index: int  # the word's place in the video's transcript: what update-transcript names
+    text: str
+    start: float  # seconds in the source, like the clip's start_seconds
+    end: float
+    confidence: float
+
+
+class ClipTranscript(View):
+    clipId: str
+    version: int
+    language: str | None
+    words: list[TranscriptWord]
 
 
 class ClipList(View):

@@ -10,11 +10,14 @@ from functools import lru_cache
 from typing import Any
 
 from chalicelib import models
+from chalicelib.domain.timeline import CONTENT_TYPES, FORMATS
 
-REQUESTS = (models.CreateProject, models.CreateUpload, models.SubmitJob, models.DeleteVideo, models.DeleteProject)
+REQUESTS = (models.CreateProject, models.CreateUpload, models.SubmitJob, models.DeleteVideo, models.DeleteProject,
+            models.CaptionStyleOptions, models.UpdateClip, models.UpdateTranscript)
 RESPONSES = (models.ErrorBody, models.ProjectView, models.VideoView, models.UploadTicket, models.Submitted,
              models.JobRunning, models.JobFinished, models.ClipList, models.VideoSummary, models.Health,
-             models.ProjectList, models.VideoList, models.VideoDeleted, models.ProjectDeleted, models.AccountView)
+             models.ProjectList, models.VideoList, models.VideoDeleted, models.ProjectDeleted, models.AccountView,
+             models.ClipUpdated, models.ClipTranscript)
 # Webhooks: the routes' bodies, and each event's body (the document's ``webhooks`` section).
 WEBHOOK_REQUESTS = (models.CreateWebhook, models.DeleteWebhook)
 EVENTS: dict[str, type[models.View]] = {"job.succeeded": models.JobSucceededEvent, "job.failed": models.JobFailedEvent,
@@ -69,6 +72,28 @@ def _page_query(owner: str) -> list[dict[str, Any]]:
              "schema": {"type": "string", "minLength": 1, "maxLength": 1024}},
             {"name": "limit", "in": "query", "required": False,
              "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}}]
+
+
+EXPORT_FORMAT = {"name": "format", "in": "query", "required": True,
+                 "schema": {"type": "string", "enum": list(FORMATS)}}
+EXPORT_DESCRIPTION = (
+    "The file itself (Content-Disposition names it): fcpxml (Final Cut Pro, DaVinci Resolve), otio "
+    "(OpenTimelineIO JSON) or edl (CMX 3600) referencing the source by its original file name with the "
+    "clip's in and out points on its timecode, or the captions as srt or vtt on the timeline's clock."
+)
+
+
+def _file_responses(conflict: str) -> dict[str, Any]:
+    text = {"schema": {"type": "string"}}
+    out: dict[str, Any] = {"200": {
+        "description": "the file",
+        "headers": {"Content-Disposition": {"schema": {"type": "string"}, "description": "attachment; filename=..."}},
+        "content": {content_type.split(";")[0]: text for content_type in CONTENT_TYPES.values()},
+    }}
+    for code, description in (("400", "missing or invalid parameters"), ("401", "missing or invalid API key"),
+                              ("404", "not found (or another workspace's)"), ("409", conflict)):
+        out[code] = {"description": description, **_json(_ref(models.ErrorBody))}
+    return out
 
 
 IDEMPOTENCY_HEADER = {"name": "Idempotency-Key", "in": "header", "required": False,
@@ -136,6 +161,34 @@ def document() -> dict[str, Any]:
                                         "responses": _responses(models.ClipList, 400, 401, 404)}},
             "/dev/video-summary": {"get": {"operationId": "videoSummary", "parameters": _query("videoId"),
                                            "responses": _responses(models.VideoSummary, 400, 401, 404)}},
+            "/dev/update-clip": {"post": {
+                "operationId": "updateClip", "parameters": [IDEMPOTENCY_HEADER],
+                "description": "Renders the clip again as a new version: boundaries snapped to words (either way, "
+                               "anywhere in the source, 5-180 s), title, description, caption style. Poll "
+                               "process-video-result with the answer's callId; list-clips shows the latest ready "
+                               "version and pending_version meanwhile.",
+                "requestBody": _body(models.UpdateClip),
+                "responses": _responses(models.ClipUpdated, 400, 401, 404, 409)}},
+            "/dev/clip-transcript": {"get": {
+                "operationId": "clipTranscript", "parameters": _query("clipId"),
+                "description": "The clip's words from the video's transcript (corrections included), with the "
+                               "index update-transcript names them by and their times in the source.",
+                "responses": _responses(models.ClipTranscript, 400, 401, 404)}},
+            "/dev/update-transcript": {"post": {
+                "operationId": "updateTranscript", "parameters": [IDEMPOTENCY_HEADER],
+                "description": "Replaces misheard words inside the clip (timings kept) in the video's transcript, "
+                               "so later clips of the video show them too, and renders the clip's captions and "
+                               "sidecars again as a new version (poll its callId).",
+                "requestBody": _body(models.UpdateTranscript),
+                "responses": _responses(models.ClipUpdated, 400, 401, 404, 409)}},
+            "/dev/export-clip": {"get": {
+                "operationId": "exportClip", "parameters": [*_query("clipId"), EXPORT_FORMAT],
+                "description": EXPORT_DESCRIPTION, "responses": _file_responses("the clip is not ready")}},
+            "/dev/export-video": {"get": {
+                "operationId": "exportVideo", "parameters": [*_query("videoId"), EXPORT_FORMAT],
+                "description": "Every ready clip of the video's latest job on one timeline, in their order. "
+                               + EXPORT_DESCRIPTION,
+                "responses": _file_responses("the video's latest job has no ready clip")}},
             "/dev/create-webhook": {"post": {
                 "operationId": "createWebhook", "parameters": [IDEMPOTENCY_HEADER],
                 "description": "The answer is the only one that shows the signing secret.",

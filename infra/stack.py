@@ -67,6 +67,7 @@ EPHEMERAL_STORAGE_MB = 10240  # Lambda's maximum
 
 SOURCE_SUFFIX = "/source"  # accounts/<acc>/videos/<vid>/source: what the upload trigger probes
 SOURCES = "accounts/*/videos/*/source"  # object pattern of every uploaded source (IAM)
+TRANSCRIPTS = "accounts/*/videos/*/transcripts/*"  # each video's transcript, kept with it (corrections)
 
 # S3 invokes the upload trigger asynchronously. An event it raises on (a DynamoDB or S3 hiccup;
 # bad media is not an error) is retried by Lambda, then parked in the on-failure queue for
@@ -466,6 +467,10 @@ class KlyphStack(cdk.Stack):
                 objects(["s3:GetObject"], "accounts/*"),
                 objects(["s3:PutObject"], SOURCES),
                 head_missing,
+                # update-transcript writes corrections into the video's transcript; edits and
+                # exports read a job's transcript where the video has none yet
+                objects(["s3:PutObject"], TRANSCRIPTS),
+                objects(["s3:GetObject"], "work/*"),
                 # list-videos reads a page of video records at once
                 iam.PolicyStatement(actions=["dynamodb:BatchGetItem"], resources=[self.table.table_arn]),
                 # a new video is written in a transaction that checks its project is not being
@@ -502,6 +507,9 @@ class KlyphStack(cdk.Stack):
                 iam.PolicyStatement(actions=["transcribe:StartTranscriptionJob"], resources=["*"]),
                 # Transcribe reads the audio and writes its output with the caller's permissions.
                 objects(["s3:GetObject", "s3:PutObject"], "work/*"),
+                # the video's transcript: kept with it, its corrections applied to a new transcription
+                objects(["s3:GetObject", "s3:PutObject"], TRANSCRIPTS),
+                head_missing,
             ],
             "pipeline_transcribe_check": [
                 table_rw,
@@ -513,6 +521,8 @@ class KlyphStack(cdk.Stack):
                     ],
                 ),
                 objects(["s3:GetObject", "s3:PutObject"], "work/*"),
+                objects(["s3:GetObject", "s3:PutObject"], TRANSCRIPTS),
+                head_missing,
             ],
             "pipeline_select": [
                 table_rw,
@@ -529,7 +539,7 @@ class KlyphStack(cdk.Stack):
             # records, so no table access and no clips.
             "pipeline_reframe": [
                 objects(["s3:GetObject", "s3:GetObjectVersion"], SOURCES),
-                objects(["s3:GetObject"], "work/*"),
+                objects(["s3:GetObject"], "work/*", TRANSCRIPTS),  # a re-render reads the video's
             ],
             "pipeline_render": [
                 table_rw,

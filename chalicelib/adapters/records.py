@@ -157,6 +157,7 @@ class Records:
         ``tombstone_expires_at`` (the table's TTL): an upload URL handed out for the video may
         still be used, and the upload trigger must know to discard what arrives."""
         for clip in self.table.query(f"VIDEO#{video['id']}", "CLIP#"):
+            self.table.delete(f"CLIPID#{clip['id']}", "CLIP")
             self.table.delete(f"VIDEO#{video['id']}", _clip_sk(clip["callId"], clip["index"]))
         self.table.delete(video_listing(video["projectId"]), f"VIDEO#{video['id']}")
         self.table.put(f"VIDEO#{video['id']}", "DELETED",
@@ -238,9 +239,34 @@ class Records:
     # clips
     def put_clip(self, clip: dict[str, Any]) -> None:
         self.table.put(f"VIDEO#{clip['videoId']}", _clip_sk(clip["callId"], clip["index"]), clip)
+        # Where a clip is, by its id alone (the routes that take a clipId).
+        self.table.put(f"CLIPID#{clip['id']}", "CLIP", {key: clip[key] for key in _CLIP_POINTER})
+
+    def find_clip(self, clip_id: str) -> dict[str, Any] | None:
+        """The clip with this id, wherever it is; None if there is none (or it was deleted)."""
+        pointer = self.table.get(f"CLIPID#{clip_id}", "CLIP")
+        if not pointer:
+            return None
+        return self.table.get(f"VIDEO#{pointer['videoId']}", _clip_sk(pointer["callId"], pointer["index"]))
 
     def update_clip(self, video_id: str, call_id: str, index: int, **fields: Any) -> dict[str, Any]:
         return self.table.update(f"VIDEO#{video_id}", _clip_sk(call_id, index), set=fields)
+
+    def start_clip_version(self, video_id: str, call_id: str, index: int, version: int, edit_call_id: str,
+                           now: str) -> dict[str, Any]:
+        """Mark ``version`` of a clip as rendering; ConditionFailed while another one renders."""
+        return self.table.update(
+            f"VIDEO#{video_id}", _clip_sk(call_id, index),
+            set={"pendingVersion": version, "pendingCallId": edit_call_id, "updatedAt": now},
+            condition="attribute_not_exists(#pendingVersion)",
+        )
+
+    def end_clip_version(self, video_id: str, call_id: str, index: int, *, drop: tuple[str, ...] = (),
+                         **fields: Any) -> dict[str, Any]:
+        """The pending version rendered (``fields``: its files and facts; ``drop``: what the
+        previous version had and this one has not) or failed (none)."""
+        return self.table.update(f"VIDEO#{video_id}", _clip_sk(call_id, index), set=fields or None,
+                                 remove=["pendingVersion", "pendingCallId", *drop])
 
     def list_clips(self, video_id: str, call_id: str) -> list[dict[str, Any]]:
         return self.table.query(f"VIDEO#{video_id}", f"CLIP#{call_id}#")
@@ -298,6 +324,9 @@ def video_listing(project_id: str) -> str:
 def delivery_listing(webhook_id: str) -> str:
     """The partition list-webhook-deliveries queries."""
     return f"WEBHOOK#{webhook_id}"
+
+
+_CLIP_POINTER = ("videoId", "callId", "index", "accountId")
 
 
 def _clip_sk(call_id: str, index: int) -> str:

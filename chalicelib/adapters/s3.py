@@ -45,8 +45,15 @@ def work_key(account_id: str, video_id: str, call_id: str, name: str) -> str:
     return f"work/{account_id}/{video_id}/{call_id}/{name}"
 
 
-def clip_key(account_id: str, video_id: str, call_id: str, index: int, ext: str = "mp4") -> str:
-    return f"{video_prefix(account_id, video_id)}/clips/{call_id}/{index:02d}.{ext}"
+def clip_key(account_id: str, video_id: str, call_id: str, index: int, ext: str = "mp4", version: int = 1) -> str:
+    """A clip's file; a later version (update-clip, update-transcript) beside the first, never over it."""
+    suffix = f".v{version}" if version > 1 else ""
+    return f"{video_prefix(account_id, video_id)}/clips/{call_id}/{index:02d}{suffix}.{ext}"
+
+
+def transcript_key(account_id: str, video_id: str, language: str) -> str:
+    """The video's transcript in one language, kept with the video (not under the expiring work/ prefix)."""
+    return f"{video_prefix(account_id, video_id)}/transcripts/{language}.json"
 
 
 @transient_failures("S3")

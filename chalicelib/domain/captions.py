@@ -8,6 +8,10 @@ to break after a comma and never after "the"/"a"/"to". They sit in the platforms
 above the bottom band where the caption, buttons and progress bar of the app cover the video,
 and inside side margins (the right rail of buttons on 9:16).
 
+Styles (``CaptionStyle``, the ``captionStyle`` option): four presets (``PRESETS``) and overrides of
+their words per line, position, case, size and colours. A ``headline`` (the clip's title, the
+``hook`` option) can open the clip above the captions for its first seconds.
+
 Sidecar cues are sentence-ish (one sentence, or a piece of a long one, on up to two lines of
 42 characters, at most 7 s), the usual subtitle conventions.
 
@@ -22,7 +26,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 from chalicelib.domain import caption_fonts, scripts
 from chalicelib.domain.transcript import Word, ends_sentence
@@ -43,6 +48,52 @@ GROUP_IDEAL_WIDTH_UNSPACED = 16  # cells: 8 characters, about as long as five En
 CUE_LINE_CHARS = 42  # cells: 42 Latin or 21 Chinese characters
 CUE_MAX_SECONDS = 7.0
 CUE_PAUSE_SECONDS = 1.0
+
+# The headline (hook): the clip's title, up for its first seconds, where the eye lands first.
+HEADLINE_SECONDS = 3.0
+HEADLINE_MAX_LINES = 3
+# One-line groups (``words_per_line``) may be drawn this much smaller to fit their line.
+ONE_LINE_MIN_SCALE = 0.75
+
+Position = Literal["bottom", "middle", "top"]
+
+
+@dataclass(frozen=True)
+class CaptionStyle:
+    """How burned captions look. ``words_per_line`` None: today's groups of 3-7 words on up to
+    two lines, else groups of at most that many words on one line; ``position`` None: above
+    the bottom band (the seam, on the split layout); ``highlight_rgb`` None: no word
+    highlighted; ``keep_lit``: spoken words stay in the highlight colour (karaoke);
+    ``boxed``: each group on a dark box instead of an outline."""
+
+    preset: str = "highlight"
+    words_per_line: int | None = None
+    position: Position | None = None
+    uppercase: bool = False
+    font_scale: float = 1.0
+    primary_rgb: str = TEXT_RGB
+    highlight_rgb: str | None = ACCENT_RGB
+    keep_lit: bool = False
+    boxed: bool = False
+    outline_scale: float = 1.0
+
+
+PRESETS: dict[str, CaptionStyle] = {
+    # Today's captions: white, the spoken word in yellow, a thick outline.
+    "highlight": CaptionStyle(),
+    # Words light up as they are spoken and stay lit to the group's end; upper case, green.
+    "karaoke": CaptionStyle(preset="karaoke", uppercase=True, highlight_rgb="2EE66B", keep_lit=True),
+    # Three words at a time on a dark box: readable on busy footage without an outline.
+    "boxed": CaptionStyle(preset="boxed", words_per_line=3, boxed=True),
+    # Smaller, a thin outline, nothing highlighted: subtitles rather than a show.
+    "minimal": CaptionStyle(preset="minimal", font_scale=0.8, highlight_rgb=None, outline_scale=0.4),
+}
+
+
+def caption_style(preset: str = "highlight", **overrides: Any) -> CaptionStyle:
+    """The ``preset`` with the ``overrides`` that are set (None leaves the preset's value)."""
+    return replace(PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None})
+
 
 # DejaVu Sans Bold averages about 0.46 em per character over English text (spaces included);
 # the estimate used to size groups is kept above that so two lines never turn into three.
@@ -82,7 +133,7 @@ class CaptionLayout:
         return self.margin_x - pad, max(0, y1 - 3 * line - 2 * pad), self.width - self.margin_x + pad, y1
 
 
-def layout(width: int, height: int) -> CaptionLayout:
+def layout(width: int, height: int, font_scale: float = 1.0) -> CaptionLayout:
     """Caption size and position for an output frame.
 
     The font scales with the frame so captions read the same at 1080x1920 as on a small
@@ -91,9 +142,10 @@ def layout(width: int, height: int) -> CaptionLayout:
     margin keeps captions above the band that platform UI covers: 22% of a portrait frame
     (TikTok, Reels and Shorts put description, audio and buttons there), 14% of a square and
     10% of a landscape one. Portrait side margins are 12% to stay clear of the right button rail.
+    ``font_scale`` (a style's) scales the font and its outline, not the margins.
     """
     portrait = height > width
-    font = max(8, round(min(0.075 * width, 0.06 * height)))
+    font = max(8, round(min(0.075 * width, 0.06 * height) * font_scale))
     if portrait:
         bottom, side = 0.22, 0.12
     elif height == width:
@@ -109,6 +161,12 @@ def layout(width: int, height: int) -> CaptionLayout:
         margin_x=round(side * width),
         margin_bottom=round(bottom * height),
     )
+
+
+def top_margin(width: int, height: int) -> int:
+    """Where the top of captions placed at the top may begin: below the band of tabs and the
+    search button that platforms lay over the top of a portrait video (10%), less elsewhere."""
+    return round((0.10 if height > width else 0.06) * height)
 
 
 # --- words of a clip ------------------------------------------------------------------------
@@ -276,22 +334,56 @@ def _centis(seconds: float) -> int:
     return max(0, round(seconds * 100))
 
 
-def to_ass(words: list[Word], width: int, height: int, language: str | None = None, *, middle: bool = False) -> str:
-    """An ASS script drawing ``words`` (clip time) on a ``width`` x ``height`` frame; with
-    ``middle``, centred on the frame's middle (the seam of the split layout, where no face is)
-    instead of above the bottom band.
+def _style_line(name: str, font_size: int, primary: str, secondary: str, outline_colour: str, back: str,
+                border_style: int, outline: float, shadow: float, alignment: int, margin_x: int,
+                margin_v: int) -> str:
+    return (
+        f"Style: {name},{FONT_NAME},{font_size},{primary},{secondary},{outline_colour},{back},"
+        f"-1,0,0,0,100,100,0,0,{border_style},{outline:g},{shadow:g},{alignment},{margin_x},{margin_x},{margin_v},-1"
+    )
 
-    One event per word: its group's text with that word in the accent colour, from the word's
-    start to the next word's start, so the highlight follows speech and the group stays
-    steady on screen (no re-layout between events). libass wraps each group within the
-    margins, at most two lines by construction of the groups; Chinese and Japanese groups,
-    which have no spaces to wrap at, carry their own line breaks. Each run of another script
-    names its font; characters no shipped font has are left out (see ``missing_characters``).
+
+def _caption_style_line(style: CaptionStyle, box: CaptionLayout, position: Position) -> str:
+    """The ``Word`` style: colours, outline or box, and the position (ASS alignment 2, 5 or 8:
+    bottom, middle or top centre, ``MarginV`` from that edge)."""
+    alignment, margin_v = {
+        "bottom": (2, box.margin_bottom),
+        "middle": (5, 0),
+        "top": (8, top_margin(box.width, box.height)),
+    }[position]
+    primary = _ass_colour(style.primary_rgb)
+    if style.boxed:
+        # BorderStyle 3: libass draws a box in the outline colour, ``Outline`` its padding. One box
+        # per run of one colour: opaque, so where two runs' boxes overlap no seam shows.
+        return _style_line("Word", box.font_size, primary, primary, "&H00000000", "&H00000000", 3,
+                           round(max(1.0, 0.22 * box.font_size), 1), 0, alignment, box.margin_x, margin_v)
+    return _style_line("Word", box.font_size, primary, primary, "&H00000000", "&H99000000", 1,
+                       round(max(1.0, box.outline * style.outline_scale), 1), box.shadow, alignment, box.margin_x,
+                       margin_v)
+
+
+def to_ass(
+    words: list[Word], width: int, height: int, language: str | None = None, *, middle: bool = False,
+    style: CaptionStyle | None = None, headline: str | None = None,
+) -> str:
+    """An ASS script drawing ``words`` (clip time) on a ``width`` x ``height`` frame in ``style``
+    (default: the ``highlight`` preset). Without a position in the style, captions sit above
+    the bottom band, or with ``middle`` on the frame's middle (the seam of the split layout,
+    where no face is). ``headline``: a title shown over the first ``HEADLINE_SECONDS``.
+
+    One event per word: its group's text with that word in the highlight colour (and, for
+    ``keep_lit``, the words before it), from the word's start to the next word's start, so the
+    highlight follows speech and the group stays steady on screen (no re-layout between
+    events). libass wraps each group within the margins, at most two lines by construction of
+    the groups (one with ``words_per_line``); Chinese and Japanese groups, which have no spaces
+    to wrap at, carry their own line breaks. Each run of another script names its font;
+    characters no shipped font has are left out (see ``missing_characters``).
     Encoding -1 makes libass take each line's base direction from its first strong character:
     with the default (1, left to right) an Arabic caption's words come out in reverse order.
     """
-    box = layout(width, height)
-    white = _ass_colour(TEXT_RGB)
+    style = style or PRESETS["highlight"]
+    position: Position = style.position or ("middle" if middle else "bottom")
+    box = layout(width, height, style.font_scale)
     head = [
         "[Script Info]",
         "; Generated by Klyph: word-level captions",
@@ -308,20 +400,35 @@ def to_ass(words: list[Word], width: int, height: int, language: str | None = No
             "Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, "
             "Alignment, MarginL, MarginR, MarginV, Encoding"
         ),
-        (
-            f"Style: Word,{FONT_NAME},{box.font_size},{white},{white},&H00000000,&H99000000,"
-            f"-1,0,0,0,100,100,0,0,1,{box.outline:g},{box.shadow:g},{5 if middle else 2},{box.margin_x},"
-            f"{box.margin_x},{0 if middle else box.margin_bottom},-1"
-        ),
+        _caption_style_line(style, box, position),
+    ]
+    events: list[str] = []
+    if headline and headline.strip():
+        # Above top captions' place, or at the top when the captions are elsewhere.
+        head_position: Position = "middle" if position == "top" else "top"
+        head_line, head_event = _headline(headline, width, height, language, head_position)
+        head.append(head_line)
+        events.append(head_event)
+    head += [
         "",
         "[Events]",
         "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text",
     ]
-    events: list[str] = []
+    if style.uppercase:
+        words = [Word(w.text.upper(), w.start, w.end, w.confidence) for w in words]
     all_text = " ".join(w.text for w in words)
     unspaced = scripts.joins_without_spaces(language, all_text)
     cjk = caption_fonts.cjk_family(language, all_text)
-    groups = caption_groups(words, max_chars=2 * box.line_chars, unspaced=unspaced)
+    if style.words_per_line:
+        # One line each, its font made smaller (to about ONE_LINE_MIN_SCALE) for a line too
+        # long at full size: four words rarely fit a portrait line of ~18 characters otherwise.
+        # Chinese and Japanese "words" are a character or two: one line's width instead.
+        groups = caption_groups(words, max_chars=int(box.line_chars / ONE_LINE_MIN_SCALE), unspaced=unspaced,
+                                max_words=None if unspaced else style.words_per_line)
+    else:
+        groups = caption_groups(words, max_chars=2 * box.line_chars, unspaced=unspaced)
+    text_tag = f"{{\\1c{_ass_colour(style.primary_rgb, '')}&}}"
+    accent_tag = f"{{\\1c{_ass_colour(style.highlight_rgb, '')}&}}" if style.highlight_rgb else ""
     for g_index, group in enumerate(groups):
         next_start = groups[g_index + 1][0].start if g_index + 1 < len(groups) else math.inf
         group_end = min(group[-1].end + HOLD_SECONDS, next_start)
@@ -332,19 +439,38 @@ def to_ass(words: list[Word], width: int, height: int, language: str | None = No
         bounds.append(max(bounds[-1], _centis(group_end)))
         caption = _Caption.of([_ass_text(w.text) for w in group], unspaced, language, cjk)
         if unspaced:
-            prefix, breaks = _unspaced_lines(caption.text, box)
+            prefix, breaks = _unspaced_lines(caption.text, box, one_line=bool(style.words_per_line))
+        elif style.words_per_line:
+            prefix, breaks = _one_line(caption.text, box), []
         else:
             prefix, breaks = _fit_long_word(caption.text.split(" "), box), []
         for i in range(len(group)):
             if bounds[i + 1] <= bounds[i]:
                 continue
-            shown = caption.render(i, breaks)
+            shown = caption.render(i if accent_tag else None, breaks, accent_tag, text_tag, style.keep_lit)
             events.append(f"Dialogue: 0,{_ass_time(bounds[i])},{_ass_time(bounds[i + 1])},Word,,0,0,0,,{prefix}{shown}")
     return "\n".join(head + events) + "\n"
 
 
-_ACCENT_TAG = f"{{\\1c{_ass_colour(ACCENT_RGB, '')}&}}"
-_WHITE_TAG = f"{{\\1c{_ass_colour(TEXT_RGB, '')}&}}"
+def _headline(title: str, width: int, height: int, language: str | None, position: Position) -> tuple[str, str]:
+    """(style line, event) for the clip's title as a headline: black bold text on a white box,
+    a little smaller than the captions, at most three lines (the font shrinks for a long
+    title), up for the clip's first ``HEADLINE_SECONDS``."""
+    box = layout(width, height, 0.8)
+    text = " ".join(title.split())
+    size = box.font_size
+    width_cells = scripts.text_width(text)
+    if width_cells > HEADLINE_MAX_LINES * box.line_chars:
+        size = max(8, size * HEADLINE_MAX_LINES * box.line_chars // width_cells)
+    alignment, margin_v = (8, top_margin(width, height)) if position == "top" else (5, 0)
+    line = _style_line("Headline", size, "&H00000000", "&H00000000", "&H00FFFFFF", "&H00000000", 3,
+                       round(max(1.0, 0.25 * size), 1), 0, alignment, box.margin_x, margin_v)
+    runs = "".join(
+        (f"{{\\fn{family}}}" if family != FONT_NAME else "") + _ass_text(part)
+        for family, part in caption_fonts.font_runs(text, language)
+        if family is not None
+    )
+    return line, f"Dialogue: 1,{_ass_time(0)},{_ass_time(_centis(HEADLINE_SECONDS))},Headline,,0,0,0,,{runs}"
 
 
 @dataclass(frozen=True)
@@ -366,9 +492,11 @@ class _Caption:
         families = [family for family, run in caption_fonts.font_runs(text, language, cjk) for _ in run]
         return cls(text, owners, families)
 
-    def render(self, highlight: int, breaks: list[int]) -> str:
-        """ASS text with word ``highlight`` in the accent colour, a font tag where the font
-        changes from the style's, and a line break (``\\N``) at each index of ``breaks``."""
+    def render(self, highlight: int | None, breaks: list[int], accent_tag: str, text_tag: str,
+               keep_lit: bool = False) -> str:
+        """ASS text with word ``highlight`` (and with ``keep_lit`` the words before it) in the
+        accent colour, a font tag where the font changes from the style's, and a line break
+        (``\\N``) at each index of ``breaks``. ``highlight`` None: nothing is lit."""
         out: list[str] = []
         lit, font = False, FONT_NAME
         for p, (char, owner, family) in enumerate(zip(self.text, self.owners, self.families)):
@@ -376,37 +504,52 @@ class _Caption:
                 out.append("\\N")
             if family is None or (char == " " and p + 1 in breaks):
                 continue  # a character no font has; the space a line break replaces
-            if lit and owner != highlight:
-                out.append(_WHITE_TAG)
+            if owner < 0:  # the space between words: lit only inside a run of lit words
+                want = lit and keep_lit
+            else:
+                want = highlight is not None and (owner == highlight or (keep_lit and owner < highlight))
+            if lit and not want:
+                out.append(text_tag)
                 lit = False
             if family != font:
                 out.append(f"{{\\fn{family}}}")
                 font = family
-            if owner == highlight and not lit:
-                out.append(_ACCENT_TAG)
+            if want and not lit:
+                out.append(accent_tag)
                 lit = True
             out.append(char)
         if lit:
-            out.append(_WHITE_TAG)
+            out.append(text_tag)
         return "".join(out)
 
 
 def _fit_long_word(texts: list[str], box: CaptionLayout) -> str:
-    """A font-size override when one word alone is wider than a line (libass cannot wrap it)."""
+    """A font-size override when one word alone (or a one-line group, given as one text) is
+    wider than a line (libass cannot wrap it, or must not)."""
     longest = max(scripts.text_width(t) for t in texts)
     if longest <= box.line_chars:
         return ""
     return f"{{\\fs{max(8, box.font_size * box.line_chars // longest)}}}"
 
 
-def _unspaced_lines(text: str, box: CaptionLayout) -> tuple[str, list[int]]:
+def _one_line(text: str, box: CaptionLayout) -> str:
+    """Overrides that keep a group on one line: no wrapping (``\\q2``) and, for a line too long
+    at the style's size, a smaller font. Sized on a wide estimate of the bold font (0.62 em a
+    character: capitals and wide lower case) so the line stays inside the margins."""
+    cells = max(1, scripts.text_width(text))
+    size = min(box.font_size, int((box.width - 2 * box.margin_x) / (0.62 * cells)))
+    return "{\\q2}" + (f"{{\\fs{max(8, size)}}}" if size < box.font_size else "")
+
+
+def _unspaced_lines(text: str, box: CaptionLayout, one_line: bool = False) -> tuple[str, list[int]]:
     """(font-size override, line breaks) for a Chinese or Japanese group: its own balanced line
-    breaks, and a smaller font only if unbreakable pieces (a long Latin word) need a third line."""
+    breaks, and a smaller font only if unbreakable pieces (a long Latin word) need a third line
+    (a second one, with ``one_line``)."""
     size = box.font_size
     while True:
         cells = box.line_chars * box.font_size // size
         breaks = scripts.line_breaks(text, cells)
-        if len(breaks) <= 1 or size <= 8:
+        if len(breaks) <= (0 if one_line else 1) or size <= 8:
             return ("" if size == box.font_size else f"{{\\fs{size}}}"), breaks
         size -= 1
 
@@ -448,9 +591,13 @@ def _clock(seconds: float, separator: str) -> str:
 
 def to_srt(words: list[Word], language: str | None = None) -> str:
     """SubRip text (a str: store it UTF-8 encoded, as ``encode_sidecar`` does)."""
+    return srt_of(cues(words, language))
+
+
+def srt_of(cue_list: list[Cue]) -> str:
     blocks = [
         f"{n}\n{_clock(c.start, ',')} --> {_clock(c.end, ',')}\n" + "\n".join(c.lines)
-        for n, c in enumerate(cues(words, language), start=1)
+        for n, c in enumerate(cue_list, start=1)
     ]
     return "\n\n".join(blocks) + ("\n" if blocks else "")
 
@@ -461,9 +608,13 @@ def _vtt_text(line: str) -> str:
 
 def to_vtt(words: list[Word], language: str | None = None) -> str:
     """WebVTT text (UTF-8 by definition of the format)."""
+    return vtt_of(cues(words, language))
+
+
+def vtt_of(cue_list: list[Cue]) -> str:
     blocks = [
         f"{_clock(c.start, '.')} --> {_clock(c.end, '.')}\n" + "\n".join(_vtt_text(line) for line in c.lines)
-        for c in cues(words, language)
+        for c in cue_list
     ]
     return "WEBVTT\n\n" + "".join(b + "\n\n" for b in blocks)
 

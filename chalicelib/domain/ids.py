@@ -6,7 +6,7 @@ import re
 from ulid import ULID
 
 PREFIXES = {"account": "acc", "project": "proj", "video": "vid", "call": "call", "clip": "clip",
-            "webhook": "wh", "delivery": "dlv"}
+            "webhook": "wh", "delivery": "dlv", "edit": "edt"}
 _ID_RE = re.compile(r"^[a-z]+_[0-9A-Za-z]{1,64}$")
 
 

@@ -117,11 +117,16 @@ def result(caller: str, call_id: str) -> tuple[int, JobRunning | JobFinished]:
     if call["status"] not in TERMINAL:
         return 202, _running_view(call)
     succeeded = call["status"] == "succeeded"
+    if call.get("kind") == "edit":  # a re-render of one clip: that clip, at its latest version
+        edited = wiring.records().find_clip(call["clipId"])
+        clips = [clip_view(edited)] if edited else []
+    else:
+        clips = clip_views(call["videoId"], call["id"])
     return 200, JobFinished(
         callId=call["id"],
         videoId=call["videoId"],
         status=call["status"],
-        clips=clip_views(call["videoId"], call["id"]) if succeeded else None,
+        clips=clips if succeeded else None,
         error=None if succeeded else Failure(
             **(call.get("error") or {"code": "internal_error", "message": "the job failed"})
         ),
@@ -190,6 +195,8 @@ def clip_view(clip: dict[str, Any]) -> ClipView:
         call_id=clip["callId"],
         language=clip.get("language") or None,
         error=Failure(**clip["error"]) if clip.get("error") else None,
+        version=int(clip.get("version") or 1),
+        pending_version=int(clip["pendingVersion"]) if clip.get("pendingVersion") else None,
     )
 
 

@@ -12,7 +12,7 @@ import os
 import tempfile
 from typing import Any
 
-from chalicelib.adapters.s3 import clip_key, work_key
+from chalicelib.adapters.s3 import clip_key, transcript_key, work_key
 from chalicelib.config import settings
 from chalicelib.domain.clock import now_iso, seconds_since
 from chalicelib.domain.ids import new_id
@@ -20,7 +20,7 @@ from chalicelib.domain.messages import say
 from chalicelib.domain.transcript import Transcript
 from chalicelib.errors import PipelineError, failure_from_catch
 from chalicelib.job import ClipRef, JobOutcome, JobState, Media, RenderItem, RenderOutcome, Transcription
-from chalicelib.models import Failure
+from chalicelib.models import CaptionStyleOptions, Failure
 from chalicelib.services import webhooks, wiring
 from chalicelib.services.sources import local_source
 
@@ -90,14 +90,49 @@ def transcribe_start(event: Event) -> Event:
             wav = os.path.join(tmp, "audio.wav")
             wiring.blobs().download_file(state.audioKey, wav)
             transcript = wiring.whisper().transcribe(wav, state.options.language)
-    return state.model_copy(update={"transcription": _transcribed(state.callId, transcript_key, transcript)}).wire()
+    return state.model_copy(update={"transcription": _transcribed(state, transcript_key, transcript)}).wire()
 
 
-def _transcribed(call_id: str, key: str, transcript: Transcript) -> Transcription:
-    """Store the transcript and record its language on the call (the poll answers with it)."""
+def _transcribed(state: JobState, key: str, transcript: Transcript) -> Transcription:
+    """Store the transcript, in the job's work/ and with the video (where corrections are kept
+    and later jobs may find it), and record its language on the call (the poll answers with it)."""
+    corrections: list[dict[str, Any]] = []
+    if transcript.language:
+        transcript, corrections = with_corrections(state.accountId, state.videoId, transcript, state.source.versionId)
     _store_json(key, transcript.to_dict())
-    wiring.records().update_call(call_id, language=transcript.language)
+    if transcript.language:
+        store_video_transcript(state.accountId, state.videoId, transcript, state.source.versionId, corrections)
+    wiring.records().update_call(state.callId, language=transcript.language)
     return Transcription(status="COMPLETED", key=key, words=len(transcript.words), language=transcript.language)
+
+
+def store_video_transcript(account_id: str, video_id: str, transcript: Transcript,
+                           source_version_id: str | None, corrections: list[dict[str, Any]] | None = None) -> str:
+    """The video's transcript (``transcript_key``): the Transcript JSON, the source version it
+    was made from and the user's corrections (update-transcript). Returns its key."""
+    key = transcript_key(account_id, video_id, transcript.language)
+    _store_json(key, {**transcript.to_dict(), "sourceVersionId": source_version_id,
+                      **({"corrections": corrections} if corrections else {})})
+    return key
+
+
+def with_corrections(account_id: str, video_id: str, transcript: Transcript,
+                     source_version_id: str | None) -> tuple[Transcript, list[dict[str, Any]]]:
+    """A new transcription of the same source with the user's corrections applied again: each
+    to the word at the same place and time (within 0.1 s), so every later clip shows them."""
+    from chalicelib.domain.edits import correct
+
+    blobs = wiring.blobs()
+    key = transcript_key(account_id, video_id, transcript.language)
+    if not blobs.head(key):
+        return transcript, []
+    stored = _load_json(key)
+    if stored.get("sourceVersionId") != source_version_id:
+        return transcript, []  # another source: its words are not these
+    kept = [c for c in stored.get("corrections") or []
+            if c["index"] < len(transcript.words) and abs(transcript.words[c["index"]].start - c["start"]) <= 0.1
+            and abs(transcript.words[c["index"]].end - c["end"]) <= 0.1]
+    return correct(transcript, {c["index"]: c["text"] for c in kept}), kept
 
 
 def transcribe_check(event: Event) -> Event:
@@ -112,7 +147,7 @@ def transcribe_check(event: Event) -> Event:
     if status != "COMPLETED":
         return state.wire()
     transcript = transcriber.fetch(job.outputKey, locale)
-    done = _transcribed(state.callId, job.key, transcript)
+    done = _transcribed(state, job.key, transcript)
     if job.startedAt:
         done = done.model_copy(update={"waitSeconds": round(seconds_since(job.startedAt), 3)})
     return state.model_copy(update={"transcription": done}).wire()
@@ -258,9 +293,10 @@ def render(event: Event) -> Event:
     from chalicelib.domain.media import output_size, split_panel_size
 
     item = RenderItem.model_validate(event)
-    clip, opts = item.clip, item.options
-    _stage(item.callId, "rendering")
+    clip, opts, edit = item.clip, item.options, item.edit
+    _stage(edit.callId if edit else item.callId, "rendering")
     acc, vid, call, index = item.accountId, item.videoId, item.callId, clip.index
+    version = edit.version if edit else 1
     info = item.media.info()
     transcript = Transcript.from_dict(_load_json(item.transcriptKey))
     words = captions.clip_words(transcript.words, clip.start, clip.end)
@@ -280,15 +316,21 @@ def render(event: Event) -> Event:
             log.warning("reframe planning failed; rendering with the centre crop",
                         extra={"callId": call, "clipIndex": index, "error": item.reframeError.Error})
         fields["layout"] = plan.layout if plan is not None else "center"
+        if fields["layout"] != "split" and info.width and info.height:
+            fields["crop"] = _crop_at_middle(plan, info, clip, opts.aspectRatio)
         ass = None
-        if words and opts.captions and info.width and info.height:
+        style = opts.captionStyle or CaptionStyleOptions()
+        burned_words = words if opts.captions else []
+        headline = ((edit and edit.title) or _clip_record(item).get("title")) if style.hook else None
+        if (burned_words or headline) and info.width and info.height:
             ass = os.path.join(tmp, "captions.ass")
             size = output_size(info.width, info.height, opts.aspectRatio, opts.allowUpscale)
             if panels:
                 size = (size[0], 2 * split_panel_size(info.width, info.height, opts.allowUpscale)[1])
             with open(ass, "w", encoding="utf-8") as f:
-                f.write(captions.to_ass(words, *size, language=transcript.language, middle=bool(panels)))
-            missing = captions.missing_characters(words)
+                f.write(captions.to_ass(burned_words, *size, language=transcript.language, middle=bool(panels),
+                                        style=style.style(), headline=headline))
+            missing = captions.missing_characters(burned_words)
             if missing:
                 # Left out of the burned captions (no shipped font has them); the sidecars keep them.
                 log.warning("caption characters without a font", extra={
@@ -302,15 +344,15 @@ def render(event: Event) -> Event:
         )
         thumb = os.path.join(tmp, "thumbnail.jpg")
         _thumbnail(item, source, thumb, tmp, info, panels)
-        key = clip_key(acc, vid, call, index)
+        key = clip_key(acc, vid, call, index, version=version)
         blobs.upload_file(out, key, "video/mp4")
-        fields["thumbnailKey"] = clip_key(acc, vid, call, index, ext="jpg")
+        fields["thumbnailKey"] = clip_key(acc, vid, call, index, ext="jpg", version=version)
         blobs.upload_file(thumb, fields["thumbnailKey"], "image/jpeg")
     # Sidecars whether or not captions are burned in: platforms and players take them as
     # closed captions, and they cost nothing.
     if words:
-        fields["captionsSrtKey"] = clip_key(acc, vid, call, index, ext="srt")
-        fields["captionsVttKey"] = clip_key(acc, vid, call, index, ext="vtt")
+        fields["captionsSrtKey"] = clip_key(acc, vid, call, index, ext="srt", version=version)
+        fields["captionsVttKey"] = clip_key(acc, vid, call, index, ext="vtt", version=version)
         blobs.put_bytes(
             fields["captionsSrtKey"], captions.encode_sidecar(captions.to_srt(words, transcript.language)),
             "application/x-subrip; charset=utf-8",
@@ -320,23 +362,53 @@ def render(event: Event) -> Event:
             "text/vtt; charset=utf-8",
         )
     records = wiring.records()
-    ready = records.update_clip(
-        vid,
-        call,
-        index,
+    facts = dict(
         status="ready",
         key=key,
         width=rendered.width,
         height=rendered.height,
         durationSeconds=round(rendered.duration_seconds, 3),
         sizeBytes=rendered.size_bytes,
-        captionsBurned=ass is not None,
+        captionsBurned=bool(ass and burned_words),
         renderedAt=now_iso(),
         **fields,
     )
-    records.update_call(call, add={"clipsDone": 1})
+    if edit is None:
+        ready = records.update_clip(vid, call, index, **facts)
+        records.update_call(call, add={"clipsDone": 1})
+    else:
+        # The new version replaces the clip's files and facts at once; the job's counts stay.
+        changes: dict[str, Any] = {"title": edit.title, "description": edit.description}
+        if opts.captionStyle is not None:  # the style later versions keep (an edit may have set it)
+            changes["captionStyle"] = opts.captionStyle.model_dump(mode="json", exclude_none=True)
+        # A version without words (moved onto silence) has no sidecars: the previous ones must go.
+        gone = () if words else ("captionsSrtKey", "captionsVttKey")
+        ready = records.end_clip_version(vid, call, index, drop=gone, **facts, version=version,
+                                         start=round(clip.start, 3), end=round(clip.end, 3),
+                                         **{k: v for k, v in changes.items() if v})
+        now = now_iso()
+        records.update_call(edit.callId, status="succeeded", stage="done", finishedAt=now, updatedAt=now,
+                            clipsDone=1, clipsReady=1)
     webhooks.clip_ready(acc, ready)
     return RenderOutcome(index=index, status="ready").wire()
+
+
+def _crop_at_middle(plan: Any, info: Any, clip: ClipRef, aspect: str) -> dict[str, int]:
+    """The crop (source pixels) at the clip's middle: what an editor's timeline gets as the
+    clip's transform (export-clip), where a moving crop cannot be carried."""
+    from chalicelib.domain.media import crop_box
+    from chalicelib.domain.reframe import crop_x_at
+
+    w, h, x, y = crop_box(info.width, info.height, aspect)
+    if plan is not None and plan.keyframes:
+        x = int(crop_x_at(plan.keyframes, (clip.end - clip.start) / 2))
+    return {"x": x, "y": y, "w": w, "h": h}
+
+
+def _clip_record(item: RenderItem) -> dict[str, Any]:
+    """The clip as SelectClips recorded it (its title: the thumbnail's, the hook's headline)."""
+    return next((c for c in wiring.records().list_clips(item.videoId, item.callId)
+                 if c["index"] == item.clip.index), {})
 
 
 def _thumbnail(item: RenderItem, source: str, dst: str, tmp: str, info: Any, panels: Any) -> None:
@@ -355,14 +427,14 @@ def _thumbnail(item: RenderItem, source: str, dst: str, tmp: str, info: Any, pan
         crop_w = crop_box(info.width, info.height, opts.aspectRatio)[0]
         center_x = (crop_x_at(plan.keyframes, at) + crop_w / 2) / info.width
     title = None
-    if opts.thumbnailTitle:
-        clip_record = next((c for c in wiring.records().list_clips(item.videoId, item.callId)
-                            if c["index"] == clip.index), None)
-        if clip_record and clip_record.get("title"):
-            title = os.path.join(tmp, "title.ass")
-            size = output_size(info.width, info.height, opts.aspectRatio, opts.allowUpscale)
-            with open(title, "w", encoding="utf-8") as f:
-                f.write(title_ass(clip_record["title"], *size, language=clip_record.get("language")))
+    clip_record = _clip_record(item) if opts.thumbnailTitle else {}
+    if clip_record and item.edit and item.edit.title:
+        clip_record = {**clip_record, "title": item.edit.title}
+    if clip_record.get("title"):
+        title = os.path.join(tmp, "title.ass")
+        size = output_size(info.width, info.height, opts.aspectRatio, opts.allowUpscale)
+        with open(title, "w", encoding="utf-8") as f:
+            f.write(title_ass(clip_record["title"], *size, language=clip_record.get("language")))
     vf = video_filter(info.width, info.height, opts.aspectRatio, center_x=center_x, panels=panels, captions=title,
                       fonts_dir=FONTS_DIR if title else None, upscale=opts.allowUpscale)
     wiring.ffmpeg().frame(source, dst, at=clip.start + at, vf=vf, representative=item.thumbnailAt is None)
@@ -374,6 +446,14 @@ def clip_failed(event: Event) -> Event:
     log.warning("clip render failed: %s", error["message"],
                 extra={"callId": item.callId, "clipIndex": item.clip.index, "errorCode": error["code"]})
     records = wiring.records()
+    if item.edit is not None:
+        # A failed re-render leaves the clip as it was (its latest ready version); the edit's
+        # own call says why.
+        now = now_iso()
+        records.end_clip_version(item.videoId, item.callId, item.clip.index)
+        records.update_call(item.edit.callId, status="failed", stage="failed", error=error, finishedAt=now,
+                            updatedAt=now)
+        return RenderOutcome(index=item.clip.index, status="failed").wire()
     records.update_clip(item.videoId, item.callId, item.clip.index, status="failed", error=error)
     records.update_call(item.callId, add={"clipsDone": 1})
     return RenderOutcome(index=item.clip.index, status="failed").wire()

@@ -334,9 +334,11 @@ def test_function_roles_grant_what_each_function_does(synth):
     assert api["states:DescribeExecution"] == [
         f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{SM_NAME}:*"
     ]
-    # Upload URLs are signed with the API's role: they can write sources, never clips.
-    assert (objects(API, "s3:PutObject") == ["accounts/*/videos/*/source"]
-            and objects(API, "s3:GetObject") == ["accounts/*"])
+    # Upload URLs are signed with the API's role: they can write sources, never clips; it also
+    # writes corrections into the videos' transcripts (update-transcript), and reads a job's
+    # transcript where a video has none kept yet (edits, exports).
+    assert (objects(API, "s3:PutObject") == ["accounts/*/videos/*/source", "accounts/*/videos/*/transcripts/*"]
+            and objects(API, "s3:GetObject") == ["accounts/*", "work/*"])
     assert not any(a.startswith("transcribe:") for a in api)
     # The API starts jobs, the tasks that raise webhook events start deliveries; nothing else
     # touches Step Functions, and those only StartExecution on the one machine.
@@ -364,11 +366,15 @@ def test_function_roles_grant_what_each_function_does(synth):
     # The reframe planner only reads the pinned source and the job's transcript (when people
     # speak): no writes, no table (its plan travels in the Map item).
     assert {a for a in text[REFRAME] if a.startswith(("s3:", "dynamodb:"))} == {"s3:GetObject", "s3:GetObjectVersion"}
-    assert objects(REFRAME, "s3:GetObject") == ["accounts/*/videos/*/source", "work/*"]
+    assert objects(REFRAME, "s3:GetObject") == ["accounts/*/videos/*/source", "accounts/*/videos/*/transcripts/*",
+                                                "work/*"]
     assert objects("pipeline_prepare", "s3:PutObject") == ["work/*"]
     assert objects("pipeline_render", "s3:PutObject") == ["accounts/*/videos/*/clips/*"]
     assert text["pipeline_transcribe_start"]["transcribe:StartTranscriptionJob"] == ["*"]
-    assert objects("pipeline_transcribe_start", "s3:GetObject") == ["work/*"]
+    # The transcript goes to work/ and, kept, with the video (where corrections are re-applied from).
+    for handler in ("pipeline_transcribe_start", "pipeline_transcribe_check"):
+        for action in ("s3:GetObject", "s3:PutObject"):
+            assert objects(handler, action) == ["accounts/*/videos/*/transcripts/*", "work/*"], (handler, action)
     assert text["pipeline_transcribe_check"]["transcribe:GetTranscriptionJob"] == [
         "arn:<AWS::Partition>:transcribe:<AWS::Region>:<AWS::AccountId>:transcription-job/call_*"]
     assert [h for h in ALL if any(a.startswith("transcribe:") for a in text[h])] == [
@@ -489,7 +495,11 @@ def test_webhook_deliveries_run_in_the_pipeline_state_machine_with_a_small_funct
     states = json.loads(sm["DefinitionString"])["States"]
     assert json.loads(sm["DefinitionString"])["StartAt"] == "Route"
     assert states["Route"]["Choices"] == [
-        {"Variable": "$$.Execution.Name", "StringMatches": "dlv_*", "Next": "DeliverWebhook"}]
+        {"Variable": "$$.Execution.Name", "StringMatches": "dlv_*", "Next": "DeliverWebhook"},
+        {"Variable": "$$.Execution.Name", "StringMatches": "edt_*", "Next": "PlanEditReframe"}]
+    # A clip's re-render (update-clip) runs the job's reframe and render functions on its one clip.
+    assert states["PlanEditReframe"]["Resource"] == "${pipeline_reframe}"
+    assert states["RenderEdit"]["Resource"] == "${pipeline_render}"
     assert states["Route"]["Default"] == "Prepare"
     assert states["DeliverWebhook"]["Resource"] == "${pipeline_deliver_webhook}"
     assert states["WaitBeforeRedelivery"] == {"Type": "Wait", "SecondsPath": "$.delivery.waitSeconds",

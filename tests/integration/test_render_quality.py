@@ -277,8 +277,10 @@ def test_pipeline_uploads_captions_and_a_thumbnail_with_each_clip(api, project, 
     # (The transcript fixture has loaded the Whisper model the pipeline uses.)
     status, video = api.upload(api.account_id, project["id"], "talk.mp4", flat_speech.read_bytes())
     assert status == 200, video
+    # A caption style through the whole path: boxed captions at the top, the title as a headline.
     status, body = api.post("/dev/process-video-submit",
-                            {"videoId": video["id"], "maxClips": 1, "minDuration": 5, "maxDuration": 8})
+                            {"videoId": video["id"], "maxClips": 1, "minDuration": 5, "maxDuration": 8,
+                             "captionStyle": {"preset": "boxed", "position": "top", "hook": True}})
     assert status == 200, body
     status, result = api.wait_for_result(body["callId"])
     assert result["status"] == "succeeded", result
@@ -294,3 +296,11 @@ def test_pipeline_uploads_captions_and_a_thumbnail_with_each_clip(api, project, 
     assert srt.startswith("1\n00:00:0") and len(srt.split()) > 10
     clients.s3().download_file(bucket, clip["key"], str(tmp_path / "c.mp4"))
     assert Ffmpeg().measure_loudness(str(tmp_path / "c.mp4")) == pytest.approx(-14.0, abs=1.0)
+    # The headline's white box over the middle for the first seconds (top captions push it
+    # there), gone later; the boxed captions' black box at the top while words are spoken.
+    rgb = frames(tmp_path / "c.mp4", 360, 640, "rgb24")
+    white = (rgb > 235).all(axis=-1)
+    black = (rgb < 20).all(axis=-1)
+    assert white[int(1.0 * FPS), 213:427].sum() > 1500 and white[-5, 213:427].sum() < 100
+    top_black = black[:, : 640 // 3].reshape(len(black), -1).sum(axis=1)
+    assert top_black.max() > 2000 and black[:, 427:].sum() == 0

@@ -520,6 +520,16 @@ def test_submit_rejects_bad_options_naming_the_field(api):
         ({"language": "xx"}, "language: 'xx' is not a language code"),
         ({"language": "english"}, "language"),
         ({"language": 7}, "language"),
+        ({"captionStyle": "fancy"}, "captionStyle.preset"),
+        ({"captionStyle": {"wordsPerLine": 5}}, "captionStyle.wordsPerLine"),
+        ({"captionStyle": {"wordsPerLine": 0}}, "captionStyle.wordsPerLine"),
+        ({"captionStyle": {"position": "left"}}, "captionStyle.position"),
+        ({"captionStyle": {"primaryColor": "red"}}, "captionStyle.primaryColor"),
+        ({"captionStyle": {"highlightColor": "#FFE00"}}, "captionStyle.highlightColor"),
+        ({"captionStyle": {"fontScale": 3}}, "captionStyle.fontScale"),
+        ({"captionStyle": {"uppercase": "yes"}}, "captionStyle.uppercase"),
+        ({"captionStyle": {"hook": 1}}, "captionStyle.hook"),
+        ({"captionStyle": {"colour": "#FFFFFF"}}, "captionStyle.colour: unknown field"),
     ):
         result = api.post("/dev/process-video-submit", {"videoId": UNKNOWN_VIDEO, **fields})
         assert_error(result, 400, "bad_request", mentions, case=fields)

@@ -347,3 +347,15 @@ def test_chinese_cues_break_lines_between_characters():
     assert all(" " not in line for _, _, lines in cues for line in lines)
     assert "".join(line for _, _, lines in cues for line in lines) == "".join(CHINESE_TALK)
     assert all(len(lines) <= 2 and all(scripts.text_width(x) <= 42 for x in lines) for _, _, lines in cues)
+
+
+def test_every_preset_the_api_accepts_is_drawn_and_overrides_replace_the_presets_values():
+    from chalicelib.models import CAPTION_PRESETS, CaptionStyleOptions
+
+    assert set(CAPTION_PRESETS) == set(captions.PRESETS)
+    style = CaptionStyleOptions.model_validate({"preset": "minimal", "highlightColor": "#00ff00", "wordsPerLine": 2})
+    drawn = style.style()
+    assert (drawn.highlight_rgb, drawn.words_per_line, drawn.font_scale) == ("00FF00", 2, 0.8)
+    script = to_ass(SPEECH[:6], 1080, 1920, style=drawn)
+    assert "{\\1c&H00FF00&}" in script  # ASS colours are BGR
+    assert all(len(e[2].split()) <= 2 for e in ass_events(script))

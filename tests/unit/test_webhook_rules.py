@@ -177,9 +177,13 @@ def test_the_state_machine_reads_what_the_delivery_task_writes():
     # Deliveries are told apart from jobs by the execution's name: dlv_<ULID> against call_<ULID>.
     from chalicelib.domain.ids import new_id
 
-    [route] = states["Route"]["Choices"]
+    [route] = [c for c in states["Route"]["Choices"] if c["Next"] == "DeliverWebhook"]
     assert new_id("delivery").startswith(route["StringMatches"].rstrip("*"))
     assert not new_id("call").startswith(route["StringMatches"].rstrip("*"))
+    # And a clip's re-render (update-clip) by its edt_<ULID>.
+    [edit] = [c for c in states["Route"]["Choices"] if c["Next"] == "PlanEditReframe"]
+    assert new_id("edit").startswith(edit["StringMatches"].rstrip("*"))
+    assert not any(new_id(kind).startswith(edit["StringMatches"].rstrip("*")) for kind in ("call", "delivery"))
 
 
 def test_https_connects_to_the_vetted_address_and_checks_the_certificate_for_the_name(monkeypatch):
