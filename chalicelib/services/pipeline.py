@@ -75,13 +75,13 @@ def transcribe_start(event: Event) -> Event:
     state = JobState.model_validate(event)
     _stage(state.callId, "transcribing")
     cfg = settings()
-    transcript_key = work_key(state.accountId, state.videoId, state.callId, "transcript.json")
+    job_transcript = work_key(state.accountId, state.videoId, state.callId, "transcript.json")
     if not state.audioKey:
         transcript = Transcript(language="", duration=state.require_media().durationSeconds, words=[], segments=[])
     elif cfg.transcriber == "aws":
         output_key = work_key(state.accountId, state.videoId, state.callId, "transcribe-output.json")
         wiring.aws_transcriber().start(state.callId, state.audioKey, output_key, state.options.language)
-        transcription = Transcription(status="IN_PROGRESS", key=transcript_key, jobName=state.callId,
+        transcription = Transcription(status="IN_PROGRESS", key=job_transcript, jobName=state.callId,
                                       outputKey=output_key, pollSeconds=cfg.transcribe_poll_seconds,
                                       startedAt=now_iso())
         return state.model_copy(update={"transcription": transcription}).wire()
@@ -90,7 +90,7 @@ def transcribe_start(event: Event) -> Event:
             wav = os.path.join(tmp, "audio.wav")
             wiring.blobs().download_file(state.audioKey, wav)
             transcript = wiring.whisper().transcribe(wav, state.options.language)
-    return state.model_copy(update={"transcription": _transcribed(state, transcript_key, transcript)}).wire()
+    return state.model_copy(update={"transcription": _transcribed(state, job_transcript, transcript)}).wire()
 
 
 def _transcribed(state: JobState, key: str, transcript: Transcript) -> Transcription:
