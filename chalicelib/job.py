@@ -116,6 +116,9 @@ class JobState(_Wire):
     media: Media | None = None
     audioKey: str | None = None
     loudnessKey: str | None = None
+    # Prepare: an earlier job's transcript of this very source version (in the language asked
+    # for) was reused, so the state machine goes straight to SelectClips.
+    transcriptReused: bool | None = None
     # StartTranscription / CheckTranscription
     transcription: Transcription | None = None
     # SelectClips

@@ -67,6 +67,9 @@ EPHEMERAL_STORAGE_MB = 10240  # Lambda's maximum
 
 SOURCE_SUFFIX = "/source"  # accounts/<acc>/videos/<vid>/source: what the upload trigger probes
 SOURCES = "accounts/*/videos/*/source"  # object pattern of every uploaded source (IAM)
+# What preparation keeps with a video for later jobs on the same source (chalicelib/adapters/s3.py).
+PREPARED = "accounts/*/videos/*/prepared/*"
+TRANSCRIPTS = "accounts/*/videos/*/transcripts/*"
 
 # S3 invokes the upload trigger asynchronously. An event it raises on (a DynamoDB or S3 hiccup;
 # bad media is not an error) is retried by Lambda, then parked in the on-failure queue for
@@ -478,14 +481,17 @@ class KlyphStack(cdk.Stack):
                 table_rw,
                 objects(["s3:GetObject"], "accounts/*"),
                 objects(["s3:GetObjectVersion"], SOURCES),  # the pinned source version
-                objects(["s3:PutObject"], "work/*"),
+                # the job's copy of a reused transcript; the audio and loudness kept with the video
+                objects(["s3:PutObject"], "work/*", PREPARED),
+                head_missing,  # is there a transcript to reuse?
             ],
             "pipeline_transcribe_start": [
                 table_rw,
                 # StartTranscriptionJob has no resource type in IAM: it can only be granted on "*".
                 iam.PolicyStatement(actions=["transcribe:StartTranscriptionJob"], resources=["*"]),
                 # Transcribe reads the audio and writes its output with the caller's permissions.
-                objects(["s3:GetObject", "s3:PutObject"], "work/*"),
+                objects(["s3:GetObject"], "work/*", PREPARED),
+                objects(["s3:PutObject"], "work/*", TRANSCRIPTS),  # and the transcript kept with the video
             ],
             "pipeline_transcribe_check": [
                 table_rw,
@@ -496,11 +502,12 @@ class KlyphStack(cdk.Stack):
                         self.format_arn(service="transcribe", resource="transcription-job", resource_name="call_*")
                     ],
                 ),
-                objects(["s3:GetObject", "s3:PutObject"], "work/*"),
+                objects(["s3:GetObject"], "work/*"),
+                objects(["s3:PutObject"], "work/*", TRANSCRIPTS),
             ],
             "pipeline_select": [
                 table_rw,
-                objects(["s3:GetObject"], "work/*"),
+                objects(["s3:GetObject"], "work/*", PREPARED),  # the transcript, the audio at the cuts
                 # The optional LLM selector (context selector=bedrock): Converse on that one model.
                 *([iam.PolicyStatement(
                     actions=["bedrock:InvokeModel"],

@@ -12,10 +12,11 @@ import os
 import tempfile
 from typing import Any
 
-from chalicelib.adapters.s3 import clip_key, work_key
+from chalicelib.adapters.s3 import clip_key, prepared_key, transcript_key, work_key
 from chalicelib.config import settings
 from chalicelib.domain.clock import now_iso
 from chalicelib.domain.ids import new_id
+from chalicelib.domain.languages import AUTO
 from chalicelib.domain.transcript import Transcript
 from chalicelib.errors import PipelineError, failure_from_catch
 from chalicelib.job import ClipRef, JobOutcome, JobState, Media, RenderItem, RenderOutcome, Transcription
@@ -41,7 +42,8 @@ def _load_json(key: str) -> Any:
 
 
 def prepare(event: Event) -> Event:
-    """Extract the speech audio with its loudness profile from the pinned source.
+    """Reuse what an earlier job stored for this source version (``_reuse_preparation``), else
+    extract the speech audio with its loudness profile from the pinned source.
 
     A pinned source (``source.versionId``) is the very object the upload probe accepted, and
     submit passed its facts along: it is not probed again. Only a video recorded before
@@ -49,6 +51,9 @@ def prepare(event: Event) -> Event:
     """
     state = JobState.model_validate(event)
     _stage(state.callId, "preparing")
+    reused = _reuse_preparation(state)
+    if reused is not None:
+        return reused.wire()
     ffmpeg = wiring.ffmpeg()
     # The probe's facts, when they describe exactly the version this job reads.
     pinned_facts = state.media.info() if state.media is not None and state.source.versionId else None
@@ -59,28 +64,67 @@ def prepare(event: Event) -> Event:
             wav = os.path.join(tmp, "audio.wav")
             # One decoding pass gives the speech audio and its per-second loudness.
             levels = ffmpeg.extract_audio(source, wav)
-            audio_key = work_key(state.accountId, state.videoId, state.callId, "audio.wav")
-            loudness_key = work_key(state.accountId, state.videoId, state.callId, "loudness.json")
+            # Kept with the video, not under work/: a later job on this source reads them.
+            audio_key = prepared_key(state.accountId, state.videoId, "audio.wav")
+            loudness_key = prepared_key(state.accountId, state.videoId, "levels.json")
             wiring.blobs().upload_file(wav, audio_key, "audio/wav")
             _store_json(loudness_key, levels)
     if pinned_facts is None:
         # An unpinned source was probed just now: record what it is. (Submit already set the
         # video "processing"; a pinned source's facts are in the record since its upload.)
         wiring.records().update_video(state.videoId, media=info.to_dict(), updatedAt=now_iso())
-    return state.model_copy(update={"media": Media.of(info), "audioKey": audio_key, "loudnessKey": loudness_key}).wire()
+    return state.model_copy(update={"media": Media.of(info), "audioKey": audio_key, "loudnessKey": loudness_key,
+                                    "transcriptReused": False}).wire()
+
+
+def _reuse_preparation(state: JobState) -> JobState | None:
+    """The job state with what an earlier job stored for this source version: its speech audio
+    and loudness profile, and its transcript when there is one in the language asked for
+    ("auto": the language an earlier "auto" job detected; ``transcriptReused`` then says so).
+    None when nothing was stored for this version.
+
+    A reused transcript is copied to the job's own work/ key: an edit of the stored one while
+    the job runs then cannot give its clips two different transcripts."""
+    version = state.source.versionId
+    preparation = (wiring.records().get_video(state.videoId) or {}).get("preparation") or {}
+    if not version or state.media is None or preparation.get("sourceVersionId") != version:
+        return None
+    has_audio = state.media.hasAudio
+    reused = state.model_copy(update={
+        "audioKey": prepared_key(state.accountId, state.videoId, "audio.wav") if has_audio else None,
+        "loudnessKey": prepared_key(state.accountId, state.videoId, "levels.json") if has_audio else None,
+        "transcriptReused": False,
+    })
+    language = preparation.get("language") if state.options.language == AUTO else state.options.language
+    blobs = wiring.blobs()
+    stored_key = transcript_key(state.accountId, state.videoId, language) if language else None
+    if stored_key is None or blobs.head(stored_key) is None:
+        return reused
+    stored = _load_json(stored_key)
+    if stored.get("sourceVersionId") != version:
+        return reused
+    transcript = Transcript.from_dict(stored)
+    key = work_key(state.accountId, state.videoId, state.callId, "transcript.json")
+    _store_json(key, transcript.to_dict())
+    wiring.records().update_call(state.callId, language=transcript.language)
+    return reused.model_copy(update={
+        "transcription": Transcription(status="COMPLETED", key=key, words=len(transcript.words),
+                                       language=transcript.language),
+        "transcriptReused": True,
+    })
 
 
 def transcribe_start(event: Event) -> Event:
     state = JobState.model_validate(event)
     _stage(state.callId, "transcribing")
     cfg = settings()
-    transcript_key = work_key(state.accountId, state.videoId, state.callId, "transcript.json")
+    key = work_key(state.accountId, state.videoId, state.callId, "transcript.json")
     if not state.audioKey:
         transcript = Transcript(language="", duration=state.require_media().durationSeconds, words=[], segments=[])
     elif cfg.transcriber == "aws":
         output_key = work_key(state.accountId, state.videoId, state.callId, "transcribe-output.json")
         wiring.aws_transcriber().start(state.callId, state.audioKey, output_key, state.options.language)
-        transcription = Transcription(status="IN_PROGRESS", key=transcript_key, jobName=state.callId,
+        transcription = Transcription(status="IN_PROGRESS", key=key, jobName=state.callId,
                                       outputKey=output_key, pollSeconds=cfg.transcribe_poll_seconds)
         return state.model_copy(update={"transcription": transcription}).wire()
     else:
@@ -88,14 +132,39 @@ def transcribe_start(event: Event) -> Event:
             wav = os.path.join(tmp, "audio.wav")
             wiring.blobs().download_file(state.audioKey, wav)
             transcript = wiring.whisper().transcribe(wav, state.options.language)
-    return state.model_copy(update={"transcription": _transcribed(state.callId, transcript_key, transcript)}).wire()
+    return state.model_copy(update={"transcription": _transcribed(state, key, transcript)}).wire()
 
 
-def _transcribed(call_id: str, key: str, transcript: Transcript) -> Transcription:
-    """Store the transcript and record its language on the call (the poll answers with it)."""
+def _transcribed(state: JobState, key: str, transcript: Transcript) -> Transcription:
+    """Store the transcript (the job's copy, and the video's for later jobs) and record its
+    language on the call (the poll answers with it)."""
     _store_json(key, transcript.to_dict())
-    wiring.records().update_call(call_id, language=transcript.language)
+    _keep_transcript(state, transcript)
+    wiring.records().update_call(state.callId, language=transcript.language)
     return Transcription(status="COMPLETED", key=key, words=len(transcript.words), language=transcript.language)
+
+
+def _keep_transcript(state: JobState, transcript: Transcript) -> None:
+    """Keep the transcript with the video, naming the source version it was made from, and mark
+    the video's preparation ready for that version, so the next job on it skips audio extraction
+    and transcription. Only a pinned source with speech in a known language is kept: an
+    unpinned source may change, and "" names no language."""
+    version = state.source.versionId
+    if not version or not transcript.language or not state.audioKey:
+        return
+    doc = {**transcript.to_dict(), "sourceVersionId": version}
+    _store_json(transcript_key(state.accountId, state.videoId, transcript.language), doc)
+    records = wiring.records()
+    before = (records.get_video(state.videoId) or {}).get("preparation") or {}
+    # The language an "auto" job detected is what a later "auto" job reuses; an explicit
+    # language leaves that choice as it was (for this version).
+    detected = before.get("language") if before.get("sourceVersionId") == version else None
+    if state.options.language == AUTO:
+        detected = transcript.language
+    records.update_video(state.videoId, preparation={
+        "status": "ready", "sourceVersionId": version, "preparedAt": now_iso(),
+        **({"language": detected} if detected else {}),
+    })
 
 
 def transcribe_check(event: Event) -> Event:
@@ -110,7 +179,7 @@ def transcribe_check(event: Event) -> Event:
     if status != "COMPLETED":
         return state.wire()
     transcript = transcriber.fetch(job.outputKey, locale)
-    return state.model_copy(update={"transcription": _transcribed(state.callId, job.key, transcript)}).wire()
+    return state.model_copy(update={"transcription": _transcribed(state, job.key, transcript)}).wire()
 
 
 def select(event: Event) -> Event:

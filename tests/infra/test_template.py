@@ -363,10 +363,13 @@ def test_function_roles_grant_what_each_function_does(synth):
     # speak): no writes, no table (its plan travels in the Map item).
     assert {a for a in text[REFRAME] if a.startswith(("s3:", "dynamodb:"))} == {"s3:GetObject", "s3:GetObjectVersion"}
     assert objects(REFRAME, "s3:GetObject") == ["accounts/*/videos/*/source", "work/*"]
-    assert objects("pipeline_prepare", "s3:PutObject") == ["work/*"]
+    assert objects("pipeline_prepare", "s3:PutObject") == ["accounts/*/videos/*/prepared/*", "work/*"]
     assert objects("pipeline_render", "s3:PutObject") == ["accounts/*/videos/*/clips/*"]
     assert text["pipeline_transcribe_start"]["transcribe:StartTranscriptionJob"] == ["*"]
-    assert objects("pipeline_transcribe_start", "s3:GetObject") == ["work/*"]
+    assert objects("pipeline_transcribe_start", "s3:GetObject") == ["accounts/*/videos/*/prepared/*", "work/*"]
+    # a transcript is kept with its video (later jobs reuse it); audio stays where Prepare put it
+    for handler in ("pipeline_transcribe_start", "pipeline_transcribe_check"):
+        assert objects(handler, "s3:PutObject") == ["accounts/*/videos/*/transcripts/*", "work/*"], handler
     assert text["pipeline_transcribe_check"]["transcribe:GetTranscriptionJob"] == [
         "arn:<AWS::Partition>:transcribe:<AWS::Region>:<AWS::AccountId>:transcription-job/call_*"]
     assert [h for h in ALL if any(a.startswith("transcribe:") for a in text[h])] == [

@@ -308,3 +308,64 @@ def test_amazon_transcribe_path_polls_until_done_and_parses_its_output(api, proj
     clip = result["clips"][0]
     # Within the lead-in (0.3 s) before the word's onset as the audio has it (searched 0.5 s back).
     assert any(-0.05 < w.start - clip["start_seconds"] < 0.85 for w in words), "the clip starts at a Transcribe word"
+
+
+def states_entered(call_id):
+    """The names of the states the job's execution entered, in order (its execution history)."""
+    arn = wiring.records().get_call(call_id)["executionArn"]
+    events = clients.stepfunctions().get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    return [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+
+
+def test_a_second_job_on_the_same_source_reuses_its_transcript_unless_another_language_is_asked(
+        api, project, speech_video, monkeypatch):
+    from chalicelib.adapters import whisper
+    from chalicelib.adapters.s3 import transcript_key
+
+    video = upload(api, project, speech_video)
+    started = time.monotonic()
+    _status, first = run_job(api, video["id"], maxClips=2, minDuration=5, maxDuration=12, captions=False)
+    first_seconds = time.monotonic() - started
+    assert first["status"] == "succeeded" and first["language"] == "en", first
+    assert "StartTranscription" in states_entered(first["callId"])
+    stored = json.loads(wiring.blobs().get_bytes(transcript_key(api.account_id, video["id"], "en")))
+    record = wiring.records().get_video(video["id"])
+    assert stored["sourceVersionId"] == record["sourceVersionId"], "the kept transcript names its source version"
+    assert Transcript.from_dict(stored).words == transcript_of(first["callId"], video).words
+
+    transcribed = []
+    real_transcribe = whisper.WhisperTranscriber.transcribe
+
+    def counting(self, wav_path, language="auto"):
+        transcribed.append(language)
+        return real_transcribe(self, wav_path, language)
+
+    monkeypatch.setattr(whisper.WhisperTranscriber, "transcribe", counting)
+    decoded = []
+    real_extract = Ffmpeg.extract_audio
+    monkeypatch.setattr(Ffmpeg, "extract_audio", lambda self, *a: decoded.append(a) or real_extract(self, *a))
+
+    # Other instructions, count, durations and aspect; language auto, then the detected one by name.
+    started = time.monotonic()
+    _status, second = run_job(api, video["id"], maxClips=1, minDuration=8, maxDuration=15, aspectRatio="1:1",
+                              captions=False, customInstructions="the part about the weather")
+    second_seconds = time.monotonic() - started
+    _status, third = run_job(api, video["id"], maxClips=1, minDuration=5, maxDuration=10, language="en",
+                             captions=False)
+    for job in (second, third):
+        assert job["status"] == "succeeded" and job["language"] == "en" and job["clips"], job
+        entered = states_entered(job["callId"])
+        assert "TranscriptReused?" in entered and "SelectClips" in entered
+        assert not {"StartTranscription", "CheckTranscription"} & set(entered), entered
+        assert transcript_of(job["callId"], video).words == transcript_of(first["callId"], video).words
+    assert transcribed == [] and decoded == [], "no audio extraction, no Whisper"
+    print(f"\nfirst job {first_seconds:.1f} s, second (transcript reused) {second_seconds:.1f} s")
+
+    # An explicit other language is a different transcript: transcribed again, and kept beside.
+    _status, french = run_job(api, video["id"], maxClips=1, minDuration=5, maxDuration=10, language="fr",
+                              captions=False)
+    assert french["status"] == "succeeded" and french["language"] == "fr", french
+    assert "StartTranscription" in states_entered(french["callId"]) and transcribed == ["fr"]
+    assert decoded == [], "the audio extracted by the first job serves the French transcription"
+    assert wiring.blobs().head(transcript_key(api.account_id, video["id"], "fr")) is not None
+    assert wiring.records().get_video(video["id"])["preparation"]["language"] == "en", "auto still means English"
