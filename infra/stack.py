@@ -527,6 +527,7 @@ class KlyphStack(cdk.Stack):
                 objects(["s3:GetObject"], "accounts/*"),
                 objects(["s3:GetObjectVersion"], SOURCES),
                 objects(["s3:PutObject"], "accounts/*/videos/*/clips/*"),
+                head_missing,  # is there a loudness measurement of the source (prepared/loudness.json)?
                 start_deliveries,  # clip.ready
             ],
             "pipeline_clip_failed": [table_rw],

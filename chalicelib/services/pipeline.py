@@ -64,11 +64,15 @@ def prepare(event: Event) -> Event:
             wav = os.path.join(tmp, "audio.wav")
             # One decoding pass gives the speech audio and its per-second loudness.
             levels = ffmpeg.extract_audio(source, wav)
+            # The whole audio's loudness at a few gains, once: each clip's gain comes from it.
+            table = ffmpeg.gain_table(source, levels)
             # Kept with the video, not under work/: a later job on this source reads them.
             audio_key = prepared_key(state.accountId, state.videoId, "audio.wav")
             loudness_key = prepared_key(state.accountId, state.videoId, "levels.json")
             wiring.blobs().upload_file(wav, audio_key, "audio/wav")
             _store_json(loudness_key, levels)
+            _store_json(prepared_key(state.accountId, state.videoId, "loudness.json"),
+                        {**(table or {"v": 1, "gains": [], "blocks": []}), "sourceVersionId": state.source.versionId})
     if pinned_facts is None:
         # An unpinned source was probed just now: record what it is. (Submit already set the
         # video "processing"; a pinned source's facts are in the record since its upload.)
@@ -359,6 +363,7 @@ def render(event: Event) -> Event:
         rendered = ffmpeg.render_clip(
             source, out, start=clip.start, end=clip.end, aspect=opts.aspectRatio, info=info,
             captions=ass, crop_commands=crop_commands, panels=panels, upscale=opts.allowUpscale,
+            gain_table=_gain_table(item) if info.has_audio else None,
         )
         thumb = os.path.join(tmp, "thumbnail.jpg")
         _thumbnail(item, source, thumb, tmp, info, panels)
@@ -397,6 +402,18 @@ def render(event: Event) -> Event:
     records.update_call(call, add={"clipsDone": 1})
     webhooks.clip_ready(acc, ready)
     return RenderOutcome(index=index, status="ready").wire()
+
+
+def _gain_table(item: RenderItem) -> dict[str, Any] | None:
+    """Prepare's loudness measurement of this source version (``domain.loudness``); None when
+    there is none (the render then measures its clip itself)."""
+    key = prepared_key(item.accountId, item.videoId, "loudness.json")
+    if wiring.blobs().head(key) is None:
+        return None
+    table = _load_json(key)
+    if table.get("sourceVersionId") != item.source.versionId or not table.get("gains"):
+        return None
+    return table
 
 
 def _thumbnail(item: RenderItem, source: str, dst: str, tmp: str, info: Any, panels: Any) -> None:
