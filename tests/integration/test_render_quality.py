@@ -226,7 +226,8 @@ def test_clips_are_normalised_to_minus_14_lufs_from_one_measurement_of_the_sourc
         loudness = ffmpeg.measure_loudness(str(tmp_path / "clip.mp4"))
         peak = true_peak(tmp_path / "clip.mp4")
         print(f"\n{name} source {source:.1f} LUFS -> clip {start}-{end} s {loudness:.2f} LUFS, "
-              f"true peak {peak:.1f} dBTP (measured once in {measured_in:.2f} s; {end - start:.1f} s clip rendered in {took:.2f} s)")
+              f"true peak {peak:.1f} dBTP (measured once in {measured_in:.2f} s; "
+              f"{end - start:.1f} s clip rendered in {took:.2f} s)")
         assert clip.has_audio and abs(loudness - -14.0) <= 0.5, "README: within 0.3 LU, at worst 0.5"
         assert peak <= -1.0, "the limiter keeps the encoded audio's true peak at -1 dBTP or below"
         monkeypatch.setattr(Ffmpeg, "measure_loudness", lambda self, *a, **k: passes.append(a) or -14.0)
