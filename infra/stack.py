@@ -442,7 +442,7 @@ class KlyphStack(cdk.Stack):
             return iam.PolicyStatement(actions=list(actions), resources=[self.webhook_key.key_arn],
                                        conditions={"StringLike": {WEBHOOK_CONTEXT: "wh_*"}})
 
-        start_deliveries = iam.PolicyStatement(actions=["states:StartExecution"], resources=[self.state_machine_arn])
+        start_executions = iam.PolicyStatement(actions=["states:StartExecution"], resources=[self.state_machine_arn])
         statements: dict[str, list[iam.PolicyStatement]] = {
             API_HANDLER: [
                 table_rw,
@@ -476,6 +476,7 @@ class KlyphStack(cdk.Stack):
                 head_missing,
                 # Lambda delivers the on-failure record with the function's own role.
                 iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.upload_failures.queue_arn]),
+                start_executions,  # an accepted source's preparation (execution prp_<videoId>)
             ],
             "pipeline_prepare": [
                 table_rw,
@@ -495,11 +496,12 @@ class KlyphStack(cdk.Stack):
             ],
             "pipeline_transcribe_check": [
                 table_rw,
-                # Job names are callIds (call_<ULID>).
+                # Job names are callIds (call_<ULID>), or a preparation's execution name (prp_<videoId>).
                 iam.PolicyStatement(
                     actions=["transcribe:GetTranscriptionJob"],
                     resources=[
-                        self.format_arn(service="transcribe", resource="transcription-job", resource_name="call_*")
+                        self.format_arn(service="transcribe", resource="transcription-job", resource_name=name)
+                        for name in ("call_*", "prp_*")
                     ],
                 ),
                 objects(["s3:GetObject"], "work/*"),
@@ -528,11 +530,11 @@ class KlyphStack(cdk.Stack):
                 objects(["s3:GetObjectVersion"], SOURCES),
                 objects(["s3:PutObject"], "accounts/*/videos/*/clips/*"),
                 head_missing,  # is there a loudness measurement of the source (prepared/loudness.json)?
-                start_deliveries,  # clip.ready
+                start_executions,  # clip.ready
             ],
             "pipeline_clip_failed": [table_rw],
-            "pipeline_finalize": [table_rw, start_deliveries],  # job.succeeded
-            "pipeline_failed": [table_rw, start_deliveries],  # job.failed
+            "pipeline_finalize": [table_rw, start_executions],  # job.succeeded
+            "pipeline_failed": [table_rw, start_executions],  # job.failed
             # Reads the delivery and its webhook, opens the secret to sign, records each attempt.
             WEBHOOK_DELIVERY: [table_rw, webhook_key("kms:Decrypt")],
         }

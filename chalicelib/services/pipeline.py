@@ -14,7 +14,7 @@ from typing import Any
 
 from chalicelib.adapters.s3 import clip_key, prepared_key, transcript_key, work_key
 from chalicelib.config import settings
-from chalicelib.domain.clock import now_iso
+from chalicelib.domain.clock import now_iso, seconds_since
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.languages import AUTO
 from chalicelib.domain.transcript import Transcript
@@ -25,6 +25,10 @@ from chalicelib.services import webhooks, wiring
 from chalicelib.services.sources import local_source
 
 log = logging.getLogger(__name__)
+
+# A preparation pending for longer than this (or twice the video's duration) is taken for dead:
+# half an hour is longer than a live one runs with Whisper, and Transcribe gets twice the duration.
+PREPARATION_STALE_SECONDS = 1800
 
 Event = dict[str, Any]
 
@@ -50,10 +54,13 @@ def prepare(event: Event) -> Event:
     versions were pinned is probed here, since its bytes may have changed since.
     """
     state = JobState.model_validate(event)
-    _stage(state.callId, "preparing")
-    reused = _reuse_preparation(state)
-    if reused is not None:
-        return reused.wire()
+    if not state.prepareOnly:
+        _stage(state.callId, "preparing")
+        if _preparation_running(state):
+            return state.model_copy(update={"preparationPending": True, "transcriptReused": False}).wire()
+        reused = _reuse_preparation(state)
+        if reused is not None:
+            return reused.model_copy(update={"preparationPending": False}).wire()
     ffmpeg = wiring.ffmpeg()
     # The probe's facts, when they describe exactly the version this job reads.
     pinned_facts = state.media.info() if state.media is not None and state.source.versionId else None
@@ -78,7 +85,19 @@ def prepare(event: Event) -> Event:
         # video "processing"; a pinned source's facts are in the record since its upload.)
         wiring.records().update_video(state.videoId, media=info.to_dict(), updatedAt=now_iso())
     return state.model_copy(update={"media": Media.of(info), "audioKey": audio_key, "loudnessKey": loudness_key,
-                                    "transcriptReused": False}).wire()
+                                    "transcriptReused": False, "preparationPending": False}).wire()
+
+
+def _preparation_running(state: JobState) -> bool:
+    """Whether the preparation started at upload is still at work on this source version. One
+    pending for longer than it could take (its execution died unrecorded) no longer counts:
+    the job does the work itself."""
+    preparation = (wiring.records().get_video(state.videoId) or {}).get("preparation") or {}
+    if preparation.get("status") != "pending" or preparation.get("sourceVersionId") != state.source.versionId:
+        return False
+    duration = state.media.durationSeconds if state.media is not None else 0
+    stale_after = max(PREPARATION_STALE_SECONDS, 2 * duration)
+    return seconds_since(preparation.get("startedAt")) < stale_after
 
 
 def _reuse_preparation(state: JobState) -> JobState | None:
@@ -91,7 +110,8 @@ def _reuse_preparation(state: JobState) -> JobState | None:
     the job runs then cannot give its clips two different transcripts."""
     version = state.source.versionId
     preparation = (wiring.records().get_video(state.videoId) or {}).get("preparation") or {}
-    if not version or state.media is None or preparation.get("sourceVersionId") != version:
+    if (not version or state.media is None or preparation.get("status") != "ready"
+            or preparation.get("sourceVersionId") != version):
         return None
     has_audio = state.media.hasAudio
     reused = state.model_copy(update={
@@ -120,7 +140,8 @@ def _reuse_preparation(state: JobState) -> JobState | None:
 
 def transcribe_start(event: Event) -> Event:
     state = JobState.model_validate(event)
-    _stage(state.callId, "transcribing")
+    if not state.prepareOnly:
+        _stage(state.callId, "transcribing")
     cfg = settings()
     key = work_key(state.accountId, state.videoId, state.callId, "transcript.json")
     if not state.audioKey:
@@ -144,27 +165,29 @@ def _transcribed(state: JobState, key: str, transcript: Transcript) -> Transcrip
     language on the call (the poll answers with it)."""
     _store_json(key, transcript.to_dict())
     _keep_transcript(state, transcript)
-    wiring.records().update_call(state.callId, language=transcript.language)
+    if not state.prepareOnly:
+        wiring.records().update_call(state.callId, language=transcript.language)
     return Transcription(status="COMPLETED", key=key, words=len(transcript.words), language=transcript.language)
 
 
 def _keep_transcript(state: JobState, transcript: Transcript) -> None:
     """Keep the transcript with the video, naming the source version it was made from, and mark
     the video's preparation ready for that version, so the next job on it skips audio extraction
-    and transcription. Only a pinned source with speech in a known language is kept: an
-    unpinned source may change, and "" names no language."""
+    (and, in that language, transcription). Only a pinned source is marked: an unpinned one may
+    change. A transcript without speech ("" names no language) is not kept: the audio is."""
     version = state.source.versionId
-    if not version or not transcript.language or not state.audioKey:
+    if not version:
         return
-    doc = {**transcript.to_dict(), "sourceVersionId": version}
-    _store_json(transcript_key(state.accountId, state.videoId, transcript.language), doc)
+    if transcript.language and state.audioKey:
+        doc = {**transcript.to_dict(), "sourceVersionId": version}
+        _store_json(transcript_key(state.accountId, state.videoId, transcript.language), doc)
     records = wiring.records()
     before = (records.get_video(state.videoId) or {}).get("preparation") or {}
     # The language an "auto" job detected is what a later "auto" job reuses; an explicit
     # language leaves that choice as it was (for this version).
     detected = before.get("language") if before.get("sourceVersionId") == version else None
     if state.options.language == AUTO:
-        detected = transcript.language
+        detected = transcript.language or None
     records.update_video(state.videoId, preparation={
         "status": "ready", "sourceVersionId": version, "preparedAt": now_iso(),
         **({"language": detected} if detected else {}),
@@ -486,6 +509,13 @@ def failed(event: Event) -> Event:
     error = failure_from_catch(state.error.model_dump() if state.error else None)
     now = now_iso()
     records = wiring.records()
+    if state.prepareOnly:
+        # A failed preparation fails nothing the user sees but itself: the video stays
+        # submittable, and its job does the work.
+        log.warning("preparation failed: %s", error["message"], extra={"videoId": state.videoId})
+        records.update_video(state.videoId, preparation={
+            "status": "failed", "sourceVersionId": state.source.versionId, "error": error, "failedAt": now})
+        return JobOutcome(callId=state.callId, status="failed", error=Failure(**error), stage="preparing").wire()
     call = records.get_call(state.callId) or {}
     for clip in records.list_clips(state.videoId, state.callId):
         if clip["status"] == "draft":

@@ -336,10 +336,11 @@ def test_function_roles_grant_what_each_function_does(synth):
     assert (objects(API, "s3:PutObject") == ["accounts/*/videos/*/source"]
             and objects(API, "s3:GetObject") == ["accounts/*"])
     assert not any(a.startswith("transcribe:") for a in api)
-    # The API starts jobs, the tasks that raise webhook events start deliveries; nothing else
+    # The API starts jobs (and a multipart upload's preparation), the upload trigger an accepted
+    # source's preparation, the tasks that raise webhook events start deliveries; nothing else
     # touches Step Functions, and those only StartExecution on the one machine.
-    assert [h for h in ALL if any(a.startswith("states:") for a in text[h])] == [API, *EVENT_RAISERS]
-    for handler in EVENT_RAISERS:
+    assert [h for h in ALL if any(a.startswith("states:") for a in text[h])] == [API, TRIGGER, *EVENT_RAISERS]
+    for handler in (TRIGGER, *EVENT_RAISERS):
         assert [a for a in text[handler] if a.startswith("states:")] == ["states:StartExecution"], handler
         assert text[handler]["states:StartExecution"] == api["states:StartExecution"], handler
     assert objects(TRIGGER, "s3:GetObject") == ["accounts/*"] and "s3:PutObject" not in text[TRIGGER]
@@ -371,7 +372,8 @@ def test_function_roles_grant_what_each_function_does(synth):
     for handler in ("pipeline_transcribe_start", "pipeline_transcribe_check"):
         assert objects(handler, "s3:PutObject") == ["accounts/*/videos/*/transcripts/*", "work/*"], handler
     assert text["pipeline_transcribe_check"]["transcribe:GetTranscriptionJob"] == [
-        "arn:<AWS::Partition>:transcribe:<AWS::Region>:<AWS::AccountId>:transcription-job/call_*"]
+        "arn:<AWS::Partition>:transcribe:<AWS::Region>:<AWS::AccountId>:transcription-job/call_*",
+        "arn:<AWS::Partition>:transcribe:<AWS::Region>:<AWS::AccountId>:transcription-job/prp_*"]
     assert [h for h in ALL if any(a.startswith("transcribe:") for a in text[h])] == [
         "pipeline_transcribe_start", "pipeline_transcribe_check"]
     for handler in ("pipeline_clip_failed", "pipeline_finalize", "pipeline_failed"):
@@ -490,7 +492,8 @@ def test_webhook_deliveries_run_in_the_pipeline_state_machine_with_a_small_funct
     states = json.loads(sm["DefinitionString"])["States"]
     assert json.loads(sm["DefinitionString"])["StartAt"] == "Route"
     assert states["Route"]["Choices"] == [
-        {"Variable": "$$.Execution.Name", "StringMatches": "dlv_*", "Next": "DeliverWebhook"}]
+        {"Variable": "$$.Execution.Name", "StringMatches": "dlv_*", "Next": "DeliverWebhook"},
+        {"Variable": "$$.Execution.Name", "StringMatches": "prp_*", "Next": "PrepareSource"}]
     assert states["Route"]["Default"] == "Prepare"
     assert states["DeliverWebhook"]["Resource"] == "${pipeline_deliver_webhook}"
     assert states["WaitBeforeRedelivery"] == {"Type": "Wait", "SecondsPath": "$.delivery.waitSeconds",

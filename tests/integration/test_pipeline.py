@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+import requests
 
 from chalicelib import clients
 from chalicelib.adapters.ffmpeg import Ffmpeg
@@ -361,6 +362,7 @@ def test_a_second_job_on_the_same_source_reuses_its_transcript_unless_another_la
     assert transcribed == [] and decoded == [], "no audio extraction, no Whisper"
     print(f"\nfirst job {first_seconds:.1f} s, second (transcript reused) {second_seconds:.1f} s")
 
+
     # An explicit other language is a different transcript: transcribed again, and kept beside.
     _status, french = run_job(api, video["id"], maxClips=1, minDuration=5, maxDuration=10, language="fr",
                               captions=False)
@@ -369,3 +371,69 @@ def test_a_second_job_on_the_same_source_reuses_its_transcript_unless_another_la
     assert decoded == [], "the audio extracted by the first job serves the French transcription"
     assert wiring.blobs().head(transcript_key(api.account_id, video["id"], "fr")) is not None
     assert wiring.records().get_video(video["id"])["preparation"]["language"] == "en", "auto still means English"
+
+
+def test_an_upload_is_prepared_at_once_and_a_submit_waits_for_it_instead_of_repeating_it(
+        api, project, speech_video, monkeypatch, tmp_path):
+    from chalicelib.adapters import whisper
+    from chalicelib.config import settings
+    from media_fixtures import make_video
+
+    monkeypatch.setenv("KLYPH_PREPARE_ON_UPLOAD", "1")
+    settings.cache_clear()
+    # Read now, not first inside a request: chalice's test client then sets its config's ("aws").
+    assert settings().prepare_on_upload and settings().transcriber == "whisper"
+    transcribed = []
+    real_transcribe = whisper.WhisperTranscriber.transcribe
+
+    def counting(self, wav_path, language="auto"):
+        transcribed.append(language)
+        return real_transcribe(self, wav_path, language)
+
+    monkeypatch.setattr(whisper.WhisperTranscriber, "transcribe", counting)
+    sfn = clients.stepfunctions()
+
+    def preparation_of(video_id):
+        executions = sfn.list_executions(stateMachineArn=settings().state_machine_arn)["executions"]
+        return next(e for e in executions if e["name"] == f"prp_{video_id}")
+
+    video = upload(api, project, speech_video)
+    assert video["status"] == "uploaded" and video["preparation"] == "pending"
+    assert preparation_of(video["id"])["status"] == "RUNNING", "its own execution, named for operators"
+    # Submitted at once: the job waits for the preparation instead of transcribing a second time.
+    _status, result = run_job(api, video["id"], maxClips=1, minDuration=5, maxDuration=12, captions=False)
+    assert result["status"] == "succeeded" and result["language"] == "en" and result["clips"], result
+    entered = states_entered(result["callId"])
+    assert "WaitForPreparation" in entered and "StartTranscription" not in entered, entered
+    assert transcribed == ["auto"], "one transcription, the preparation's"
+    prepared = preparation_of(video["id"])
+    assert prepared["status"] == "SUCCEEDED"
+    history = sfn.get_execution_history(executionArn=prepared["executionArn"], maxResults=1000)["events"]
+    assert {"PrepareSource", "StartTranscription", "Prepared"} <= {
+        e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e}
+    status, listed = api.get(f"/dev/list-videos?projectId={project['id']}")
+    assert [v["preparation"] for v in listed["videos"] if v["id"] == video["id"]] == ["ready"]
+
+    # A failed preparation fails nothing else: the video stays uploaded, and the job transcribes.
+    def broken(self, wav_path, language="auto"):
+        raise RuntimeError("no model today")
+
+    monkeypatch.setattr(whisper.WhisperTranscriber, "transcribe", broken)
+    path = make_video(tmp_path / "short.mp4", seconds=20, width=320, height=180, audio=FIXTURES / "speech_short.ogg")
+    status, ticket = api.post("/dev/create-upload", {"accountId": api.account_id, "projectId": project["id"],
+                                                     "filename": "short.mp4", "sizeBytes": path.stat().st_size})
+    assert status == 200, ticket
+    # The presigned PUT, as a user's client sends it: the upload trigger's path.
+    assert requests.put(ticket["uploadUrl"], data=path.read_bytes(), timeout=30).status_code == 200
+    deadline = time.time() + 60
+    while time.time() < deadline and api.get(f"/dev/list-videos?projectId={project['id']}")[1]["videos"][0].get(
+            "preparation") != "failed":
+        time.sleep(0.2)
+    failed = next(v for v in api.get(f"/dev/list-videos?projectId={project['id']}")[1]["videos"]
+                  if v["id"] == ticket["videoId"])
+    assert failed["status"] == "uploaded" and failed["preparation"] == "failed", failed
+    monkeypatch.setattr(whisper.WhisperTranscriber, "transcribe", counting)
+    _status, redone = run_job(api, ticket["videoId"], maxClips=1, minDuration=5, maxDuration=10, captions=False)
+    assert redone["status"] == "succeeded" and "StartTranscription" in states_entered(redone["callId"]), redone
+    monkeypatch.undo()
+    settings.cache_clear()
