@@ -296,6 +296,9 @@ def select(event: Event) -> Event:
         )
         clips.append(clip)
     records.update_call(state.callId, clipsTotal=len(clips), clipsDone=0, updatedAt=now, notes=notes)
+    # The render Map starts its items in this order (MaxConcurrency at a time): shortest first,
+    # so the first clip is ready as soon as it can be (each keeps its timeline index).
+    clips.sort(key=lambda c: (c.end - c.start, c.index))
     return state.model_copy(update={"clips": clips}).wire()
 
 

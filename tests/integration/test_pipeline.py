@@ -362,6 +362,28 @@ def test_a_second_job_on_the_same_source_reuses_its_transcript_unless_another_la
     assert transcribed == [] and decoded == [], "no audio extraction, no Whisper"
     print(f"\nfirst job {first_seconds:.1f} s, second (transcript reused) {second_seconds:.1f} s")
 
+    # Time to first clip: the shortest clips render first, and list-clips shows each clip as
+    # soon as it is ready while the others are still drafts.
+    started = time.monotonic()
+    call_id = api.post("/dev/process-video-submit", {"videoId": video["id"], "maxClips": 3, "minDuration": 5,
+                                                     "maxDuration": 15, "captions": False})[1]["callId"]
+    seen_ready_with_drafts = first_ready_at = None
+    while api.get(f"/dev/process-video-result?callId={call_id}")[0] == 202:
+        listed = api.get(f"/dev/list-clips?videoId={video['id']}")[1]["clips"]
+        ready = [c for c in listed if c["status"] == "ready"]
+        if ready and first_ready_at is None:
+            first_ready_at = time.monotonic() - started
+        if ready and seen_ready_with_drafts is None and any(c["status"] == "draft" for c in listed):
+            seen_ready_with_drafts = (ready, listed)
+        time.sleep(0.1)
+    done_at = time.monotonic() - started
+    assert seen_ready_with_drafts, "a ready clip was listed while others were still rendering"
+    ready, listed = seen_ready_with_drafts
+    length = {c["id"]: c["end_seconds"] - c["start_seconds"] for c in listed}
+    # Two renders at a time (MaxConcurrency): the two shortest start at once, the longest when one is done.
+    longest = max(length, key=length.__getitem__)
+    assert len(listed) == 3 and longest not in [c["id"] for c in ready], "the longest clip renders last"
+    print(f"repeated submit with 3 clips: first clip ready at {first_ready_at:.1f} s, done at {done_at:.1f} s")
 
     # An explicit other language is a different transcript: transcribed again, and kept beside.
     _status, french = run_job(api, video["id"], maxClips=1, minDuration=5, maxDuration=10, language="fr",
