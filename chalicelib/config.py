@@ -78,6 +78,9 @@ class Settings:
     webhook_key_file: str = ""
     webhook_allow_local: bool = False
     webhook_retry_seconds: tuple[int, ...] = ()
+    # Start preparing a source (audio, loudness, transcript with the language detected) as soon
+    # as its upload is accepted, so a submit finds the work done (services/videos.py).
+    prepare_on_upload: bool = True
 
 
 @lru_cache(maxsize=1)
@@ -113,6 +116,7 @@ def settings() -> Settings:
         webhook_allow_local=os.environ.get("KLYPH_WEBHOOK_ALLOW_LOCAL", "") in ("1", "true"),
         webhook_retry_seconds=tuple(int(s) for s in os.environ.get(
             "KLYPH_WEBHOOK_RETRY_SECONDS", DEFAULT_WEBHOOK_RETRY_SECONDS).split(",") if s.strip()),
+        prepare_on_upload=os.environ.get("KLYPH_PREPARE_ON_UPLOAD", "1").lower() not in ("0", "false", "off", "no"),
     )
 
 

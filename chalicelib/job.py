@@ -120,6 +120,15 @@ class JobState(_Wire):
     media: Media | None = None
     audioKey: str | None = None
     loudnessKey: str | None = None
+    # Prepare: an earlier job's transcript of this very source version (in the language asked
+    # for) was reused, so the state machine goes straight to SelectClips.
+    transcriptReused: bool | None = None
+    # Prepare: the source's preparation (started at upload) is still running; the job waits
+    # for it (WaitForPreparation) and asks again.
+    preparationPending: bool | None = None
+    # A preparation (execution prp_<videoId>, started at upload): no call, no clips; it stops
+    # once the transcript is kept with the video.
+    prepareOnly: bool | None = None
     # StartTranscription / CheckTranscription
     transcription: Transcription | None = None
     # SelectClips

@@ -333,6 +333,11 @@ class VideoView(View):
     container: str | None = None
     sizeBytes: int | None = None
     currentCallId: str | None = None
+    # The source's preparation (audio, loudness, transcript), started when its upload was
+    # accepted: a submit while it is pending waits for it, one after it is ready reuses it, and
+    # a failed one is redone by the job. Null when none was started (KLYPH_PREPARE_ON_UPLOAD off,
+    # or a video uploaded before). The video stays submittable whatever it says.
+    preparation: Literal["pending", "ready", "failed"] | None = None
     error: Failure | None = _absent_when_none()
 
 

@@ -8,7 +8,8 @@ settled as the state machine settles a failed job, by the real ``MarkJobFailed``
 (``pipeline_failed``) with the error ``interrupted``: the call answers 200 ``failed``, the
 clips it had not rendered are failed, the ones it had stay ready, and the video (which keeps
 its source and media facts) can be submitted again. A video left ``processing`` by a submit
-that died before its call was written is failed the same way.
+that died before its call was written is failed the same way, and a preparation left pending
+(started at upload) is marked failed, so that no job waits for it.
 
 This module reads the product's data model (README "Data model"): items of the one table by
 their sort keys.
@@ -93,6 +94,12 @@ def settle_interrupted_jobs(app: Any, db: Database, table: str) -> list[str]:
             # The submit died between marking the video and writing its call.
             records.update_video(video["id"], status="failed", error={"code": CODE, "message": MESSAGE},
                                  updatedAt=now_iso())
+            settled.append(video["id"])
+        preparation = video.get("preparation") or {}
+        if preparation.get("status") == "pending":
+            # Its execution died too: a job must not wait for it (the job prepares the source itself).
+            records.update_video(video["id"], preparation={**preparation, "status": "failed",
+                                                           "error": {"code": CODE, "message": MESSAGE}})
             settled.append(video["id"])
     if settled:
         log.warning("jobs interrupted by the previous stop, now failed (safe to resubmit): %s", ", ".join(settled))

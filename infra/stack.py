@@ -67,7 +67,9 @@ EPHEMERAL_STORAGE_MB = 10240  # Lambda's maximum
 
 SOURCE_SUFFIX = "/source"  # accounts/<acc>/videos/<vid>/source: what the upload trigger probes
 SOURCES = "accounts/*/videos/*/source"  # object pattern of every uploaded source (IAM)
-TRANSCRIPTS = "accounts/*/videos/*/transcripts/*"  # each video's transcript, kept with it (corrections)
+# What preparation keeps with a video for later jobs on the same source (chalicelib/adapters/s3.py).
+PREPARED = "accounts/*/videos/*/prepared/*"
+TRANSCRIPTS = "accounts/*/videos/*/transcripts/*"
 
 # S3 invokes the upload trigger asynchronously. An event it raises on (a DynamoDB or S3 hiccup;
 # bad media is not an error) is retried by Lambda, then parked in the on-failure queue for
@@ -456,7 +458,7 @@ class KlyphStack(cdk.Stack):
             return iam.PolicyStatement(actions=list(actions), resources=[self.webhook_key.key_arn],
                                        conditions={"StringLike": {WEBHOOK_CONTEXT: "wh_*"}})
 
-        start_deliveries = iam.PolicyStatement(actions=["states:StartExecution"], resources=[self.state_machine_arn])
+        start_executions = iam.PolicyStatement(actions=["states:StartExecution"], resources=[self.state_machine_arn])
         statements: dict[str, list[iam.PolicyStatement]] = {
             API_HANDLER: [
                 table_rw,
@@ -494,12 +496,15 @@ class KlyphStack(cdk.Stack):
                 head_missing,
                 # Lambda delivers the on-failure record with the function's own role.
                 iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.upload_failures.queue_arn]),
+                start_executions,  # an accepted source's preparation (execution prp_<videoId>)
             ],
             "pipeline_prepare": [
                 table_rw,
                 objects(["s3:GetObject"], "accounts/*"),
                 objects(["s3:GetObjectVersion"], SOURCES),  # the pinned source version
-                objects(["s3:PutObject"], "work/*"),
+                # the job's copy of a reused transcript; the audio and loudness kept with the video
+                objects(["s3:PutObject"], "work/*", PREPARED),
+                head_missing,  # is there a transcript to reuse?
             ],
             "pipeline_transcribe_start": [
                 table_rw,
@@ -507,17 +512,19 @@ class KlyphStack(cdk.Stack):
                 iam.PolicyStatement(actions=["transcribe:StartTranscriptionJob"], resources=["*"]),
                 # Transcribe reads the audio and writes its output with the caller's permissions.
                 objects(["s3:GetObject", "s3:PutObject"], "work/*"),
+                objects(["s3:GetObject"], PREPARED),  # the audio a preparation kept with the video
                 # the video's transcript: kept with it, its corrections applied to a new transcription
                 objects(["s3:GetObject", "s3:PutObject"], TRANSCRIPTS),
                 head_missing,
             ],
             "pipeline_transcribe_check": [
                 table_rw,
-                # Job names are callIds (call_<ULID>).
+                # Job names are callIds (call_<ULID>), or a preparation's execution name (prp_<videoId>).
                 iam.PolicyStatement(
                     actions=["transcribe:GetTranscriptionJob"],
                     resources=[
-                        self.format_arn(service="transcribe", resource="transcription-job", resource_name="call_*")
+                        self.format_arn(service="transcribe", resource="transcription-job", resource_name=name)
+                        for name in ("call_*", "prp_*")
                     ],
                 ),
                 objects(["s3:GetObject", "s3:PutObject"], "work/*"),
@@ -526,7 +533,7 @@ class KlyphStack(cdk.Stack):
             ],
             "pipeline_select": [
                 table_rw,
-                objects(["s3:GetObject"], "work/*"),
+                objects(["s3:GetObject"], "work/*", PREPARED),  # the transcript, the audio at the cuts
                 # The optional LLM selector (context selector=bedrock): Converse on that one model.
                 *([iam.PolicyStatement(
                     actions=["bedrock:InvokeModel"],
@@ -546,11 +553,12 @@ class KlyphStack(cdk.Stack):
                 objects(["s3:GetObject"], "accounts/*"),
                 objects(["s3:GetObjectVersion"], SOURCES),
                 objects(["s3:PutObject"], "accounts/*/videos/*/clips/*"),
-                start_deliveries,  # clip.ready
+                head_missing,  # is there a loudness measurement of the source (prepared/loudness.json)?
+                start_executions,  # clip.ready
             ],
             "pipeline_clip_failed": [table_rw],
-            "pipeline_finalize": [table_rw, start_deliveries],  # job.succeeded
-            "pipeline_failed": [table_rw, start_deliveries],  # job.failed
+            "pipeline_finalize": [table_rw, start_executions],  # job.succeeded
+            "pipeline_failed": [table_rw, start_executions],  # job.failed
             # Reads the delivery and its webhook, opens the secret to sign, records each attempt.
             WEBHOOK_DELIVERY: [table_rw, webhook_key("kms:Decrypt")],
         }

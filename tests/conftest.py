@@ -23,6 +23,9 @@ os.environ.update(
         "KLYPH_BUCKET": "klyph-test-media",
         "KLYPH_WHISPER_THREADS": "2",
         "POWERTOOLS_METRICS_DISABLED": "true",
+        # Off unless a test turns it on: every upload would otherwise start a transcription in
+        # the background, in tests that never submit (tests/integration/test_pipeline.py covers it).
+        "KLYPH_PREPARE_ON_UPLOAD": "0",
     }
 )
 os.environ.pop("KLYPH_AWS_ENDPOINT_URL", None)

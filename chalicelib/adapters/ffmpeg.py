@@ -10,12 +10,14 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from chalicelib.adapters.audio import parse_levels
 from chalicelib.config import settings
-from chalicelib.domain import media
+from chalicelib.domain import loudness, media
 from chalicelib.domain.media import MediaInfo
 from chalicelib.errors import MediaError
 
@@ -85,6 +87,25 @@ class Ffmpeg:
         finally:
             Path(levels_txt).unlink(missing_ok=True)
 
+    def gain_table(self, src: str, levels: list[float]) -> dict[str, Any] | None:
+        """One audio-only pass measuring the clip audio chain's output over the whole of ``src``
+        at a few gains (``domain.loudness``), from which each clip's gain is computed without a
+        pass of its own; None for silence (nothing to normalise). ``levels``: the per-second
+        levels ``extract_audio`` returned, which place the gains."""
+        estimate = loudness.estimate_lufs(levels)
+        if estimate is None or estimate <= media.SILENT_LUFS:
+            return None
+        estimate = round(estimate, 2)  # as stored: the render's compressor gets the same threshold
+        nominal = media.TARGET_LUFS - estimate
+        gains = [round(nominal + offset, 2) for offset in loudness.GAIN_OFFSETS_DB]
+        with tempfile.TemporaryDirectory() as tmp:
+            files = [os.path.join(tmp, f"blocks{i}.txt") for i in range(len(gains))]
+            result = self._run(media.gain_table_args(src, estimate, gains, files))
+            if result.returncode != 0:
+                raise self._failure(result.stderr, src)
+            blocks = [media.parse_blocks(Path(f).read_text()) if os.path.exists(f) else [] for f in files]
+        return {"v": loudness.TABLE_VERSION, "sourceLufs": estimate, "gains": gains, "blocks": blocks}
+
     def measure_loudness(
         self, path: str, *, start: float | None = None, end: float | None = None, audio_filter: str = media.DOWNMIX
     ) -> float | None:
@@ -142,6 +163,7 @@ class Ffmpeg:
         crop_commands: str | None = None,
         panels: Sequence[tuple[int, int, int, int]] | None = None,
         normalize_loudness: bool = True,
+        gain_table: dict[str, Any] | None = None,
         upscale: bool = False,
     ) -> MediaInfo:
         """Render [start, end) of ``src`` to an mp4 at ``dst``; returns the probe of the clip.
@@ -149,7 +171,8 @@ class Ffmpeg:
         ``captions``: an ASS script (clip time, output size) burned in with the shipped font.
         ``crop_commands``: a sendcmd script moving the crop (see ``media.video_filter``).
         ``panels``: the split layout's two source boxes, stacked (see ``media.video_filter``).
-        ``normalize_loudness``: bring the audio to -14 LUFS (it costs a few audio-only passes).
+        ``normalize_loudness``: bring the audio to -14 LUFS: with the gain computed from
+        ``gain_table`` (``gain_table()`` of the same source), else found by a few audio-only passes.
         """
         if info.width is None or info.height is None:
             raise MediaError("no_video_stream", "The source has no video stream to cut a clip from.")
@@ -160,7 +183,12 @@ class Ffmpeg:
             )
         audio_filter = media.DOWNMIX
         if normalize_loudness and info.has_audio and start < end:
-            audio_filter = self.loudness_filter(src, start=start, end=end)
+            gain = loudness.gain_for_range(gain_table, start, end, media.TARGET_LUFS) if gain_table else None
+            if gain is not None and gain_table is not None:
+                silent = gain.silent or gain_table["sourceLufs"] <= media.SILENT_LUFS
+                audio_filter = media.DOWNMIX if silent else media.speech_audio_filter(gain_table["sourceLufs"], gain.db)
+            else:
+                audio_filter = self.loudness_filter(src, start=start, end=end)
         args = media.render_args(
             src, dst, start=start, end=end, aspect=aspect, width=info.width, height=info.height, preset=preset, crf=crf,
             crop_commands=crop_commands, panels=panels, captions=captions, fonts_dir=FONTS_DIR if captions else None,

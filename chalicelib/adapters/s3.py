@@ -5,7 +5,10 @@ with another's:
 - ``accounts/<acc>/videos/<vid>/source`` and ``.../clips/<callId>/<nn>.mp4``: what
   users uploaded and what we rendered, kept. The bucket is versioned: a video record pins
   the version of its source that the upload probe accepted, and everything reads that one;
-- ``work/<acc>/<vid>/<callId>/...`` (audio, loudness, transcripts): intermediates
+- ``.../transcripts/<language>.json`` and ``.../prepared/`` (the speech audio and its loudness
+  measurements): what a job learned about the source version, kept with the video so a later
+  job (other options, same source) reuses it instead of extracting and transcribing again;
+- ``work/<acc>/<vid>/<callId>/...`` (each job's own copy of its transcript): intermediates
   under one top-level prefix so a lifecycle rule can expire them, and so they never
   fire the upload trigger (which listens on ``accounts/``).
 
@@ -37,6 +40,17 @@ def parse_source_key(key: str) -> tuple[str, str] | None:
     return None
 
 
+def transcript_key(account_id: str, video_id: str, language: str) -> str:
+    """The video's transcript in one language, kept with the video (not under the expiring work/ prefix)."""
+    return f"{video_prefix(account_id, video_id)}/transcripts/{language}.json"
+
+
+def prepared_key(account_id: str, video_id: str, name: str) -> str:
+    """What preparation extracted from the source (``audio.wav``, ``levels.json``), kept with
+    the video like its transcripts: a later job reads them instead of decoding the source again."""
+    return f"{video_prefix(account_id, video_id)}/prepared/{name}"
+
+
 def work_prefix(account_id: str, video_id: str) -> str:
     return f"work/{account_id}/{video_id}"
 
@@ -49,11 +63,6 @@ def clip_key(account_id: str, video_id: str, call_id: str, index: int, ext: str 
     """A clip's file; a later version (update-clip, update-transcript) beside the first, never over it."""
     suffix = f".v{version}" if version > 1 else ""
     return f"{video_prefix(account_id, video_id)}/clips/{call_id}/{index:02d}{suffix}.{ext}"
-
-
-def transcript_key(account_id: str, video_id: str, language: str) -> str:
-    """The video's transcript in one language, kept with the video (not under the expiring work/ prefix)."""
-    return f"{video_prefix(account_id, video_id)}/transcripts/{language}.json"
 
 
 @transient_failures("S3")

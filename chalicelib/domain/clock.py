@@ -16,6 +16,8 @@ def iso_shifted(iso: str, seconds: float) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def seconds_since(iso: str) -> float:
-    """Seconds from ``iso`` (as ``now_iso`` writes it) to now."""
+def seconds_since(iso: str | None) -> float:
+    """Seconds from ``iso`` (as ``now_iso`` writes it) to now; infinite for no timestamp."""
+    if not iso:
+        return float("inf")
     return (datetime.now(UTC) - datetime.fromisoformat(iso)).total_seconds()

@@ -372,6 +372,40 @@ def loudness_args(
     ]
 
 
+def gain_table_args(src: str, source_lufs: float, gains: Sequence[float], block_files: Sequence[str]) -> list[str]:
+    """One audio-only pass through the clip's audio chain (``speech_audio_filter(source_lufs,
+    gain)``) at each of ``gains`` at once: the compressor runs once, then each gain's volume and
+    limiter, and ebur128 writes that output's momentary loudness every 100 ms to its file in
+    ``block_files`` (read with ``parse_blocks``; see ``domain.loudness``)."""
+    chain = speech_audio_filter(source_lufs, 0.0).split(",")
+    downmix_and_compressor = ",".join(c for c in chain if not c.startswith(("volume=", "alimiter=")))
+    limiter = next(c for c in chain if c.startswith("alimiter="))
+    graph = [f"[0:a:0]{downmix_and_compressor},asplit={len(gains)}" + "".join(f"[c{i}]" for i in range(len(gains)))]
+    outputs: list[str] = []
+    for i, (gain, path) in enumerate(zip(gains, block_files, strict=True)):
+        graph.append(f"[c{i}]volume={gain:.2f}dB,{limiter},ebur128=metadata=1,"
+                     f"ametadata=mode=print:key={_MOMENTARY_KEY}:file={filter_path(path)}[m{i}]")
+        outputs += ["-map", f"[m{i}]", "-f", "null", "-"]
+    return [*_GLOBAL, *_QUIET, *_input(src), "-filter_complex", ";".join(graph), *outputs]
+
+
+_MOMENTARY_KEY = "lavfi.r128.M"
+_MOMENTARY_RE = re.compile(r"^lavfi\.r128\.M=(\S+)\s*$", re.MULTILINE)
+
+
+def parse_blocks(metadata_text: str) -> list[float]:
+    """Momentary loudness (LUFS, 2 decimals) of each 100 ms step from ``ametadata=mode=print``
+    output of ebur128, silence floored at -120 so the list is JSON-safe."""
+    blocks = []
+    for raw in _MOMENTARY_RE.findall(metadata_text):
+        try:
+            value = float(raw)
+        except ValueError:
+            value = -120.0
+        blocks.append(round(value, 2) if value > -120.0 else -120.0)
+    return blocks
+
+
 _SUMMARY_I_RE = re.compile(r"Summary:\s+Integrated loudness:\s+I:\s+(-?(?:[\d.]+|inf)) LUFS", re.DOTALL)
 
 

@@ -12,10 +12,11 @@ import os
 import tempfile
 from typing import Any
 
-from chalicelib.adapters.s3 import clip_key, transcript_key, work_key
+from chalicelib.adapters.s3 import clip_key, prepared_key, transcript_key, work_key
 from chalicelib.config import settings
 from chalicelib.domain.clock import now_iso, seconds_since
 from chalicelib.domain.ids import new_id
+from chalicelib.domain.languages import AUTO
 from chalicelib.domain.messages import say
 from chalicelib.domain.transcript import Transcript
 from chalicelib.errors import PipelineError, failure_from_catch
@@ -25,6 +26,10 @@ from chalicelib.services import webhooks, wiring
 from chalicelib.services.sources import local_source
 
 log = logging.getLogger(__name__)
+
+# A preparation pending for longer than this (or twice the video's duration) is taken for dead:
+# half an hour is longer than a live one runs with Whisper, and Transcribe gets twice the duration.
+PREPARATION_STALE_SECONDS = 1800
 
 Event = dict[str, Any]
 
@@ -42,14 +47,21 @@ def _load_json(key: str) -> Any:
 
 
 def prepare(event: Event) -> Event:
-    """Extract the speech audio with its loudness profile from the pinned source.
+    """Reuse what an earlier job stored for this source version (``_reuse_preparation``), else
+    extract the speech audio with its loudness profile from the pinned source.
 
     A pinned source (``source.versionId``) is the very object the upload probe accepted, and
     submit passed its facts along: it is not probed again. Only a video recorded before
     versions were pinned is probed here, since its bytes may have changed since.
     """
     state = JobState.model_validate(event)
-    _stage(state.callId, "preparing")
+    if not state.prepareOnly:
+        _stage(state.callId, "preparing")
+        if _preparation_running(state):
+            return state.model_copy(update={"preparationPending": True, "transcriptReused": False}).wire()
+        reused = _reuse_preparation(state)
+        if reused is not None:
+            return reused.model_copy(update={"preparationPending": False}).wire()
     ffmpeg = wiring.ffmpeg()
     # The probe's facts, when they describe exactly the version this job reads.
     pinned_facts = state.media.info() if state.media is not None and state.source.versionId else None
@@ -60,20 +72,77 @@ def prepare(event: Event) -> Event:
             wav = os.path.join(tmp, "audio.wav")
             # One decoding pass gives the speech audio and its per-second loudness.
             levels = ffmpeg.extract_audio(source, wav)
-            audio_key = work_key(state.accountId, state.videoId, state.callId, "audio.wav")
-            loudness_key = work_key(state.accountId, state.videoId, state.callId, "loudness.json")
+            # The whole audio's loudness at a few gains, once: each clip's gain comes from it.
+            table = ffmpeg.gain_table(source, levels)
+            # Kept with the video, not under work/: a later job on this source reads them.
+            audio_key = prepared_key(state.accountId, state.videoId, "audio.wav")
+            loudness_key = prepared_key(state.accountId, state.videoId, "levels.json")
             wiring.blobs().upload_file(wav, audio_key, "audio/wav")
             _store_json(loudness_key, levels)
+            _store_json(prepared_key(state.accountId, state.videoId, "loudness.json"),
+                        {**(table or {"v": 1, "gains": [], "blocks": []}), "sourceVersionId": state.source.versionId})
     if pinned_facts is None:
         # An unpinned source was probed just now: record what it is. (Submit already set the
         # video "processing"; a pinned source's facts are in the record since its upload.)
         wiring.records().update_video(state.videoId, media=info.to_dict(), updatedAt=now_iso())
-    return state.model_copy(update={"media": Media.of(info), "audioKey": audio_key, "loudnessKey": loudness_key}).wire()
+    return state.model_copy(update={"media": Media.of(info), "audioKey": audio_key, "loudnessKey": loudness_key,
+                                    "transcriptReused": False, "preparationPending": False}).wire()
+
+
+def _preparation_running(state: JobState) -> bool:
+    """Whether the preparation started at upload is still at work on this source version. One
+    pending for longer than it could take (its execution died unrecorded) no longer counts:
+    the job does the work itself."""
+    preparation = (wiring.records().get_video(state.videoId) or {}).get("preparation") or {}
+    if preparation.get("status") != "pending" or preparation.get("sourceVersionId") != state.source.versionId:
+        return False
+    duration = state.media.durationSeconds if state.media is not None else 0
+    stale_after = max(PREPARATION_STALE_SECONDS, 2 * duration)
+    return seconds_since(preparation.get("startedAt")) < stale_after
+
+
+def _reuse_preparation(state: JobState) -> JobState | None:
+    """The job state with what an earlier job stored for this source version: its speech audio
+    and loudness profile, and its transcript when there is one in the language asked for
+    ("auto": the language an earlier "auto" job detected; ``transcriptReused`` then says so).
+    None when nothing was stored for this version.
+
+    A reused transcript is copied to the job's own work/ key: an edit of the stored one while
+    the job runs then cannot give its clips two different transcripts."""
+    version = state.source.versionId
+    preparation = (wiring.records().get_video(state.videoId) or {}).get("preparation") or {}
+    if (not version or state.media is None or preparation.get("status") != "ready"
+            or preparation.get("sourceVersionId") != version):
+        return None
+    has_audio = state.media.hasAudio
+    reused = state.model_copy(update={
+        "audioKey": prepared_key(state.accountId, state.videoId, "audio.wav") if has_audio else None,
+        "loudnessKey": prepared_key(state.accountId, state.videoId, "levels.json") if has_audio else None,
+        "transcriptReused": False,
+    })
+    language = preparation.get("language") if state.options.language == AUTO else state.options.language
+    blobs = wiring.blobs()
+    stored_key = transcript_key(state.accountId, state.videoId, language) if language else None
+    if stored_key is None or blobs.head(stored_key) is None:
+        return reused
+    stored = _load_json(stored_key)
+    if stored.get("sourceVersionId") != version:
+        return reused
+    transcript = Transcript.from_dict(stored)
+    key = work_key(state.accountId, state.videoId, state.callId, "transcript.json")
+    _store_json(key, transcript.to_dict())
+    wiring.records().update_call(state.callId, language=transcript.language)
+    return reused.model_copy(update={
+        "transcription": Transcription(status="COMPLETED", key=key, words=len(transcript.words),
+                                       language=transcript.language),
+        "transcriptReused": True,
+    })
 
 
 def transcribe_start(event: Event) -> Event:
     state = JobState.model_validate(event)
-    _stage(state.callId, "transcribing")
+    if not state.prepareOnly:
+        _stage(state.callId, "transcribing")
     cfg = settings()
     job_transcript = work_key(state.accountId, state.videoId, state.callId, "transcript.json")
     if not state.audioKey:
@@ -94,16 +163,39 @@ def transcribe_start(event: Event) -> Event:
 
 
 def _transcribed(state: JobState, key: str, transcript: Transcript) -> Transcription:
-    """Store the transcript, in the job's work/ and with the video (where corrections are kept
-    and later jobs may find it), and record its language on the call (the poll answers with it)."""
+    """Store the transcript (the job's copy, and the video's, where the user's corrections are
+    kept and later jobs find it) and record its language on the call (the poll answers with it)."""
     corrections: list[dict[str, Any]] = []
     if transcript.language:
         transcript, corrections = with_corrections(state.accountId, state.videoId, transcript, state.source.versionId)
     _store_json(key, transcript.to_dict())
-    if transcript.language:
-        store_video_transcript(state.accountId, state.videoId, transcript, state.source.versionId, corrections)
-    wiring.records().update_call(state.callId, language=transcript.language)
+    _keep_transcript(state, transcript, corrections)
+    if not state.prepareOnly:
+        wiring.records().update_call(state.callId, language=transcript.language)
     return Transcription(status="COMPLETED", key=key, words=len(transcript.words), language=transcript.language)
+
+
+def _keep_transcript(state: JobState, transcript: Transcript, corrections: list[dict[str, Any]]) -> None:
+    """Keep the transcript with the video, naming the source version it was made from, and mark
+    the video's preparation ready for that version, so the next job on it skips audio extraction
+    (and, in that language, transcription). Only a pinned source is marked: an unpinned one may
+    change. A transcript without speech ("" names no language) is not kept: the audio is."""
+    version = state.source.versionId
+    if not version:
+        return
+    if transcript.language and state.audioKey:
+        store_video_transcript(state.accountId, state.videoId, transcript, version, corrections)
+    records = wiring.records()
+    before = (records.get_video(state.videoId) or {}).get("preparation") or {}
+    # The language an "auto" job detected is what a later "auto" job reuses; an explicit
+    # language leaves that choice as it was (for this version).
+    detected = before.get("language") if before.get("sourceVersionId") == version else None
+    if state.options.language == AUTO:
+        detected = transcript.language or None
+    records.update_video(state.videoId, preparation={
+        "status": "ready", "sourceVersionId": version, "preparedAt": now_iso(),
+        **({"language": detected} if detected else {}),
+    })
 
 
 def store_video_transcript(account_id: str, video_id: str, transcript: Transcript,
@@ -243,6 +335,9 @@ def select(event: Event) -> Event:
         )
         clips.append(clip)
     records.update_call(state.callId, clipsTotal=len(clips), clipsDone=0, updatedAt=now, notes=notes)
+    # The render Map starts its items in this order (MaxConcurrency at a time): shortest first,
+    # so the first clip is ready as soon as it can be (each keeps its timeline index).
+    clips.sort(key=lambda c: (c.end - c.start, c.index))
     return state.model_copy(update={"clips": clips}).wire()
 
 
@@ -341,6 +436,7 @@ def render(event: Event) -> Event:
         rendered = ffmpeg.render_clip(
             source, out, start=clip.start, end=clip.end, aspect=opts.aspectRatio, info=info,
             captions=ass, crop_commands=crop_commands, panels=panels, upscale=opts.allowUpscale,
+            gain_table=_gain_table(item) if info.has_audio else None,
         )
         thumb = os.path.join(tmp, "thumbnail.jpg")
         _thumbnail(item, source, thumb, tmp, info, panels)
@@ -409,6 +505,18 @@ def _clip_record(item: RenderItem) -> dict[str, Any]:
     """The clip as SelectClips recorded it (its title: the thumbnail's, the hook's headline)."""
     return next((c for c in wiring.records().list_clips(item.videoId, item.callId)
                  if c["index"] == item.clip.index), {})
+
+
+def _gain_table(item: RenderItem) -> dict[str, Any] | None:
+    """Prepare's loudness measurement of this source version (``domain.loudness``); None when
+    there is none (the render then measures its clip itself)."""
+    key = prepared_key(item.accountId, item.videoId, "loudness.json")
+    if wiring.blobs().head(key) is None:
+        return None
+    table = _load_json(key)
+    if table.get("sourceVersionId") != item.source.versionId or not table.get("gains"):
+        return None
+    return table
 
 
 def _thumbnail(item: RenderItem, source: str, dst: str, tmp: str, info: Any, panels: Any) -> None:
@@ -489,6 +597,13 @@ def failed(event: Event) -> Event:
     error = failure_from_catch(state.error.model_dump() if state.error else None)
     now = now_iso()
     records = wiring.records()
+    if state.prepareOnly:
+        # A failed preparation fails nothing the user sees but itself: the video stays
+        # submittable, and its job does the work.
+        log.warning("preparation failed: %s", error["message"], extra={"videoId": state.videoId})
+        records.update_video(state.videoId, preparation={
+            "status": "failed", "sourceVersionId": state.source.versionId, "error": error, "failedAt": now})
+        return JobOutcome(callId=state.callId, status="failed", error=Failure(**error), stage="preparing").wire()
     call = records.get_call(state.callId) or {}
     for clip in records.list_clips(state.videoId, state.callId):
         if clip["status"] == "draft":

@@ -66,6 +66,7 @@ def video_view(video: dict[str, Any]) -> VideoView:
         container=media.get("container"),
         sizeBytes=media.get("sizeBytes"),
         currentCallId=video.get("currentCallId"),
+        preparation=(video.get("preparation") or {}).get("status"),
         error=Failure(**error) if error else None,
     )
 
@@ -148,7 +149,7 @@ def upload_multipart(caller: str, form: UploadForm, filename: str, data: bytes) 
         if stored.get("VersionId"):  # the project went while we probed: keep no orphan bytes
             blobs.delete_version(key, stored["VersionId"])
         raise
-    return video_view(video)
+    return video_view(start_preparation(video))
 
 
 def _record_new_video(video: dict[str, Any]) -> None:
@@ -231,11 +232,42 @@ def handle_uploaded_object(bucket: str, raw_key: str, version_id: str | None = N
         # error=None: a corrected re-upload must not keep the first attempt's verdict.
         verdict = {"status": "uploaded", "media": info.to_dict(), "error": None, "sourceVersionId": version_id}
     try:
-        records.settle_upload(video["id"], updatedAt=now_iso(), **verdict)
+        settled = records.settle_upload(video["id"], updatedAt=now_iso(), **verdict)
     except ConditionFailed:  # another version of this key was accepted while we probed
         return _late_write(records.get_video(video_id) or video, key, version_id)
+    if verdict["status"] == "uploaded":
+        start_preparation(settled)
     return {"videoId": video["id"], "status": verdict["status"],
             **({"reason": verdict["error"]["code"]} if verdict.get("error") else {})}
+
+
+def start_preparation(video: dict[str, Any]) -> dict[str, Any]:
+    """Start preparing an accepted source at once (KLYPH_PREPARE_ON_UPLOAD): the state
+    machine's preparation (execution ``prp_<videoId>``) extracts the audio, measures its
+    loudness and transcribes it with the language detected, keeping all of it with the video.
+    The video stays ``uploaded``; it shows ``preparation: pending`` until that is done. Not
+    starting is no error: the job then does the work. Returns the video as recorded."""
+    from chalicelib.job import JobState, Media, SourceRef
+    from chalicelib.models import JobOptions
+
+    version = video.get("sourceVersionId")
+    if not settings().prepare_on_upload or not version or not video.get("media"):
+        return video
+    name = f"prp_{video['id']}"
+    state = JobState(callId=name, videoId=video["id"], accountId=video["accountId"], prepareOnly=True,
+                     source=SourceRef(key=video["sourceKey"], versionId=version), options=JobOptions(),
+                     media=Media.model_validate(video["media"]))
+    records = wiring.records()
+    preparation = {"status": "pending", "sourceVersionId": version, "startedAt": now_iso(), "executionName": name}
+    try:
+        video = records.update_video(video["id"], preparation=preparation)
+        wiring.workflow().start(name, state.wire())
+    except ConditionFailed:  # the video was deleted meanwhile
+        return video
+    except Exception as exc:  # noqa: BLE001 - the upload stands; the job prepares the source itself
+        log.warning("preparation not started: %s", exc, extra={"videoId": video["id"]})
+        video = records.update_video(video["id"], preparation={**preparation, "status": "failed"})
+    return video
 
 
 def _write_after_delete(account_id: str, video_id: str, key: str, version_id: str | None) -> dict[str, Any]:

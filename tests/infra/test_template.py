@@ -340,10 +340,11 @@ def test_function_roles_grant_what_each_function_does(synth):
     assert (objects(API, "s3:PutObject") == ["accounts/*/videos/*/source", "accounts/*/videos/*/transcripts/*"]
             and objects(API, "s3:GetObject") == ["accounts/*", "work/*"])
     assert not any(a.startswith("transcribe:") for a in api)
-    # The API starts jobs, the tasks that raise webhook events start deliveries; nothing else
+    # The API starts jobs (and a multipart upload's preparation), the upload trigger an accepted
+    # source's preparation, the tasks that raise webhook events start deliveries; nothing else
     # touches Step Functions, and those only StartExecution on the one machine.
-    assert [h for h in ALL if any(a.startswith("states:") for a in text[h])] == [API, *EVENT_RAISERS]
-    for handler in EVENT_RAISERS:
+    assert [h for h in ALL if any(a.startswith("states:") for a in text[h])] == [API, TRIGGER, *EVENT_RAISERS]
+    for handler in (TRIGGER, *EVENT_RAISERS):
         assert [a for a in text[handler] if a.startswith("states:")] == ["states:StartExecution"], handler
         assert text[handler]["states:StartExecution"] == api["states:StartExecution"], handler
     assert objects(TRIGGER, "s3:GetObject") == ["accounts/*"] and "s3:PutObject" not in text[TRIGGER]
@@ -368,15 +369,19 @@ def test_function_roles_grant_what_each_function_does(synth):
     assert {a for a in text[REFRAME] if a.startswith(("s3:", "dynamodb:"))} == {"s3:GetObject", "s3:GetObjectVersion"}
     assert objects(REFRAME, "s3:GetObject") == ["accounts/*/videos/*/source", "accounts/*/videos/*/transcripts/*",
                                                 "work/*"]
-    assert objects("pipeline_prepare", "s3:PutObject") == ["work/*"]
+    assert objects("pipeline_prepare", "s3:PutObject") == ["accounts/*/videos/*/prepared/*", "work/*"]
     assert objects("pipeline_render", "s3:PutObject") == ["accounts/*/videos/*/clips/*"]
     assert text["pipeline_transcribe_start"]["transcribe:StartTranscriptionJob"] == ["*"]
-    # The transcript goes to work/ and, kept, with the video (where corrections are re-applied from).
+    assert objects("pipeline_transcribe_start", "s3:GetObject") == [
+        "accounts/*/videos/*/prepared/*", "accounts/*/videos/*/transcripts/*", "work/*"]
+    # The transcript goes to work/ and, kept, with the video (later jobs reuse it; corrections
+    # are re-applied from it); audio stays where Prepare put it.
     for handler in ("pipeline_transcribe_start", "pipeline_transcribe_check"):
-        for action in ("s3:GetObject", "s3:PutObject"):
-            assert objects(handler, action) == ["accounts/*/videos/*/transcripts/*", "work/*"], (handler, action)
+        assert objects(handler, "s3:PutObject") == ["accounts/*/videos/*/transcripts/*", "work/*"], handler
+    assert objects("pipeline_transcribe_check", "s3:GetObject") == ["accounts/*/videos/*/transcripts/*", "work/*"]
     assert text["pipeline_transcribe_check"]["transcribe:GetTranscriptionJob"] == [
-        "arn:<AWS::Partition>:transcribe:<AWS::Region>:<AWS::AccountId>:transcription-job/call_*"]
+        "arn:<AWS::Partition>:transcribe:<AWS::Region>:<AWS::AccountId>:transcription-job/call_*",
+        "arn:<AWS::Partition>:transcribe:<AWS::Region>:<AWS::AccountId>:transcription-job/prp_*"]
     assert [h for h in ALL if any(a.startswith("transcribe:") for a in text[h])] == [
         "pipeline_transcribe_start", "pipeline_transcribe_check"]
     for handler in ("pipeline_clip_failed", "pipeline_finalize", "pipeline_failed"):
@@ -496,7 +501,8 @@ def test_webhook_deliveries_run_in_the_pipeline_state_machine_with_a_small_funct
     assert json.loads(sm["DefinitionString"])["StartAt"] == "Route"
     assert states["Route"]["Choices"] == [
         {"Variable": "$$.Execution.Name", "StringMatches": "dlv_*", "Next": "DeliverWebhook"},
-        {"Variable": "$$.Execution.Name", "StringMatches": "edt_*", "Next": "PlanEditReframe"}]
+        {"Variable": "$$.Execution.Name", "StringMatches": "edt_*", "Next": "PlanEditReframe"},
+        {"Variable": "$$.Execution.Name", "StringMatches": "prp_*", "Next": "PrepareSource"}]
     # A clip's re-render (update-clip) runs the job's reframe and render functions on its one clip.
     assert states["PlanEditReframe"]["Resource"] == "${pipeline_reframe}"
     assert states["RenderEdit"]["Resource"] == "${pipeline_render}"

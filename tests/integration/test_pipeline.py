@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+import requests
 
 from chalicelib import clients
 from chalicelib.adapters.ffmpeg import Ffmpeg
@@ -320,3 +321,153 @@ def test_amazon_transcribe_path_polls_until_done_and_parses_its_output(api, proj
     clip = result["clips"][0]
     # Within the lead-in (0.3 s) before the word's onset as the audio has it (searched 0.5 s back).
     assert any(-0.05 < w.start - clip["start_seconds"] < 0.85 for w in words), "the clip starts at a Transcribe word"
+
+
+def states_entered(call_id):
+    """The names of the states the job's execution entered, in order (its execution history)."""
+    arn = wiring.records().get_call(call_id)["executionArn"]
+    events = clients.stepfunctions().get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    return [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+
+
+def test_a_second_job_on_the_same_source_reuses_its_transcript_unless_another_language_is_asked(
+        api, project, speech_video, monkeypatch):
+    from chalicelib.adapters import whisper
+    from chalicelib.adapters.s3 import transcript_key
+
+    video = upload(api, project, speech_video)
+    started = time.monotonic()
+    _status, first = run_job(api, video["id"], maxClips=2, minDuration=5, maxDuration=12, captions=False)
+    first_seconds = time.monotonic() - started
+    assert first["status"] == "succeeded" and first["language"] == "en", first
+    assert "StartTranscription" in states_entered(first["callId"])
+    stored = json.loads(wiring.blobs().get_bytes(transcript_key(api.account_id, video["id"], "en")))
+    record = wiring.records().get_video(video["id"])
+    assert stored["sourceVersionId"] == record["sourceVersionId"], "the kept transcript names its source version"
+    assert Transcript.from_dict(stored).words == transcript_of(first["callId"], video).words
+
+    transcribed = []
+    real_transcribe = whisper.WhisperTranscriber.transcribe
+
+    def counting(self, wav_path, language="auto"):
+        transcribed.append(language)
+        return real_transcribe(self, wav_path, language)
+
+    monkeypatch.setattr(whisper.WhisperTranscriber, "transcribe", counting)
+    decoded = []
+    real_extract = Ffmpeg.extract_audio
+    monkeypatch.setattr(Ffmpeg, "extract_audio", lambda self, *a: decoded.append(a) or real_extract(self, *a))
+
+    # Other instructions, count, durations and aspect; language auto, then the detected one by name.
+    started = time.monotonic()
+    _status, second = run_job(api, video["id"], maxClips=1, minDuration=8, maxDuration=15, aspectRatio="1:1",
+                              captions=False, customInstructions="the part about the weather")
+    second_seconds = time.monotonic() - started
+    _status, third = run_job(api, video["id"], maxClips=1, minDuration=5, maxDuration=10, language="en",
+                             captions=False)
+    for job in (second, third):
+        assert job["status"] == "succeeded" and job["language"] == "en" and job["clips"], job
+        entered = states_entered(job["callId"])
+        assert "TranscriptReused?" in entered and "SelectClips" in entered
+        assert not {"StartTranscription", "CheckTranscription"} & set(entered), entered
+        assert transcript_of(job["callId"], video).words == transcript_of(first["callId"], video).words
+    assert transcribed == [] and decoded == [], "no audio extraction, no Whisper"
+    print(f"\nfirst job {first_seconds:.1f} s, second (transcript reused) {second_seconds:.1f} s")
+
+    # Time to first clip: the shortest clips render first, and list-clips shows each clip as
+    # soon as it is ready while the others are still drafts.
+    started = time.monotonic()
+    call_id = api.post("/dev/process-video-submit", {"videoId": video["id"], "maxClips": 3, "minDuration": 5,
+                                                     "maxDuration": 15, "captions": False})[1]["callId"]
+    seen_ready_with_drafts = first_ready_at = None
+    while api.get(f"/dev/process-video-result?callId={call_id}")[0] == 202:
+        listed = api.get(f"/dev/list-clips?videoId={video['id']}")[1]["clips"]
+        ready = [c for c in listed if c["status"] == "ready"]
+        if ready and first_ready_at is None:
+            first_ready_at = time.monotonic() - started
+        if ready and seen_ready_with_drafts is None and any(c["status"] == "draft" for c in listed):
+            seen_ready_with_drafts = (ready, listed)
+        time.sleep(0.1)
+    done_at = time.monotonic() - started
+    assert seen_ready_with_drafts, "a ready clip was listed while others were still rendering"
+    ready, listed = seen_ready_with_drafts
+    length = {c["id"]: c["end_seconds"] - c["start_seconds"] for c in listed}
+    # Two renders at a time (MaxConcurrency): the two shortest start at once, the longest when one is done.
+    longest = max(length, key=length.__getitem__)
+    assert len(listed) == 3 and longest not in [c["id"] for c in ready], "the longest clip renders last"
+    print(f"repeated submit with 3 clips: first clip ready at {first_ready_at:.1f} s, done at {done_at:.1f} s")
+
+    # An explicit other language is a different transcript: transcribed again, and kept beside.
+    _status, french = run_job(api, video["id"], maxClips=1, minDuration=5, maxDuration=10, language="fr",
+                              captions=False)
+    assert french["status"] == "succeeded" and french["language"] == "fr", french
+    assert "StartTranscription" in states_entered(french["callId"]) and transcribed == ["fr"]
+    assert decoded == [], "the audio extracted by the first job serves the French transcription"
+    assert wiring.blobs().head(transcript_key(api.account_id, video["id"], "fr")) is not None
+    assert wiring.records().get_video(video["id"])["preparation"]["language"] == "en", "auto still means English"
+
+
+def test_an_upload_is_prepared_at_once_and_a_submit_waits_for_it_instead_of_repeating_it(
+        api, project, speech_video, monkeypatch, tmp_path):
+    from chalicelib.adapters import whisper
+    from chalicelib.config import settings
+    from media_fixtures import make_video
+
+    monkeypatch.setenv("KLYPH_PREPARE_ON_UPLOAD", "1")
+    settings.cache_clear()
+    # Read now, not first inside a request: chalice's test client then sets its config's ("aws").
+    assert settings().prepare_on_upload and settings().transcriber == "whisper"
+    transcribed = []
+    real_transcribe = whisper.WhisperTranscriber.transcribe
+
+    def counting(self, wav_path, language="auto"):
+        transcribed.append(language)
+        return real_transcribe(self, wav_path, language)
+
+    monkeypatch.setattr(whisper.WhisperTranscriber, "transcribe", counting)
+    sfn = clients.stepfunctions()
+
+    def preparation_of(video_id):
+        executions = sfn.list_executions(stateMachineArn=settings().state_machine_arn)["executions"]
+        return next(e for e in executions if e["name"] == f"prp_{video_id}")
+
+    video = upload(api, project, speech_video)
+    assert video["status"] == "uploaded" and video["preparation"] == "pending"
+    assert preparation_of(video["id"])["status"] == "RUNNING", "its own execution, named for operators"
+    # Submitted at once: the job waits for the preparation instead of transcribing a second time.
+    _status, result = run_job(api, video["id"], maxClips=1, minDuration=5, maxDuration=12, captions=False)
+    assert result["status"] == "succeeded" and result["language"] == "en" and result["clips"], result
+    entered = states_entered(result["callId"])
+    assert "WaitForPreparation" in entered and "StartTranscription" not in entered, entered
+    assert transcribed == ["auto"], "one transcription, the preparation's"
+    prepared = preparation_of(video["id"])
+    assert prepared["status"] == "SUCCEEDED"
+    history = sfn.get_execution_history(executionArn=prepared["executionArn"], maxResults=1000)["events"]
+    assert {"PrepareSource", "StartTranscription", "Prepared"} <= {
+        e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e}
+    status, listed = api.get(f"/dev/list-videos?projectId={project['id']}")
+    assert [v["preparation"] for v in listed["videos"] if v["id"] == video["id"]] == ["ready"]
+
+    # A failed preparation fails nothing else: the video stays uploaded, and the job transcribes.
+    def broken(self, wav_path, language="auto"):
+        raise RuntimeError("no model today")
+
+    monkeypatch.setattr(whisper.WhisperTranscriber, "transcribe", broken)
+    path = make_video(tmp_path / "short.mp4", seconds=20, width=320, height=180, audio=FIXTURES / "speech_short.ogg")
+    status, ticket = api.post("/dev/create-upload", {"accountId": api.account_id, "projectId": project["id"],
+                                                     "filename": "short.mp4", "sizeBytes": path.stat().st_size})
+    assert status == 200, ticket
+    # The presigned PUT, as a user's client sends it: the upload trigger's path.
+    assert requests.put(ticket["uploadUrl"], data=path.read_bytes(), timeout=30).status_code == 200
+    deadline = time.time() + 60
+    while time.time() < deadline and api.get(f"/dev/list-videos?projectId={project['id']}")[1]["videos"][0].get(
+            "preparation") != "failed":
+        time.sleep(0.2)
+    failed = next(v for v in api.get(f"/dev/list-videos?projectId={project['id']}")[1]["videos"]
+                  if v["id"] == ticket["videoId"])
+    assert failed["status"] == "uploaded" and failed["preparation"] == "failed", failed
+    monkeypatch.setattr(whisper.WhisperTranscriber, "transcribe", counting)
+    _status, redone = run_job(api, ticket["videoId"], maxClips=1, minDuration=5, maxDuration=10, captions=False)
+    assert redone["status"] == "succeeded" and "StartTranscription" in states_entered(redone["callId"]), redone
+    monkeypatch.undo()
+    settings.cache_clear()

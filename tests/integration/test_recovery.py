@@ -55,6 +55,10 @@ def test_jobs_left_running_are_failed_as_interrupted(aws, tmp_path):
     done_call = new_id("call")
     done = video("ready", done_call)
     call(done_call, done, "succeeded")
+    # An upload whose preparation (started at upload) was running.
+    preparing = video("uploaded", "")
+    records.update_video(preparing, currentCallId=None,
+                         preparation={"status": "pending", "sourceVersionId": "v1", "startedAt": now})
 
     # What the data directory holds: the same items, as the write-through stored them.
     table = settings().table_name
@@ -64,7 +68,7 @@ def test_jobs_left_running_are_failed_as_interrupted(aws, tmp_path):
 
     settled = recovery.settle_interrupted_jobs(aws, db, table)
 
-    assert settled == [cut_call, orphan]
+    assert settled == [cut_call, orphan, preparing]
     status, result = jobs.result(account, cut_call)
     assert status == 200 and result.status == "failed"
     assert result.error.code == "interrupted" and "safe to resubmit" in result.error.message
@@ -75,4 +79,6 @@ def test_jobs_left_running_are_failed_as_interrupted(aws, tmp_path):
         assert stored["media"], "it keeps its media facts: it can be submitted again"
     assert records.get_video(done)["status"] == "ready"
     assert records.get_call(done_call)["status"] == "succeeded"
-    assert recovery.count(db, table).videos == 3
+    stored = records.get_video(preparing)
+    assert stored["status"] == "uploaded" and stored["preparation"]["status"] == "failed", "no job waits for it"
+    assert recovery.count(db, table).videos == 4
