@@ -330,9 +330,24 @@ def states_entered(call_id):
     return [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
 
 
+
+def whisper_calls(monkeypatch) -> list[str]:
+    """The language of each local Whisper transcription from now on (the real model still runs)."""
+    from chalicelib.adapters import whisper
+
+    calls: list[str] = []
+    real_transcribe = whisper.WhisperTranscriber.transcribe
+
+    def counting(self, wav_path, language="auto"):
+        calls.append(language)
+        return real_transcribe(self, wav_path, language)
+
+    monkeypatch.setattr(whisper.WhisperTranscriber, "transcribe", counting)
+    return calls
+
+
 def test_a_second_job_on_the_same_source_reuses_its_transcript_unless_another_language_is_asked(
         api, project, speech_video, monkeypatch):
-    from chalicelib.adapters import whisper
     from chalicelib.adapters.s3 import transcript_key
 
     video = upload(api, project, speech_video)
@@ -346,14 +361,7 @@ def test_a_second_job_on_the_same_source_reuses_its_transcript_unless_another_la
     assert stored["sourceVersionId"] == record["sourceVersionId"], "the kept transcript names its source version"
     assert Transcript.from_dict(stored).words == transcript_of(first["callId"], video).words
 
-    transcribed = []
-    real_transcribe = whisper.WhisperTranscriber.transcribe
-
-    def counting(self, wav_path, language="auto"):
-        transcribed.append(language)
-        return real_transcribe(self, wav_path, language)
-
-    monkeypatch.setattr(whisper.WhisperTranscriber, "transcribe", counting)
+    transcribed = whisper_calls(monkeypatch)
     decoded = []
     real_extract = Ffmpeg.extract_audio
     monkeypatch.setattr(Ffmpeg, "extract_audio", lambda self, *a: decoded.append(a) or real_extract(self, *a))
@@ -417,14 +425,8 @@ def test_an_upload_is_prepared_at_once_and_a_submit_waits_for_it_instead_of_repe
     settings.cache_clear()
     # Read now, not first inside a request: chalice's test client then sets its config's ("aws").
     assert settings().prepare_on_upload and settings().transcriber == "whisper"
-    transcribed = []
-    real_transcribe = whisper.WhisperTranscriber.transcribe
-
-    def counting(self, wav_path, language="auto"):
-        transcribed.append(language)
-        return real_transcribe(self, wav_path, language)
-
-    monkeypatch.setattr(whisper.WhisperTranscriber, "transcribe", counting)
+    transcribed = whisper_calls(monkeypatch)
+    counting = whisper.WhisperTranscriber.transcribe  # put back after the broken model below
     sfn = clients.stepfunctions()
 
     def preparation_of(video_id):
