@@ -9,10 +9,13 @@ function resolve(doc, schema) {
     const name = current.$ref.split('/').pop();
     current = doc.components.schemas[name];
   }
-  // Optional fields are "anyOf: [<type>, null]": the form edits the non-null branch.
+  // Optional fields are "anyOf: [<type>, null]": the form edits the non-null branch. Where a
+  // field takes either a name or an object (captionStyle: a preset, or a preset and overrides),
+  // the form offers the names; the object form is for API callers.
   if (current && current.anyOf) {
-    const branch = current.anyOf.find((s) => s.type !== 'null');
-    return { ...resolve(doc, branch), default: current.default, description: current.description };
+    const branches = current.anyOf.filter((s) => s.type !== 'null');
+    const simple = branches.find((s) => s.enum || ['string', 'integer', 'number', 'boolean'].includes(s.type));
+    return { ...resolve(doc, simple || branches[0]), default: current.default, description: current.description };
   }
   return current || {};
 }
@@ -30,8 +33,10 @@ function field(name, schema, required) {
   if (schema.maxLength) hint.push(`up to ${schema.maxLength} characters`);
   let input;
   if (schema.enum) {
+    // No default named: a first, empty choice leaves the field out, so the API applies its own.
+    const unset = schema.default == null ? [el('option', { value: '', text: 'default' })] : [];
     input = el('select', { id, name },
-      schema.enum.map((v) => el('option', { value: v, selected: v === schema.default, text: v })));
+      [...unset, ...schema.enum.map((v) => el('option', { value: v, selected: v === schema.default, text: v }))]);
   } else if (schema.type === 'boolean') {
     input = el('input', { id, name, type: 'checkbox', checked: schema.default === true });
   } else if (schema.type === 'integer' || schema.type === 'number') {
