@@ -169,8 +169,12 @@ class Records:
         return self.table.get(f"VIDEO#{video_id}", "DELETED")
 
     def video_call_ids(self, video: dict[str, Any]) -> set[str]:
-        """The calls a video's clips came from, and its current one."""
-        ids = {clip["callId"] for clip in self.table.query(f"VIDEO#{video['id']}", "CLIP#")}
+        """The calls a video's clips came from, their edits (update-clip, update-transcript) and
+        its current one."""
+        ids: set[str] = set()
+        for clip in self.table.query(f"VIDEO#{video['id']}", "CLIP#"):
+            ids.add(clip["callId"])
+            ids.update(clip.get("editCallIds") or [])
         return ids | ({video["currentCallId"]} if video.get("currentCallId") else set())
 
     def get_video(self, video_id: str) -> dict[str, Any] | None:
@@ -252,12 +256,15 @@ class Records:
     def update_clip(self, video_id: str, call_id: str, index: int, **fields: Any) -> dict[str, Any]:
         return self.table.update(f"VIDEO#{video_id}", _clip_sk(call_id, index), set=fields)
 
-    def start_clip_version(self, video_id: str, call_id: str, index: int, version: int, edit_call_id: str,
+    def start_clip_version(self, video_id: str, call_id: str, index: int, version: int, edit_call_ids: list[str],
                            now: str) -> dict[str, Any]:
-        """Mark ``version`` of a clip as rendering; ConditionFailed while another one renders."""
+        """Mark ``version`` of a clip as rendering (its edit call the last of ``edit_call_ids``,
+        all the clip's edits so far, which delete-video removes with it); ConditionFailed while
+        another one renders, so no two edits can write the list at once."""
         return self.table.update(
             f"VIDEO#{video_id}", _clip_sk(call_id, index),
-            set={"pendingVersion": version, "pendingCallId": edit_call_id, "updatedAt": now},
+            set={"pendingVersion": version, "pendingCallId": edit_call_ids[-1], "editCallIds": edit_call_ids,
+                 "updatedAt": now},
             condition="attribute_not_exists(#pendingVersion)",
         )
 

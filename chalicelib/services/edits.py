@@ -103,7 +103,8 @@ def rerender(caller: str, video: dict[str, Any], clip: dict[str, Any], start: fl
     version = int(clip.get("version") or 1) + 1
     now = now_iso()
     try:
-        records.start_clip_version(clip["videoId"], clip["callId"], clip["index"], version, edit_id, now)
+        records.start_clip_version(clip["videoId"], clip["callId"], clip["index"], version,
+                                   [*(clip.get("editCallIds") or []), edit_id], now)
     except ConditionFailed:
         raise Conflict(f"clipId: another version of clip {clip['id']} is rendering; edit it once that is done") \
             from None

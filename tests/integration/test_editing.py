@@ -196,6 +196,13 @@ def test_a_clip_extended_earlier_and_shortened_renders_as_a_new_version_on_word_
     status, _ = other_account(client).post("/dev/update-clip", {"clipId": clip["id"], "title": "Mine"})
     assert status == 404
 
+    # Deleting the video takes its edits' call records with it (nothing of it is left behind).
+    edit_calls = wiring.records().find_clip(clip["id"])["editCallIds"]
+    assert len(edit_calls) == 2 and all(wiring.records().get_call(c) for c in edit_calls)
+    status, _ = api.post("/dev/delete-video", {"videoId": video["id"]})
+    assert status == 200
+    assert not any(wiring.records().get_call(c) for c in edit_calls)
+
 
 def _yellow_columns(frame) -> int:
     """How many columns hold the highlighted word's pixels (the accent's yellow)."""
