@@ -127,6 +127,14 @@ def test_dashboard_flow_in_a_real_browser(stack, browser, tmp_path):
         href = link.get_attribute("href")
         assert requests.get(href, timeout=30).status_code == 200, link.text_content()
 
+    # Into an editor: the clip's timeline downloads through the API (the key in a header).
+    first.locator("select.export-format").select_option("fcpxml")
+    with page.expect_download() as download:
+        first.locator("button.export").click()
+    timeline = download.value
+    assert timeline.suggested_filename.endswith(".fcpxml"), timeline.suggested_filename
+    assert "<fcpxml" in Path(timeline.path()).read_text(encoding="utf-8")
+
     # Settings: the account id, and a webhook whose secret is shown once.
     page.click("#nav-settings")
     expect(page.locator("#settings-account-id")).to_have_text(stack.account_id)

@@ -59,6 +59,22 @@ export class Api {
 
   clips(videoId) { return this.get('dev/list-clips', { videoId }); }
 
+  // export-clip answers the file itself (with the key in a header, so not a plain link):
+  // { blob, filename } from its Content-Disposition.
+  async exportClip(clipId, format) {
+    const url = new URL('dev/export-clip', BASE);
+    url.searchParams.set('clipId', clipId);
+    url.searchParams.set('format', format);
+    const response = await fetch(url, { headers: { Authorization: `Bearer ${this.key}` }, cache: 'no-store' });
+    if (!response.ok) {
+      let message = `HTTP ${response.status}`;
+      try { message = (await response.json()).message || message; } catch { /* not JSON */ }
+      throw new ApiError(response.status, message);
+    }
+    const named = /filename="?([^";]+)"?/.exec(response.headers.get('Content-Disposition') || '');
+    return { blob: await response.blob(), filename: named ? named[1] : `${clipId}.${format}` };
+  }
+
   webhooks(accountId) { return this.get('dev/list-webhooks', { accountId }); }
 
   createWebhook(body) { return this.post('dev/create-webhook', body); }

@@ -312,6 +312,32 @@ async function clipGrid(videoId) {
   return [el('h3', { text: 'Clips' }), el('div', { class: 'clip-grid' }, clips.map(clipCard))];
 }
 
+// Take the clip into an editor: a timeline (Final Cut's FCPXML, OpenTimelineIO, a CMX 3600 EDL)
+// that points at the source by its file name, downloaded through the API.
+const EXPORT_FORMATS = [['fcpxml', 'Final Cut (FCPXML)'], ['otio', 'OpenTimelineIO'], ['edl', 'EDL (CMX 3600)']];
+
+function exportControl(clip) {
+  const format = el('select', { class: 'export-format', 'aria-label': 'Timeline format' },
+    EXPORT_FORMATS.map(([value, text]) => el('option', { value, text })));
+  const button = el('button', {
+    type: 'button', class: 'small ghost export', text: 'Export',
+    onclick: async () => {
+      button.disabled = true;
+      try {
+        const { blob, filename } = await state.api.exportClip(clip.id, format.value);
+        const link = el('a', { href: URL.createObjectURL(blob), download: filename });
+        link.click();
+        setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+      } catch (error) {
+        button.title = error.message;
+      } finally {
+        button.disabled = false;
+      }
+    },
+  });
+  return el('span', { class: 'export-control' }, format, button);
+}
+
 function clipCard(clip) {
   const frame = el('div', { class: `frame ratio-${clip.aspect_ratio.replace(':', 'x')}` });
   const play = () => {
@@ -349,7 +375,8 @@ function clipCard(clip) {
     clip.description ? el('button', {
       type: 'button', class: 'small ghost', text: 'Copy description',
       onclick: (e) => copyText([clip.description, (clip.hashtags || []).join(' ')].filter(Boolean).join('\n\n'), e.currentTarget),
-    }) : null) : null;
+    }) : null,
+    exportControl(clip)) : null;
   return el('article', { class: 'clip', 'data-clip': clip.id, 'data-duration': clip.duration_seconds ?? '' },
     frame,
     el('h4', { class: 'clip-title', text: clip.title }),
