@@ -135,6 +135,26 @@ def test_dashboard_flow_in_a_real_browser(stack, browser, tmp_path):
     assert timeline.suggested_filename.endswith(".fcpxml"), timeline.suggested_filename
     assert "<fcpxml" in Path(timeline.path()).read_text(encoding="utf-8")
 
+    # Edit in place: a new title and an end 1 s earlier render version 2 (update-clip); a misheard
+    # word corrected renders version 3 (update-transcript), and the captions carry it.
+    card_id = first.get_attribute("data-clip")
+    card = page.locator(f"article[data-clip='{card_id}']")
+    card.locator("button.edit").click()
+    end_input = card.locator("form.edit-clip input[name=endSeconds]")
+    end_input.fill(f"{float(end_input.input_value()) - 1:.2f}")
+    card.locator("form.edit-clip input[name=title]").fill("Edited in the browser")
+    card.locator("form.edit-clip button[type=submit]").click()
+    expect(card.locator(".clip-title")).to_have_text("Edited in the browser", timeout=90_000)
+    expect(card.locator(".version")).to_have_text("version 2")
+    card.locator("button.edit").click()
+    card.locator("button.fix-words").click()
+    card.locator(".word-list input").first.fill("Klyphed")
+    card.locator("form.fix-words-form button[type=submit]").click()
+    expect(card.locator(".version")).to_have_text("version 3", timeout=90_000)
+    srt = card.locator(".links a", has_text="SRT").get_attribute("href")
+    assert "Klyphed" in requests.get(srt, timeout=30).text
+    page.screenshot(path=str(ARTEFACTS / "4b-edited.png"), full_page=True)
+
     # Settings: the account id, and a webhook whose secret is shown once.
     page.click("#nav-settings")
     expect(page.locator("#settings-account-id")).to_have_text(stack.account_id)

@@ -59,6 +59,12 @@ export class Api {
 
   clips(videoId) { return this.get('dev/list-clips', { videoId }); }
 
+  updateClip(body) { return this.post('dev/update-clip', body); }
+
+  clipTranscript(clipId) { return this.get('dev/clip-transcript', { clipId }); }
+
+  updateTranscript(clipId, words) { return this.post('dev/update-transcript', { clipId, words }); }
+
   // export-clip answers the file itself (with the key in a header, so not a plain link):
   // { blob, filename } from its Content-Disposition.
   async exportClip(clipId, format) {

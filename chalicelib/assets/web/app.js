@@ -309,7 +309,81 @@ async function showClips(box, videoId) {
 async function clipGrid(videoId) {
   const { clips } = await state.api.clips(videoId);
   if (!clips.length) return [];
-  return [el('h3', { text: 'Clips' }), el('div', { class: 'clip-grid' }, clips.map(clipCard))];
+  return [el('h3', { text: 'Clips' }), el('div', { class: 'clip-grid' }, clips.map((c) => clipCard(c, videoId)))];
+}
+
+// --- editing a clip: new boundaries or title (update-clip), misheard words (update-transcript) --
+
+// An edit renders the clip again as a new version: follow its call, then redraw the clips.
+async function afterEdit(videoId, callId, note) {
+  note.textContent = 'Rendering the new version…';
+  for (;;) {
+    const { status, data } = await state.api.result(callId);
+    if (status !== 202) {
+      if (data.status === 'failed') throw new Error(`The new version failed: ${data.error.message}`);
+      break;
+    }
+    await new Promise((resolve) => { setTimeout(resolve, POLL_MS); });
+  }
+  replace($('clips'), await clipGrid(videoId));
+}
+
+function editPanel(clip, videoId) {
+  const note = el('p', { class: 'muted edit-note' });
+  const start = el('input', { type: 'number', name: 'startSeconds', step: '0.01', min: 0, value: clip.start_seconds });
+  const end = el('input', { type: 'number', name: 'endSeconds', step: '0.01', min: 0, value: clip.end_seconds });
+  const title = el('input', { type: 'text', name: 'title', maxlength: 200, value: clip.title || '' });
+  const bounds = el('form', {
+    class: 'edit-clip grid-form',
+    onsubmit: action(async () => {
+      const body = { clipId: clip.id };
+      if (Number(start.value) !== clip.start_seconds) body.startSeconds = Number(start.value);
+      if (Number(end.value) !== clip.end_seconds) body.endSeconds = Number(end.value);
+      if (title.value.trim() && title.value.trim() !== clip.title) body.title = title.value.trim();
+      if (Object.keys(body).length === 1) { note.textContent = 'Nothing changed.'; return; }
+      const { callId } = await state.api.updateClip(body);
+      await afterEdit(videoId, callId, note);
+    }),
+  },
+  el('label', { class: 'field' }, el('span', { class: 'field-name', text: 'Start (s)' }), start),
+  el('label', { class: 'field' }, el('span', { class: 'field-name', text: 'End (s)' }), end),
+  el('label', { class: 'field wide' }, el('span', { class: 'field-name', text: 'Title' }), title),
+  el('div', { class: 'actions' }, el('button', { type: 'submit', class: 'small', text: 'Save as a new version' })));
+  const words = el('div', { class: 'words' });
+  const fix = el('button', {
+    type: 'button', class: 'small ghost fix-words', text: 'Fix words',
+    onclick: action(async () => {
+      const transcript = await state.api.clipTranscript(clip.id);
+      const inputs = transcript.words.map((w) => el('input', {
+        type: 'text', value: w.text, 'data-index': w.index, 'data-text': w.text, size: Math.max(3, w.text.length),
+        class: w.confidence < 0.5 ? 'word unsure' : 'word', title: `${w.start.toFixed(2)} s, confidence ${w.confidence.toFixed(2)}`,
+      }));
+      replace(words, el('form', {
+        class: 'fix-words-form',
+        onsubmit: action(async () => {
+          const changed = inputs.filter((i) => i.value.trim() && i.value.trim() !== i.dataset.text)
+            .map((i) => ({ index: Number(i.dataset.index), text: i.value.trim() }));
+          if (!changed.length) { note.textContent = 'No word changed.'; return; }
+          const { callId } = await state.api.updateTranscript(clip.id, changed);
+          await afterEdit(videoId, callId, note);
+        }),
+      }, el('p', { class: 'muted', text: 'Words the transcriber was unsure of are marked; timings stay as they are.' }),
+      el('div', { class: 'word-list' }, inputs),
+      el('div', { class: 'actions' }, el('button', { type: 'submit', class: 'small', text: 'Save the words' }))));
+    }),
+  });
+  return el('div', { class: 'edit-panel', hidden: true }, bounds, fix, words, note);
+}
+
+function clipCard(clip, videoId) {
+  const card = baseCard(clip);
+  if (clip.status !== 'ready') return card;
+  const panel = editPanel(clip, videoId);
+  card.querySelector('.links').append(el('button', {
+    type: 'button', class: 'small ghost edit', text: 'Edit', onclick: () => { panel.hidden = !panel.hidden; },
+  }));
+  card.append(panel);
+  return card;
 }
 
 // Take the clip into an editor: a timeline (Final Cut's FCPXML, OpenTimelineIO, a CMX 3600 EDL)
@@ -338,7 +412,7 @@ function exportControl(clip) {
   return el('span', { class: 'export-control' }, format, button);
 }
 
-function clipCard(clip) {
+function baseCard(clip) {
   const frame = el('div', { class: `frame ratio-${clip.aspect_ratio.replace(':', 'x')}` });
   const play = () => {
     const video = el('video', {
@@ -366,6 +440,8 @@ function clipCard(clip) {
     el('span', { text: seconds(clip.duration_seconds ?? clip.end_seconds - clip.start_seconds) }),
     clip.score !== null && clip.score !== undefined ? el('span', { text: `score ${Number(clip.score.toFixed(1))}` }) : null,
     el('span', { text: clip.aspect_ratio }),
+    clip.version > 1 ? el('span', { class: 'version', text: `version ${clip.version}` }) : null,
+    clip.pending_version ? el('span', { class: 'muted', text: `version ${clip.pending_version} rendering` }) : null,
     el('span', { class: `status ${clip.status}`, text: clip.status }));
   const links = clip.status === 'ready' ? el('p', { class: 'links' },
     el('a', { href: clip.preview_url, download: '', class: 'download-mp4', target: '_blank', rel: 'noopener', text: 'MP4' }),
