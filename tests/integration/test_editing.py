@@ -138,8 +138,11 @@ def test_a_clip_extended_earlier_and_shortened_renders_as_a_new_version_on_word_
     _, summary_before = api.get(f"/dev/video-summary?videoId={video['id']}")
 
     # First moved anywhere in the source (the job's clip opens the video: nothing before it).
-    status, body = api.post("/dev/update-clip", {"clipId": clip["id"], "startSeconds": 20.0, "endSeconds": 30.0})
+    move = {"clipId": clip["id"], "startSeconds": 20.0, "endSeconds": 30.0}
+    status, body = api.post("/dev/update-clip", move, headers={"Idempotency-Key": "move-1"})
     assert status == 200 and body["version"] == 2 and body["callId"].startswith("edt_"), body
+    # A retry with the same Idempotency-Key answers the same edit, not a second one (nor a 409).
+    assert api.post("/dev/update-clip", move, headers={"Idempotency-Key": "move-1"}) == (200, body)
     _, listed = api.get(f"/dev/list-clips?videoId={video['id']}")
     [shown] = listed["clips"]
     assert (shown["version"], shown["pending_version"], shown["start_seconds"]) == (1, 2, clip["start_seconds"])
