@@ -223,7 +223,7 @@ class _FaceRegions:
         if self.mouth is None or self.eyes is None:
             return 0.0
         ex, ey, ew, eh = self.eyes
-        reach = max(4, round(0.15 * self.box[2]))
+        reach = max(4, round(0.3 * self.box[2]))
         x0, y0 = max(0, ex - reach), max(0, ey - reach)
         x1, y1 = min(self.size[0], ex + ew + reach), min(self.size[1], ey + eh + reach)
 
