@@ -3,8 +3,8 @@
 scikit-image ships a public-domain photo of astronaut Eileen Collins; a second person is the same
 photo mirrored and tinted. Faces are pasted on a textured background at known places, so the
 tests can check crops against the truth, and a face "speaks" by a dark mouth opening and closing
-about three times a second on every word it says (the word timings come from a transcript), while
-the other keeps its lips still. Never shipped: scikit-image is a test dependency.
+about five times a second, not quite periodically, on every word it says (the word timings come
+from a transcript), while the other keeps its lips still. Never shipped: scikit-image is a test dependency.
 """
 from __future__ import annotations
 
@@ -94,7 +94,10 @@ def write_two_shot(
 
     def frame(t: float, base: np.ndarray) -> np.ndarray:
         speaking = voice(t)
-        talk = 0.3 + 0.7 * abs(math.sin(2 * math.pi * 3.3 * t))
+        # Lips open and close about five times a second, never exactly periodically (two
+        # incommensurate rates): a pure 6.6 Hz opening repeated itself every 0.15 s, so frames
+        # 0.16 s apart (a camera file with its B-frames skipped) saw a mouth that never moved.
+        talk = 0.3 + 0.7 * abs(math.sin(2 * math.pi * 2.9 * t) * math.cos(2 * math.pi * 1.3 * t + 0.7))
         nod = round(0.12 * shot.side * math.sin(2 * math.pi * 1.2 * t)) if speaking == "L" else 0
         img = base.copy()
         for who, y in (("L", shot.y), ("R", shot.y + nod)):
