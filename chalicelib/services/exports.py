@@ -10,13 +10,13 @@ from typing import Any
 from chalicelib.adapters.s3 import transcript_key, work_key
 from chalicelib.domain import captions
 from chalicelib.domain.filenames import clean_title
-from chalicelib.domain.ids import looks_like_id
 from chalicelib.domain.slug import slugify
 from chalicelib.domain.timeline import CONTENT_TYPES, EXTENSIONS, Crop, Source, TimelineClip, export
 from chalicelib.domain.transcript import Transcript, Word
-from chalicelib.errors import Conflict, NotFound
+from chalicelib.errors import Conflict
 from chalicelib.models import ExportClip, ExportVideo
 from chalicelib.services import wiring
+from chalicelib.services.projects import owned
 from chalicelib.services.videos import own_video
 
 
@@ -28,10 +28,7 @@ class ExportFile:
 
 
 def own_clip(caller: str, clip_id: str) -> dict[str, Any]:
-    clip = wiring.records().find_clip(clip_id) if looks_like_id(clip_id) else None
-    if not clip or clip["accountId"] != caller:
-        raise NotFound(f"clip {clip_id} not found")
-    return clip
+    return owned(caller, "clip", clip_id, wiring.records().find_clip)
 
 
 def export_clip(caller: str, req: ExportClip) -> ExportFile:

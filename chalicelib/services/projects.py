@@ -1,13 +1,14 @@
 """Projects: named folders of videos inside one workspace account."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib.adapters.records import project_listing
 from chalicelib.domain import cursor as cursors
 from chalicelib.domain.clock import now_iso
 from chalicelib.domain.filenames import clean_title
-from chalicelib.domain.ids import new_id
+from chalicelib.domain.ids import looks_like_id, new_id
 from chalicelib.domain.slug import slugify
 from chalicelib.errors import BadRequest, NotFound
 from chalicelib.models import CreateProject, DeleteProject, ListProjects, ProjectDeleted, ProjectList, ProjectView
@@ -18,6 +19,15 @@ def require_same_account(caller: str, requested: str) -> None:
     # Another workspace answers exactly as a missing one, so ids cannot be probed.
     if caller != requested:
         raise NotFound(f"account {requested} not found")
+
+
+def owned(caller: str, kind: str, item_id: str, lookup: Callable[[str], dict[str, Any] | None]) -> dict[str, Any]:
+    """The record ``lookup`` finds for ``item_id`` when it belongs to ``caller``; otherwise a 404
+    naming the ``kind`` (another workspace's record reads as missing, like require_same_account)."""
+    item = lookup(item_id) if looks_like_id(item_id) else None
+    if not item or item.get("accountId") != caller:
+        raise NotFound(f"{kind} {item_id} not found")
+    return item
 
 
 def create_project(caller: str, req: CreateProject) -> ProjectView:

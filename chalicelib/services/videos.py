@@ -15,7 +15,7 @@ from chalicelib.config import settings
 from chalicelib.domain import cursor as cursors
 from chalicelib.domain.clock import now_iso
 from chalicelib.domain.filenames import clean_title, title_from_filename
-from chalicelib.domain.ids import looks_like_id, new_id
+from chalicelib.domain.ids import new_id
 from chalicelib.errors import BadRequest, MediaError, NotFound
 from chalicelib.models import (
     CreateUpload,
@@ -29,7 +29,7 @@ from chalicelib.models import (
     VideoView,
 )
 from chalicelib.services import wiring
-from chalicelib.services.projects import own_project
+from chalicelib.services.projects import own_project, owned
 from chalicelib.services.sources import local_source
 
 log = logging.getLogger(__name__)
@@ -40,10 +40,7 @@ DELETED_TOMBSTONE_SECONDS = 7 * 24 * 3600
 
 
 def own_video(caller: str, video_id: str) -> dict[str, Any]:
-    video = wiring.records().get_video(video_id) if looks_like_id(video_id) else None
-    if not video or video["accountId"] != caller:
-        raise NotFound(f"video {video_id} not found")
-    return video
+    return owned(caller, "video", video_id, wiring.records().get_video)
 
 
 def video_view(video: dict[str, Any]) -> VideoView:

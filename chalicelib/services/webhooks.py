@@ -21,8 +21,8 @@ from pydantic import BaseModel, ConfigDict
 from chalicelib.config import settings
 from chalicelib.domain import cursor as cursors, webhooks as rules
 from chalicelib.domain.clock import now_iso
-from chalicelib.domain.ids import looks_like_id, new_id
-from chalicelib.errors import BadRequest, NotFound, TransientError
+from chalicelib.domain.ids import new_id
+from chalicelib.errors import BadRequest, TransientError
 from chalicelib.models import (
     ClipReadyData,
     CreateWebhook,
@@ -42,7 +42,7 @@ from chalicelib.models import (
     WebhookView,
 )
 from chalicelib.services import wiring
-from chalicelib.services.projects import require_same_account
+from chalicelib.services.projects import owned, require_same_account
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +75,7 @@ def webhook_view(webhook: dict[str, Any]) -> WebhookView:
 
 
 def own_webhook(caller: str, webhook_id: str) -> dict[str, Any]:
-    webhook = wiring.records().get_webhook(webhook_id) if looks_like_id(webhook_id) else None
-    if not webhook or webhook["accountId"] != caller:
-        raise NotFound(f"webhook {webhook_id} not found")
-    return webhook
+    return owned(caller, "webhook", webhook_id, wiring.records().get_webhook)
 
 
 def list_webhooks(caller: str, req: ListWebhooks) -> WebhookList:
