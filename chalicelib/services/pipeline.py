@@ -121,14 +121,18 @@ def _reuse_preparation(state: JobState) -> JobState | None:
         "transcriptReused": False,
     })
     language = preparation.get("language") if state.options.language == AUTO else state.options.language
-    blobs = wiring.blobs()
-    stored_key = transcript_key(state.accountId, state.videoId, language) if language else None
-    if stored_key is None or blobs.head(stored_key) is None:
-        return reused
-    stored = _load_json(stored_key)
-    if stored.get("sourceVersionId") != version:
-        return reused
-    transcript = Transcript.from_dict(stored)
+    if state.options.language == AUTO and preparation.get("noSpeech"):
+        # Whisper heard nobody in this version: hearing it again would find nobody again.
+        transcript = Transcript(language="", duration=state.media.durationSeconds, words=[], segments=[])
+    else:
+        blobs = wiring.blobs()
+        stored_key = transcript_key(state.accountId, state.videoId, language) if language else None
+        if stored_key is None or blobs.head(stored_key) is None:
+            return reused
+        stored = _load_json(stored_key)
+        if stored.get("sourceVersionId") != version:
+            return reused
+        transcript = Transcript.from_dict(stored)
     key = work_key(state.accountId, state.videoId, state.callId, "transcript.json")
     _store_json(key, transcript.to_dict())
     wiring.records().update_call(state.callId, language=transcript.language)
@@ -192,9 +196,12 @@ def _keep_transcript(state: JobState, transcript: Transcript, corrections: list[
     detected = before.get("language") if before.get("sourceVersionId") == version else None
     if state.options.language == AUTO:
         detected = transcript.language or None
+    # Audio in which "auto" found no speech at all (music, room tone): a later "auto" job
+    # reuses that finding instead of running the transcriber again.
+    no_speech = state.options.language == AUTO and bool(state.audioKey) and not transcript.language
     records.update_video(state.videoId, preparation={
         "status": "ready", "sourceVersionId": version, "preparedAt": now_iso(),
-        **({"language": detected} if detected else {}),
+        **({"language": detected} if detected else {}), **({"noSpeech": True} if no_speech else {}),
     })
 
 

@@ -415,6 +415,21 @@ def test_a_second_job_on_the_same_source_reuses_its_transcript_unless_another_la
     assert wiring.records().get_video(video["id"])["preparation"]["language"] == "en", "auto still means English"
 
 
+def test_audio_without_speech_is_not_transcribed_twice(api, project, tmp_path, monkeypatch):
+    from media_fixtures import make_video
+
+    video = upload(api, project, make_video(tmp_path / "quiet.mp4", seconds=16, width=320, height=180,
+                                            audio="silence"))
+    transcribed = whisper_calls(monkeypatch)
+    _status, first = run_job(api, video["id"], maxClips=1, minDuration=5, maxDuration=8, captions=False)
+    assert first["status"] == "succeeded" and first["language"] is None, first
+    assert transcribed == ["auto"]
+    _status, second = run_job(api, video["id"], maxClips=1, minDuration=6, maxDuration=9, captions=False)
+    assert second["status"] == "succeeded" and second["language"] is None and second["clips"], second
+    assert transcribed == ["auto"], "the second auto job knew there was nobody to hear"
+    assert "StartTranscription" not in states_entered(second["callId"])
+
+
 def test_an_upload_is_prepared_at_once_and_a_submit_waits_for_it_instead_of_repeating_it(
         api, project, speech_video, monkeypatch, tmp_path):
     from chalicelib.adapters import whisper
