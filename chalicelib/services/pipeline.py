@@ -12,7 +12,7 @@ import os
 import tempfile
 from typing import Any
 
-from chalicelib.adapters.s3 import clip_key, prepared_key, transcript_key, work_key
+from chalicelib.adapters.s3 import clip_key, prepared_key, transcript_key, video_prefix, work_key, work_prefix
 from chalicelib.config import settings
 from chalicelib.domain.clock import now_iso, seconds_since
 from chalicelib.domain.ids import new_id
@@ -81,12 +81,32 @@ def prepare(event: Event) -> Event:
             _store_json(loudness_key, levels)
             _store_json(prepared_key(state.accountId, state.videoId, "loudness.json"),
                         {**(table or {"v": 1, "gains": [], "blocks": []}), "sourceVersionId": state.source.versionId})
+    if state.prepareOnly:
+        _unless_deleted(state)
     if pinned_facts is None:
         # An unpinned source was probed just now: record what it is. (Submit already set the
         # video "processing"; a pinned source's facts are in the record since its upload.)
         wiring.records().update_video(state.videoId, media=info.to_dict(), updatedAt=now_iso())
     return state.model_copy(update={"media": Media.of(info), "audioKey": audio_key, "loudnessKey": loudness_key,
                                     "transcriptReused": False, "preparationPending": False}).wire()
+
+
+def _unless_deleted(state: JobState) -> None:
+    """Stop a preparation, removing everything it wrote, when its video was deleted while it ran.
+
+    The video is not "processing" while it is prepared, so a delete may run meanwhile. Checked
+    after each write: either the delete's purge comes later and removes the file, or this
+    check sees the deletion and removes it; nothing is left behind in either order."""
+    video = wiring.records().get_video(state.videoId)
+    if video is None or video.get("deleting"):
+        _discard_preparation(state)
+
+
+def _discard_preparation(state: JobState) -> None:
+    blobs = wiring.blobs()
+    for prefix in (video_prefix(state.accountId, state.videoId), work_prefix(state.accountId, state.videoId)):
+        blobs.purge(prefix + "/")
+    raise PipelineError("video_deleted", f"video {state.videoId} was deleted while it was being prepared")
 
 
 def _preparation_running(state: JobState) -> bool:
@@ -199,10 +219,12 @@ def _keep_transcript(state: JobState, transcript: Transcript, corrections: list[
     # Audio in which "auto" found no speech at all (music, room tone): a later "auto" job
     # reuses that finding instead of running the transcriber again.
     no_speech = state.options.language == AUTO and bool(state.audioKey) and not transcript.language
-    records.update_video(state.videoId, preparation={
+    marked = records.set_preparation(state.videoId, {
         "status": "ready", "sourceVersionId": version, "preparedAt": now_iso(),
         **({"language": detected} if detected else {}), **({"noSpeech": True} if no_speech else {}),
     })
+    if marked is None:
+        _discard_preparation(state)  # a job's video cannot be deleted: only a preparation's
 
 
 def store_video_transcript(account_id: str, video_id: str, transcript: Transcript,
@@ -608,7 +630,7 @@ def failed(event: Event) -> Event:
         # A failed preparation fails nothing the user sees but itself: the video stays
         # submittable, and its job does the work.
         log.warning("preparation failed: %s", error["message"], extra={"videoId": state.videoId})
-        records.update_video(state.videoId, preparation={
+        records.set_preparation(state.videoId, {
             "status": "failed", "sourceVersionId": state.source.versionId, "error": error, "failedAt": now})
         return JobOutcome(callId=state.callId, status="failed", error=Failure(**error), stage="preparing").wire()
     call = records.get_call(state.callId) or {}
