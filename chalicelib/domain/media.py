@@ -419,11 +419,14 @@ def parse_loudness(ffmpeg_stderr: str) -> float | None:
     return max(value, -70.0)
 
 
-def extract_audio_args(src: str, dst_wav: str, levels_txt: str | None = None, window_seconds: float = 1.0) -> list[str]:
+def extract_audio_args(src: str, dst_wav: str, levels_txt: str | None = None, window_seconds: float = 1.0,
+                       audio_copy: str | None = None) -> list[str]:
     """Mono 16 kHz 16-bit WAV for speech recognition; only the first audio stream is decoded.
 
     With ``levels_txt``, the same pass writes the RMS level of each ``window_seconds`` of that
-    WAV (the last window may be shorter) as ffmpeg metadata lines: astats on 1 s frames."""
+    WAV (the last window may be shorter) as ffmpeg metadata lines: astats on 1 s frames. With
+    ``audio_copy``, the same pass also copies that audio stream, as it is, into a Matroska
+    file: a later pass over the audio at its own rate reads that instead of the whole video."""
     audio_filter = ["aresample=16000", "aformat=sample_fmts=s16:channel_layouts=mono"]
     if levels_txt:
         audio_filter += [
@@ -437,6 +440,8 @@ def extract_audio_args(src: str, dst_wav: str, levels_txt: str | None = None, wi
         "-af", ",".join(audio_filter),
         "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le",
         "-f", "wav", f"file:{dst_wav}",
+        *(["-map", "0:a:0", "-vn", "-sn", "-dn", "-c:a", "copy", "-f", "matroska", f"file:{audio_copy}"]
+          if audio_copy else []),
     ]
 
 

@@ -69,11 +69,13 @@ def prepare(event: Event) -> Event:
     with local_source(state.source.key, state.source.versionId) as source, tempfile.TemporaryDirectory() as tmp:
         info = pinned_facts or ffmpeg.probe(source)
         if info.has_audio:
-            wav = os.path.join(tmp, "audio.wav")
-            # One decoding pass gives the speech audio and its per-second loudness.
-            levels = ffmpeg.extract_audio(source, wav)
-            # The whole audio's loudness at a few gains, once: each clip's gain comes from it.
-            table = ffmpeg.gain_table(source, levels)
+            wav, audio_copy = os.path.join(tmp, "audio.wav"), os.path.join(tmp, "source-audio.mka")
+            # One pass over the source gives the speech audio, its per-second loudness and a
+            # copy of the audio stream (a few % of a video's bytes).
+            levels = ffmpeg.extract_audio(source, wav, audio_copy)
+            # The whole audio's loudness at a few gains, once: each clip's gain comes from it,
+            # measured at the source's own rate (true peaks), from the copy.
+            table = ffmpeg.gain_table(audio_copy if os.path.exists(audio_copy) else source, levels)
             # Kept with the video, not under work/: a later job on this source reads them.
             audio_key = prepared_key(state.accountId, state.videoId, "audio.wav")
             loudness_key = prepared_key(state.accountId, state.videoId, "levels.json")
