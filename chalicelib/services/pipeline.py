@@ -14,6 +14,7 @@ from typing import Any
 
 from chalicelib.adapters.s3 import clip_key, prepared_key, transcript_key, video_prefix, work_key, work_prefix
 from chalicelib.config import settings
+from chalicelib.domain import loudness
 from chalicelib.domain.clock import now_iso, seconds_since
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.languages import AUTO
@@ -545,7 +546,8 @@ def _gain_table(item: RenderItem) -> dict[str, Any] | None:
     if wiring.blobs().head(key) is None:
         return None
     table = _load_json(key)
-    if table.get("sourceVersionId") != item.source.versionId or not table.get("gains"):
+    if (table.get("sourceVersionId") != item.source.versionId or not table.get("gains")
+            or table.get("v") != loudness.TABLE_VERSION):
         return None
     return table
 
