@@ -52,6 +52,11 @@ UNSURE = 0.5
 # Whisper is least sure of a segment's first word ("Why" at 0.36 opening "Why does the bread taste
 # sour?"); a function word misheard misleads no one, so it only needs this much.
 UNSURE_FUNCTION_WORD = 0.35
+# Whisper's misheard stretches come as runs of words each heard with some doubt, every one above
+# the floor ("ready into/0.50 our/0.46 three/0.63 months", "hot/0.69 in/0.59 half/0.62 air"),
+# while a sentence it heard right has at most a lone doubtful word ("Why/0.37 not run ...").
+DOUBT = 0.7
+_MISHEARD_MEAN = 0.6  # two doubtful words in a row are a misheard stretch under this mean; three always
 _MIN_FRAGMENT_WORDS = 4
 _HASHTAGS = (3, 5)
 
@@ -95,6 +100,27 @@ _VERB_CUES = {
     "it": "io tu lui lei noi voi loro si mi ti ci vi non per può possono deve devono",
 }
 _DETERMINER_SETS = {code: frozenset(text.split()) for code, text in _DETERMINERS.items()}
+# Articles and possessives, and the closed-class words that cannot come right after one (another
+# article or possessive, a preposition, a conjunction): "a the", "our of", "la de" are no speech,
+# they are the transcriber's guess at a word it did not hear.
+_ARTICLES = {
+    "en": "the a an my your our their his its",
+    "es": "el la los las un una unos unas mis tus sus",
+    "fr": "le la les un une des mon ma mes ton ta tes son sa ses notre nos votre vos",
+    "de": "der die das den dem des ein eine einen einem einer eines mein meine dein deine",
+    "pt": "o os as um uma uns umas meu minha meus minhas",
+    "it": "il lo gli un uno una mio mia miei mie",
+}
+_NOT_AFTER_ARTICLE = {
+    "en": "of to in on at by for with from into onto and or but if because than the a an my your our their",
+    "es": "de en con por para y o pero el la los las un una",
+    "fr": "de du à au aux en et ou mais dans sur pour par avec le la les un une",
+    "de": "und oder aber von zu mit für auf bei aus nach",  # "der die": a relative pronoun may follow
+    "pt": "de do da em com por para e ou mas o os um uma",  # "o que" is "what"
+    "it": "di a da in con per e o ma il lo la gli un una",
+}
+_ARTICLE_SETS = {code: frozenset(text.split()) for code, text in _ARTICLES.items()}
+_NOT_AFTER_ARTICLE_SETS = {code: frozenset(text.split()) for code, text in _NOT_AFTER_ARTICLE.items()}
 _VERB_CUE_SETS = {code: frozenset(text.split()) for code, text in _VERB_CUES.items()}
 # Endings of verb forms and adverbs, trusted only for a word the video never puts after a determiner.
 _VERB_ENDINGS = {
@@ -160,8 +186,52 @@ class Line:
 
     def sure(self, lex: Lexicon) -> bool:
         """Whether every word of the line may be used: content words at ``UNSURE`` or more, function
-        words at ``UNSURE_FUNCTION_WORD`` (see there)."""
-        return not any(_unsure(w, lex) for w in self.words)
+        words at ``UNSURE_FUNCTION_WORD`` (see there), no misheard stretch (``misheard``) and
+        nothing that reads as no speech (``ungrammatical``)."""
+        return (not any(_unsure(w, lex) for w in self.words) and not misheard(self.words)
+                and not ungrammatical(self.text, lex))
+
+    def confidence(self) -> float:
+        """Its least sure word's confidence: of two lines, the surer one is the better title."""
+        return min((w.confidence for w in self.words), default=0.0)
+
+
+def misheard(words: Sequence[Word]) -> bool:
+    """Whether ``words`` hold a misheard stretch: two adjacent words under ``DOUBT`` averaging under
+    ``_MISHEARD_MEAN``, or three in a row under ``DOUBT`` (see ``DOUBT``)."""
+    run: list[float] = []
+    for w in [*words, None]:
+        if w is not None and w.confidence < DOUBT:
+            run.append(w.confidence)
+            continue
+        if len(run) >= 3 or (len(run) == 2 and sum(run) / 2 < _MISHEARD_MEAN):
+            return True
+        run = []
+    return False
+
+
+def ungrammatical(text: str, lex: Lexicon) -> bool:
+    """Whether ``text`` has a sequence no speaker says, the trace of a misheard word: a word said
+    twice in a row ("the the"), a content word joined to itself ("boring and boring"), or an
+    article or possessive followed by another one, a preposition or a conjunction ("into our
+    the", "a of"). Idioms of repetition ("more and more", "again and again") are common words
+    and pass. Languages without word lists: never."""
+    if not lex.known:
+        return False
+    tokens = lexicon_words(text)
+    articles = _ARTICLE_SETS.get(lex.code, frozenset())
+    closed = _NOT_AFTER_ARTICLE_SETS.get(lex.code, frozenset())
+    conjunction = messages.say("and", lex.code) if lex.code in messages.LANGUAGES else ""
+    for k in range(len(tokens) - 1):
+        word, following = tokens[k], tokens[k + 1]
+        if word == following and not word.isdigit():
+            return True
+        if word in articles and following in closed:
+            return True
+        if (k + 2 < len(tokens) and following == conjunction and tokens[k + 2] == word
+                and not lex.is_stopword(word) and word not in _GENERIC and not word.endswith("er")):
+            return True
+    return False
 
 
 def _unsure(word: Word, lex: Lexicon) -> bool:
@@ -421,6 +491,7 @@ def _variants(line: Line, lex: Lexicon) -> list[tuple[str, bool]]:
     else:
         head = _sure_head(line, lex)
         out = [(head, False), (compress(head, lex), False)] if head else []
+        out += [(clause, False) for clause in clauses(line, lex)]
     seen, unique = set(), []
     for text, whole in out:
         if text and _norm(text) not in seen:
@@ -597,12 +668,60 @@ def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
 def _sure_head(line: Line, lex: Lexicon) -> str:
     """The line's sure opening up to a clause break (at least four words), when the transcriber
     was unsure of a later word; "" when there is none."""
-    unsure = next(k for k, w in enumerate(line.words) if _unsure(w, lex))
-    prefix = " ".join(w.text for w in line.words[:unsure])
+    sure = next((k for k in range(1, len(line.words) + 1) if not Line(line.words[:k]).sure(lex)),
+                len(line.words) + 1) - 1
+    prefix = " ".join(w.text for w in line.words[:sure])
     head = re.split(r"[,;:]\s", prefix)
     if len(head) < 2 or len(head[0].split()) < _MIN_FRAGMENT_WORDS:
         return ""
     return clean(head[0], lex).rstrip(" ,;:")
+
+
+# Words that open a clause without being part of it: dropped when the clause stands alone. Not
+# relative words ("which", "who", "que"): the clause after them has no subject of its own.
+_RELATIVE = frozenset("which who whom whose that que qui dont cui welche welcher welches der die das".split())
+
+
+def clauses(line: Line, lex: Lexicon) -> list[str]:
+    """The line's clauses that can stand alone as sentences, when the line as a whole cannot be used
+    (an unsure word, a misheard stretch): split at commas, semicolons and before subordinating
+    words, a leading connective or subordinating word dropped ("while yeast produces gas" ->
+    "yeast produces gas"), each sure (``Line.sure``), no fragment, at least four words. A
+    compressed sentence keeps to what the transcriber heard and still reads as one."""
+    if not lex.known:
+        return []
+    openers = {*lex.continuations, *_SUBORDINATE.get(lex.code, ())} - _RELATIVE
+    cut_before = {s for s in _SUBORDINATE.get(lex.code, ()) if " " not in s}
+    spans: list[list[Word]] = [[]]
+    for w in line.words:
+        bare = w.text.strip(",.;:!?¿¡\"'").lower()
+        if spans[-1] and bare in cut_before:
+            spans.append([])
+        spans[-1].append(w)
+        if w.text.endswith((",", ";", ":")):
+            spans.append([])
+    out = []
+    for span in spans:
+        while span and span[0].text.strip(",.;:!?¿¡\"'").lower() in openers:
+            span = span[1:]
+        if len(span) < _MIN_FRAGMENT_WORDS or not Line(span).sure(lex):
+            continue
+        text = clean(" ".join(w.text for w in span), lex).rstrip(" ,;:-.!?")
+        if text and not fragment(text, lex, title=True) and not _leans(text, lex):
+            out.append(sentence_case(text, lex))
+    return out
+
+
+def _leans(text: str, lex: Lexicon) -> bool:
+    """Whether a clause lifted out of its sentence needs the rest of it: it opens on a third-person
+    pronoun, a modal or "to" (its subject was in the clause before), or on a preposition (a
+    phrase, not a clause: "on the far side of the Moon")."""
+    tokens = lexicon_words(text)
+    if not tokens:
+        return True
+    cues = _VERB_CUE_SETS.get(lex.code, frozenset()) - {"i", "you", "we", "they", "yo", "je", "eu", "io"}
+    prepositions = _NOT_AFTER_ARTICLE_SETS.get(lex.code, frozenset()) - _ARTICLE_SETS.get(lex.code, frozenset())
+    return tokens[0] in cues or tokens[0] in prepositions
 
 
 def _main_clause(text: str, lex: Lexicon) -> str:
