@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chalicelib.domain import messages
-from chalicelib.domain.lexicon import NEUTRAL, QUESTION_MARKS, Lexicon, is_unspaced, words as lexicon_words
+from chalicelib.domain.lexicon import NEUTRAL, QUESTION_MARKS, Lexicon, fold, is_unspaced, words as lexicon_words
 from chalicelib.domain.titles import (
     DESCRIPTION_MAX_CHARS,
     STAGE_DIRECTIONS,
@@ -173,6 +173,45 @@ _GENERIC = frozenset("""
 """.split())
 
 
+# Nouns every talk uses, whatever it is about: time and quantity ("hour", "couple"), people and
+# relations ("friend"), and the talk itself ("answer", "problem", "question"). A clip says them in
+# passing; they are no hashtag and no subject ("#Hour", "#Couple" on a bread and a running clip).
+_GENERIC_NOUNS = {
+    "en": """hour hours minute minutes second seconds day days week weeks month months year years time times
+        moment moments morning mornings night nights evening today couple pair half lot lots number numbers amount
+        bit piece part parts kind sort type way ways thing things stuff answer answers question questions problem
+        problems reason reasons point points fact facts case cases idea ideas example examples conversation people
+        person man men woman women friend friends guy guys side sides end start beginning rest place places percent
+        word words story""",
+    "es": """hora horas minuto minutos segundo segundos día días semana semanas mes meses año años vez veces tiempo
+        momento momentos mañana noche tarde par mitad cantidad número parte partes tipo manera forma cosa cosas
+        respuesta respuestas pregunta preguntas problema problemas razón ejemplo gente persona personas amigo
+        amigos lado final resto lugar palabra""",
+    "fr": """heure heures minute minutes seconde secondes jour jours semaine semaines mois an ans année années fois
+        temps moment moments matin soir nuit couple paire moitié nombre partie parties genre façon manière chose
+        choses réponse réponses question questions problème problèmes raison exemple gens personne personnes ami
+        amis côté fin reste endroit mot""",
+    "de": """stunde stunden minute minuten sekunde sekunden tag tage tagen woche wochen monat monate monaten jahr
+        jahre jahren mal zeit moment morgen abend nacht paar hälfte anzahl zahl teil teile art weise sache sachen
+        ding dinge antwort antworten frage fragen problem probleme grund gründe beispiel leute mensch menschen
+        freund freunde seite ende anfang rest ort wort""",
+    "pt": """hora horas minuto minutos segundo segundos dia dias semana semanas mês meses ano anos vez vezes tempo
+        momento momentos manhã noite tarde par metade número parte partes tipo maneira forma coisa coisas
+        resposta respostas pergunta perguntas problema problemas razão exemplo gente pessoa pessoas amigo amigos
+        lado fim resto lugar palavra""",
+    "it": """ora ore minuto minuti secondo secondi giorno giorni settimana settimane mese mesi anno anni volta volte
+        tempo momento momenti mattina sera notte coppia paio metà numero parte parti tipo modo cosa cose risposta
+        risposte domanda domande problema problemi ragione esempio gente persona persone amico amici lato fine
+        resto posto parola""",
+}
+_GENERIC_NOUN_SETS = {code: frozenset(fold(w) for w in text.split()) for code, text in _GENERIC_NOUNS.items()}
+
+
+def generic_noun(word: str, lex: Lexicon) -> bool:
+    """Whether ``word`` is a noun every talk uses (see ``_GENERIC_NOUNS``)."""
+    return fold(word) in _GENERIC_NOUN_SETS.get(lex.code, frozenset())
+
+
 @dataclass(frozen=True)
 class Line:
     """One sentence of a clip: its timed words and how strongly it opens (1 question, 0.8 claim)."""
@@ -199,15 +238,21 @@ class Line:
 def misheard(words: Sequence[Word]) -> bool:
     """Whether ``words`` hold a misheard stretch: two adjacent words under ``DOUBT`` averaging under
     ``_MISHEARD_MEAN``, or three in a row under ``DOUBT`` (see ``DOUBT``)."""
-    run: list[float] = []
-    for w in [*words, None]:
+    return bool(misheard_stretches(words))
+
+
+def misheard_stretches(words: Sequence[Word]) -> set[int]:
+    """The positions in ``words`` of the words in misheard stretches (see ``misheard``)."""
+    out: set[int] = set()
+    run: list[int] = []
+    for k, w in enumerate([*words, None]):
         if w is not None and w.confidence < DOUBT:
-            run.append(w.confidence)
+            run.append(k)
             continue
-        if len(run) >= 3 or (len(run) == 2 and sum(run) / 2 < _MISHEARD_MEAN):
-            return True
+        if len(run) >= 3 or (len(run) == 2 and sum(words[i].confidence for i in run) / 2 < _MISHEARD_MEAN):
+            out.update(run)
         run = []
-    return False
+    return out
 
 
 def ungrammatical(text: str, lex: Lexicon) -> bool:
@@ -269,8 +314,12 @@ class Vocabulary:
         self.after_verb_cue: Counter[str] = Counter()
         self.capitalised: Counter[str] = Counter()  # inside a sentence
         self.lowercase: Counter[str] = Counter()  # inside a sentence
-        for text in sentences:
-            self.df.update({lex.stem(t) for t in lex.keyword_tokens(text)})
+        self.quarters: dict[str, set[int]] = {}  # the quarters of the video each stem is said in
+        for k, text in enumerate(sentences):
+            stems = {lex.stem(t) for t in lex.keyword_tokens(text)}
+            self.df.update(stems)
+            for stem in stems:
+                self.quarters.setdefault(stem, set()).add(4 * k // self.count)
             self._read_usage(text)
 
     def _read_usage(self, text: str) -> None:
@@ -311,8 +360,9 @@ class Vocabulary:
         tf: Counter[str] = Counter()
         forms: dict[str, Counter[str]] = {}
         for line in lines:
-            for w in line.words:
-                if w.confidence < UNSURE or w.text[:1] in "[(*" or w.text.rstrip(".,!?")[-1:] in "])*":
+            stretches = misheard_stretches(line.words)
+            for i, w in enumerate(line.words):
+                if w.confidence < UNSURE or i in stretches or w.text[:1] in "[(*" or w.text.rstrip(".,!?")[-1:] in "])*":
                     continue  # unsure, or a stage direction ("[laughter]")
                 for token in self.lex.keyword_tokens(w.text):
                     if (token.isdigit() or is_unspaced(token) or token in _GENERIC or len(token) < 4
@@ -333,6 +383,12 @@ class Vocabulary:
             scored.append(Keyword(stem, surface, (n + 0.5 * around[stem]) ** 1.5 * idf, name))
         scored.sort(key=lambda k: (-k.weight, k.surface))
         return [k for k in scored if k.weight > 0][:limit]
+
+    def everywhere(self, stem: str) -> bool:
+        """Said in every quarter of the video and in half of its sentences or more: a habit of its
+        speaker, no mark of one clip. (The subject of a two-topic talk, "tomatoes" in 11 of its 30
+        sentences, still tags its clips.)"""
+        return len(self.quarters.get(stem, ())) == 4 and 2 * self.df.get(stem, 0) >= self.count
 
     def distinctive(self, stem: str) -> bool:
         """Said in at most a quarter of the video's sentences (and said at all)."""
@@ -436,8 +492,9 @@ def _title(lines: Sequence[Line], keywords: Sequence[Keyword], vocabulary: Vocab
 
 
 def _nouns(keywords: Sequence[Keyword], vocabulary: Vocabulary) -> list[Keyword]:
-    """The keywords the video uses as nouns: names first, then those seen after a determiner, by weight."""
-    nouns = [k for k in keywords if vocabulary.evidenced_noun(k)]
+    """The keywords the video uses as nouns: names first, then those seen after a determiner, by
+    weight; never a noun every talk uses (``generic_noun``)."""
+    nouns = [k for k in keywords if vocabulary.evidenced_noun(k) and not generic_noun(k.surface, vocabulary.lex)]
     return sorted(nouns, key=lambda k: (not k.name, -k.weight))
 
 
@@ -445,7 +502,8 @@ def _subjects(keywords: Sequence[Keyword], vocabulary: Vocabulary) -> list[Keywo
     """The keywords that may name the clip's subjects: the nouns (``_nouns``), then the other
     keywords not told to be anything else (a language without word lists has no rules to tell)."""
     nouns = _nouns(keywords, vocabulary)
-    return nouns + [k for k in keywords if k not in nouns and vocabulary.noun_like(k)]
+    return nouns + [k for k in keywords if k not in nouns and vocabulary.noun_like(k)
+                    and not generic_noun(k.surface, vocabulary.lex)]
 
 
 def _subject(lines: Sequence[Line], keywords: Sequence[Keyword], vocabulary: Vocabulary) -> str:
@@ -576,6 +634,8 @@ def hashtags(keywords: Sequence[Keyword], lex: Lexicon, vocabulary: Vocabulary |
         nouns = list(keywords)
     else:  # without word lists for the language, names first and then what is left
         nouns = _nouns(keywords, vocabulary) if vocabulary.lex.known else _subjects(keywords, vocabulary)
+        # A word the whole video keeps saying tells nothing of this clip.
+        nouns = [k for k in nouns if not vocabulary.everywhere(k.stem)]
     names = _multiword_names(said) if lex.code != "de" else []
     tags: list[str] = []
     for k in nouns:
@@ -614,9 +674,18 @@ def _description(lines: Sequence[Line], title: str, title_line: int, keywords: S
     lex = vocabulary.lex
     texts: dict[int, str] = {}
     for k, line in enumerate(lines):
-        if k == title_line or not line.sure(lex):
+        if k == title_line:
             continue
-        for text in (clean(line.text, lex), clean(line.text, NEUTRAL)):
+        if not line.sure(lex):
+            # Its longest sure clause, compressed to a sentence of its own.
+            options = sorted(clauses(line, lex), key=len, reverse=True)
+            options = [sentence_case(t, lex) + "." for t in options if _norm(t) != _norm(title)]
+            if options and len(options[0]) <= DESCRIPTION_MAX_CHARS:
+                texts[k] = options[0]
+            continue
+        sentence = clean(line.text, lex)
+        compressed = compress(sentence, lex)
+        for text in (sentence, clean(line.text, NEUTRAL), *([compressed] if compressed != sentence else [])):
             text = sentence_case(text.rstrip(" ,;:-"), lex)
             if not text.endswith((".", "?", "!", "。", "？", "！")):
                 text += "."
@@ -704,7 +773,8 @@ def clauses(line: Line, lex: Lexicon) -> list[str]:
     for span in spans:
         while span and span[0].text.strip(",.;:!?¿¡\"'").lower() in openers:
             span = span[1:]
-        if len(span) < _MIN_FRAGMENT_WORDS or not Line(span).sure(lex):
+        # Lifted from a line the transcriber struggled with: every word must be heard without doubt.
+        if len(span) < _MIN_FRAGMENT_WORDS or not Line(span).sure(lex) or min(w.confidence for w in span) < DOUBT:
             continue
         text = clean(" ".join(w.text for w in span), lex).rstrip(" ,;:-.!?")
         if text and not fragment(text, lex, title=True) and not _leans(text, lex):
@@ -721,7 +791,9 @@ def _leans(text: str, lex: Lexicon) -> bool:
         return True
     cues = _VERB_CUE_SETS.get(lex.code, frozenset()) - {"i", "you", "we", "they", "yo", "je", "eu", "io"}
     prepositions = _NOT_AFTER_ARTICLE_SETS.get(lex.code, frozenset()) - _ARTICLE_SETS.get(lex.code, frozenset())
-    return tokens[0] in cues or tokens[0] in prepositions
+    # English: an -ing opening is a participle phrase once cut from its sentence ("waiting an hour").
+    participle = lex.code == "en" and tokens[0].endswith("ing")
+    return tokens[0] in cues or tokens[0] in prepositions or participle
 
 
 def _main_clause(text: str, lex: Lexicon) -> str:
