@@ -694,14 +694,18 @@ def _description(lines: Sequence[Line], title: str, title_line: int, keywords: S
                 texts[k] = text
                 break
     if not texts:
-        nouns = _subjects(keywords, vocabulary)[:2]
-        if not nouns:
-            return ""
-        # No sentence to lend: what the clip is about, in its language (the words alone in a
-        # language without templates).
+        # No sentence to lend, the last resort: what the clip is about, its nouns as it says them
+        # ("All about the crust and the crumb."), in its language (the words alone in a language
+        # without templates).
         if lex.code in messages.LANGUAGES:
-            return messages.say("about_clip", lex.code, topic=_phrase(nouns, lex))
-        return sentence_case(_phrase(nouns, lex), lex) + "."
+            nouns = _nouns(keywords, vocabulary)[:2]
+            if not nouns:
+                return ""
+            said = " ".join(clean(line.text, NEUTRAL) for line in lines)
+            phrases = [Keyword(k.stem, _as_said(k, said, lex), k.weight, k.name) for k in nouns]
+            return messages.say("about_clip", lex.code, topic=_phrase(phrases, lex))
+        nouns = _subjects(keywords, vocabulary)[:2]
+        return sentence_case(_phrase(nouns, lex), lex) + "." if nouns else ""
     clip_vector = _vector(" ".join(line.text for line in lines), vocabulary)
 
     def centrality(k: int) -> float:
@@ -720,6 +724,26 @@ def _description(lines: Sequence[Line], title: str, title_line: int, keywords: S
         if chosen and len(text) <= DESCRIPTION_MAX_CHARS and (tuple(chosen) not in following or len(texts) == 1):
             return text
     return texts[ranked[0]]
+
+
+# The definite articles a noun phrase keeps after "about" / "sobre" / "sur" (German and Italian
+# would need a case or a contraction: their nouns stand bare).
+_DEFINITE = {"en": ("the",), "es": ("el", "la", "los", "las"), "fr": ("le", "la", "les", "l'"),
+             "pt": ("o", "a", "os", "as")}
+
+
+def _as_said(keyword: Keyword, said: str, lex: Lexicon) -> str:
+    """The keyword with the definite article the clip says it with most ("the crust"); bare
+    when it has none, or is a name."""
+    if keyword.name:
+        return keyword.surface
+    tokens = lexicon_words(said)
+    surface = keyword.surface.lower()
+    before = Counter(tokens[k - 1] for k in range(1, len(tokens)) if tokens[k] == surface)
+    article = next((a for a, _ in before.most_common() if a in _DEFINITE.get(lex.code, ())), "")
+    if not article:
+        return keyword.surface
+    return f"{article}{keyword.surface}" if article.endswith("'") else f"{article} {keyword.surface}"
 
 
 def _vector(text: str, vocabulary: Vocabulary) -> dict[str, float]:

@@ -101,7 +101,7 @@ def check_clip(t, clip, code):
         assert s.lstrip("¿¡")[:1].isupper() and s.endswith((".", "?", "!")), description
         assert not fragment(s, lex), description
     assert _norm(description) != _norm(clip.title)
-    template = re.fullmatch(r"(?:A clip about|Un clip sobre|Ein Clip über|Un extrait sur|Um clipe sobre|Una clip su)"
+    template = re.fullmatch(r"(?:All about|Todo sobre|Alles über|Tout sur|Tudo sobre|Tutto su)"
                             r" [^.]+\.", description)
     clip_words = [w for w in t.words if clip.start <= w.start and w.end <= clip.end + 1e-3]
     sure = {_norm(w.text) for w in clip_words if w.confidence >= UNSURE}
