@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 from chalicelib.domain import messages
 from chalicelib.domain.lexicon import NEUTRAL, QUESTION_MARKS, Lexicon, fold, is_unspaced, words as lexicon_words
+from chalicelib.domain.scripts import join_words, joins_without_spaces
 from chalicelib.domain.titles import (
     DESCRIPTION_MAX_CHARS,
     STAGE_DIRECTIONS,
@@ -42,6 +43,7 @@ from chalicelib.domain.titles import (
     _drop_dangling,
     clean,
     sentence_case,
+    shorten,
     tidy_title,
 )
 from chalicelib.domain.transcript import Word
@@ -221,7 +223,10 @@ class Line:
 
     @property
     def text(self) -> str:
-        return " ".join(w.text for w in self.words)
+        # Chinese and Japanese words are written without spaces between them.
+        texts = [w.text for w in self.words]
+        return join_words(texts, unspaced=any(is_unspaced(t) for t in texts) and joins_without_spaces(
+            None, "".join(texts)))
 
     def sure(self, lex: Lexicon) -> bool:
         """Whether every word of the line may be used: content words at ``UNSURE`` or more, function
@@ -362,7 +367,8 @@ class Vocabulary:
         for line in lines:
             stretches = misheard_stretches(line.words)
             for i, w in enumerate(line.words):
-                if w.confidence < UNSURE or i in stretches or w.text[:1] in "[(*" or w.text.rstrip(".,!?")[-1:] in "])*":
+                if (w.confidence < UNSURE or i in stretches or w.text[:1] in "[(*"
+                        or w.text.rstrip(".,!?")[-1:] in "])*"):
                     continue  # unsure, or a stage direction ("[laughter]")
                 for token in self.lex.keyword_tokens(w.text):
                     if (token.isdigit() or is_unspaced(token) or token in _GENERIC or len(token) < 4
@@ -429,6 +435,8 @@ def compose(lines: Sequence[Line], vocabulary: Vocabulary, context: Sequence[str
     """Title, description and hashtags for a clip of ``lines`` (see the module doc); ``context``:
     the sentences just before and after it."""
     lex = vocabulary.lex
+    if joins_without_spaces(None, " ".join(line.text for line in lines)):
+        return compose_unspaced(lines, vocabulary)
     keywords = vocabulary.keywords(lines, limit=16, context=context)
     title, title_line = _title(lines, keywords[:8], vocabulary)
     said = [clean(line.text, NEUTRAL) for line in lines if line.sure(lex)]
@@ -678,10 +686,10 @@ def _description(lines: Sequence[Line], title: str, title_line: int, keywords: S
             continue
         if not line.sure(lex):
             # Its longest sure clause, compressed to a sentence of its own.
-            options = sorted(clauses(line, lex), key=len, reverse=True)
-            options = [sentence_case(t, lex) + "." for t in options if _norm(t) != _norm(title)]
-            if options and len(options[0]) <= DESCRIPTION_MAX_CHARS:
-                texts[k] = options[0]
+            lifted = [sentence_case(t, lex) + "." for t in sorted(clauses(line, lex), key=len, reverse=True)
+                      if _norm(t) != _norm(title)]
+            if lifted and len(lifted[0]) <= DESCRIPTION_MAX_CHARS:
+                texts[k] = lifted[0]
             continue
         sentence = clean(line.text, lex)
         compressed = compress(sentence, lex)
@@ -865,3 +873,165 @@ def _stems(text: str, lex: Lexicon) -> set[str]:
 
 def _norm(text: str) -> str:
     return re.sub(r"[^\w]+", " ", text.lower()).strip()
+
+
+# Chinese and Japanese: a title of about 70 Latin characters is about 30 of theirs (each is a
+# syllable or a word, and twice as wide on screen); a description of 160 about 70.
+UNSPACED_TITLE_MAX_CHARS = 30
+UNSPACED_DESCRIPTION_MAX_CHARS = 70
+_UNSPACED_ENDS = ("。", "？", "！", "?", "!", "\uff0e")
+# Japanese sentences end on a polite predicate, often without a 。 in Whisper's text ("...必要です
+# 家に..."): a sentence ends there unless a particle carries it on ("ですが", "ますから").
+_JAPANESE_END = re.compile(r"(?:です|ます|ました|でした|ません|ましょう|ください|だ)(?:か|ね|よ)?$")
+_JAPANESE_GOES_ON = re.compile(r"^(?:か|ね|よ|が|けど|から|し|と|の|な|ので|のに|って|て)")
+_JAPANESE_QUESTION = re.compile(r"(?:です|ます|でした|ました|ません)か$")
+
+
+def unspaced_sentences(lines: Sequence[Line]) -> list[tuple[int, list[Word]]]:
+    """The sentences of the clip's lines, each with its line's index: a line of Chinese or
+    Japanese is cut after a final mark, and (Japanese) after a polite predicate no particle
+    carries on."""
+    out: list[tuple[int, list[Word]]] = []
+    for k, line in enumerate(lines):
+        current: list[Word] = []
+        for i, w in enumerate(line.words):
+            current.append(w)
+            following = line.words[i + 1].text if i + 1 < len(line.words) else ""
+            said = "".join(x.text for x in current)
+            if (w.text.endswith(_UNSPACED_ENDS)
+                    or (_JAPANESE_END.search(said) and not _JAPANESE_GOES_ON.match(following))):
+                out.append((k, current))
+                current = []
+        if current:
+            out.append((k, current))
+    return [(k, ws) for k, ws in out if ws]
+
+
+def _unspaced_text(words: Sequence[Word]) -> str:
+    return clean(Line(words).text, NEUTRAL)
+
+
+def _unspaced_sentence(words: Sequence[Word]) -> str:
+    """The words as a sentence with its final mark: a Japanese question gets its "？"."""
+    text = _unspaced_text(words).rstrip("、，,;\uff1b:：")
+    if text.endswith(_UNSPACED_ENDS):
+        return text
+    return text + ("？" if _JAPANESE_QUESTION.search(text) else "。")
+
+
+def _sureness(words: Sequence[Word], lex: Lexicon) -> tuple[int, float]:
+    """How sure the transcriber was of ``words``, for ranking: (0 when every word is sure (``Line.sure``),
+    else minus the count of unsure words, the mean confidence)."""
+    unsure = sum(w.confidence < UNSURE for w in words) + len(misheard_stretches(words)) // 2
+    return (-unsure, sum(w.confidence for w in words) / max(1, len(words)))
+
+
+def compose_unspaced(lines: Sequence[Line], vocabulary: Vocabulary) -> Posting:
+    """Title, description and hashtags for a clip in Chinese or Japanese, on whole characters:
+
+    - title: a question or hook among the clip's first two sentences; else the clip's most
+      distinctive whole sentence (character bigrams weighed like keywords), the surest first, a
+      sentence after the first two preferred to a copy of the opening. At most 30 characters,
+      never a fragment: a sentence, or none (the caller then uses the old rule);
+    - description: the one or two sentences most central to the clip besides the title's, in
+      order, at most 70 characters, each with its final mark;
+    - hashtags: 3-5 of the clip's sure, distinctive words as the transcriber wrote them (Chinese
+      words of two Han characters or more; Japanese katakana words, loan nouns), or none.
+    """
+    lex = vocabulary.lex
+    sentences = unspaced_sentences(lines)
+    clip_vector = _vector(" ".join(line.text for line in lines), vocabulary)
+
+    def value(words: Sequence[Word]) -> float:
+        return _cosine(_vector(_unspaced_text(words), vocabulary), clip_vector)
+
+    fitting = [(n, k, ws) for n, (k, ws) in enumerate(sentences)
+               if 4 <= len(_unspaced_sentence(ws).rstrip("。\uff0e")) <= UNSPACED_TITLE_MAX_CHARS]
+    title, title_at = "", -1
+    opening = [(n, k, ws) for n, k, ws in fitting if n < 2 and (
+        lines[k].hook >= 0.8 or _unspaced_sentence(ws).endswith(("？", "?")))]
+    ranked = sorted(opening or fitting, key=lambda item: (
+        _sureness(item[2], lex)[0], (0.8 if item[0] < 2 and not opening else 1.0) * value(item[2])
+        + 0.1 * _sureness(item[2], lex)[1]), reverse=True)
+    if ranked:
+        n, _k, ws = ranked[0]
+        title, title_at = _unspaced_sentence(ws).rstrip("。\uff0e"), n
+    elif japanese(lines):
+        # No sentence fits: a Japanese sentence's last clause holds its predicate and reads whole
+        # ("[走る距離を少しずつ増やして、]ほとんどの日はゆっくり走りましょう"): the longest that fits.
+        tails = [(len(tail), n) for n, (_k, ws) in enumerate(sentences) for tail in _japanese_tails(ws)]
+        if tails:
+            size, n = max(tails)
+            title = next(t for t in _japanese_tails(sentences[n][1]) if len(t) == size)
+            # The whole sentence may then describe the clip.
+    if not title and sentences:
+        # Chinese, or no Japanese clause fits: the surest, most distinctive sentence up to a clause mark.
+        _n, words = max(sentences, key=lambda item: (_sureness(item[1], lex)[0], value(item[1])))
+        title = shorten(_unspaced_sentence(words).rstrip("。\uff0e"), UNSPACED_TITLE_MAX_CHARS, lex)
+    # Description: the most central other sentences, surest first, in the clip's order.
+    # Never a word under the floor: with none sure, no description rather than a misheard one.
+    others = [(n, ws) for n, (_k, ws) in enumerate(sentences) if n != title_at and _sureness(ws, lex)[0] == 0]
+    others.sort(key=lambda item: (_sureness(item[1], lex)[0], value(item[1])), reverse=True)
+    description = ""
+    for count in (2, 1):
+        chosen = sorted(others[:count], key=lambda item: item[0])
+        text = "".join(_unspaced_sentence(ws) for _n, ws in chosen)
+        if chosen and len(text) <= UNSPACED_DESCRIPTION_MAX_CHARS and _norm(text) != _norm(title):
+            description = text
+            break
+    return Posting(title, description, _unspaced_hashtags(lines, vocabulary), [])
+
+
+def japanese(lines: Sequence[Line]) -> bool:
+    """Whether the clip is in Japanese: it has hiragana (Chinese has none)."""
+    return any("\u3041" <= c <= "\u309f" for line in lines for c in line.text)
+
+
+def _japanese_tails(words: Sequence[Word]) -> list[str]:
+    """The sentence's final clauses, from a clause mark (、) on, that fit a title."""
+    text = _unspaced_sentence(words).rstrip("。\uff0e")
+    cuts = [m.end() for m in re.finditer(r"[、，]", text)]
+    return [text[c:] for c in cuts if 6 <= len(text[c:]) <= UNSPACED_TITLE_MAX_CHARS]
+
+
+_KATAKANA = re.compile(r"[\u30a0-\u30ff]+")
+_KATAKANA_WORD = re.compile(r"[\u30a0-\u30ff]{3,}")
+_HAN_WORD = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]{2,}")
+_PUNCTUATION = "、。，？！,.?!：\uff1b:;"
+# Chinese words every talk says (pronouns, time, quantity, greetings): never a hashtag.
+_CHINESE_COMMON = frozenset("""我们 你们 他们 她们 它们 大家 自己 今天 明天 昨天 现在 时候 以后 以前 很多 一些 一点 这个
+    那个 这些 那些 什么 怎么 为什么 因为 所以 但是 如果 已经 可以 没有 就是 还是 一样 非常 真的 欢迎 回到 谢谢 问题 东西
+    事情 时间 小时 分钟 一年 今年 每天 比如 其实 然后 可能 应该 需要 知道 觉得""".split())
+
+
+def _unspaced_hashtags(lines: Sequence[Line], vocabulary: Vocabulary) -> list[str]:
+    """The clip's sure words as the transcriber wrote them (Chinese: two Han characters or more,
+    none of the words every talk says; Japanese: katakana words of three or more, loan nouns,
+    which Whisper writes a character or two at a time), distinctive of the clip, most said first."""
+    lex = vocabulary.lex
+    in_japanese = japanese(lines)
+    counts: Counter[str] = Counter()
+    for line in lines:
+        stretches = misheard_stretches(line.words)
+        run = ""
+        for i, w in enumerate([*line.words, None]):
+            word = w.text.strip(_PUNCTUATION) if w is not None else ""
+            sure = w is not None and w.confidence >= UNSURE and i not in stretches
+            if w is not None and in_japanese and sure and _KATAKANA.fullmatch(word) \
+                    and not w.text.endswith(tuple(_PUNCTUATION)):
+                run += word
+                continue
+            if in_japanese and sure and _KATAKANA.fullmatch(word):
+                run += word  # the run's last piece, before a mark
+                word = ""
+            if _KATAKANA_WORD.fullmatch(run):
+                counts[run] += 1
+            run = ""
+            if sure and not in_japanese and _HAN_WORD.fullmatch(word) and word not in _CHINESE_COMMON:
+                counts[word] += 1
+    tags = []
+    for word, _n in counts.most_common():
+        bigrams = [lex.stem(b) for b in lex.keyword_tokens(word)]
+        if bigrams and all(vocabulary.distinctive(b) for b in bigrams):
+            tags.append("#" + word)
+    return tags[: _HASHTAGS[1]] if len(tags) >= _HASHTAGS[0] else []
