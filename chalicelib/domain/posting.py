@@ -11,16 +11,24 @@ extractive and compressive; no language model).
   main clause (leading connectives and subordinate tails dropped), never the clip's first or
   second sentence copied, never a fragment (``fragment``). At most 70 characters.
 - Description: the one or two complete sentences most central to the clip (cosine of their
-  TF-IDF vectors with the clip's), in order, other than the title's, at most 160 characters;
-  "A clip about ..." when no sentence is whole and sure.
+  TF-IDF vectors with the clip's), in order, other than the title's, at most 160 characters; of
+  a sentence that cannot be used whole, its longest sure clause as a sentence of its own
+  (``clauses``); only when the clip has neither, its nouns as it says them ("All about the
+  crust.").
 - Hashtags: three to five distinctive keywords that are nouns by simple rules of the language
   (``Vocabulary.noun_like``): names first, then words the video uses after an article or a
-  determiner, never words it uses after pronouns, "to" or modal verbs; none when fewer qualify.
+  determiner, never words it uses after pronouns, "to" or modal verbs, never nouns every talk
+  says (``generic_noun``: "hour", "couple", "answer") nor words said all through the video
+  (``Vocabulary.everywhere``); none when fewer qualify.
 - Words the transcriber was unsure of (confidence below ``UNSURE``, or ``UNSURE_FUNCTION_WORD``
-  for a stop word) are never used: a sentence holding one is left out of descriptions, and a
-  title takes at most its sure opening clause.
-- When no sentence is whole and sure, the title and description name the clip's subjects
-  ("Masa, anual y decisión", "A clip about crust and bacteria.").
+  for a stop word) are never used, nor misheard stretches of words each above that floor
+  (``misheard``: "ready into/0.50 our/0.46 three/0.63 months"), nor a line with a sequence no
+  speaker says (``ungrammatical``: "the the", "a of"): such a line is left out, and lends at
+  most its sure opening or a sure clause.
+- When no sentence or clause is sure, the title names the clip's subjects ("Masa, anual y
+  decisión").
+- Chinese and Japanese (``compose_unspaced``): whole sentences of at most 30 characters,
+  descriptions of 70, counted in characters, not in words between spaces.
 
 Everything follows the video's language (``lexicon``): its fillers, connectives, subordinating
 words, determiners and pronouns. Pure: no I/O.
