@@ -1011,6 +1011,8 @@ _CHINESE_COMMON = frozenset("""我们 你们 他们 她们 它们 大家 自己 
     那个 这些 那些 什么 怎么 为什么 因为 所以 但是 如果 已经 可以 没有 就是 还是 一样 非常 真的 欢迎 回到 谢谢 问题 东西
     事情 时间 小时 分钟 一年 今年 每天 比如 其实 然后 可能 应该 需要 知道 觉得""".split())
 
+_CHINESE_FUNCTION = frozenset("的了把是在不一么着过和与就都也还要会能被让给从对这那")
+
 
 def _unspaced_hashtags(lines: Sequence[Line], vocabulary: Vocabulary) -> list[str]:
     """The clip's sure words as the transcriber wrote them (Chinese: two Han characters or more,
@@ -1037,6 +1039,10 @@ def _unspaced_hashtags(lines: Sequence[Line], vocabulary: Vocabulary) -> list[st
             run = ""
             if sure and not in_japanese and _HAN_WORD.fullmatch(word) and word not in _CHINESE_COMMON:
                 counts[word] += 1
+    if not in_japanese:
+        # Whisper writes Chinese in pieces of a few characters, not words ("聊一", "者把"): a piece
+        # is taken for a word when the clip says it twice and it holds no function character.
+        counts = Counter({w: n for w, n in counts.items() if n >= 2 and not set(w) & _CHINESE_FUNCTION})
     tags = []
     for word, _n in counts.most_common():
         bigrams = [lex.stem(b) for b in lex.keyword_tokens(word)]

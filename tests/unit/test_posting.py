@@ -383,6 +383,8 @@ def test_chinese_titles_are_whole_sentences_and_hashtags_its_words():
     whisper_zh = build_transcript("zh", round(words[-1].end + 1, 3), words)
     for clip in _clips(whisper_zh, (8, 25, 3)):
         _check_unspaced(whisper_zh, clip)
+        # Whisper's pieces are no words: never a hashtag cut across two ("#聊一", "#者把").
+        assert not any(set(tag) & set("的了把一么") for tag in clip.hashtags), clip.hashtags
     questions = {c.title for c in _clips(whisper_zh, (8, 25, 4))}
     assert questions & {"蜜蜂为什么在春天分群？", "为什么有些火山喷发非常猛烈？"}, questions
     # Amazon Transcribe writes Chinese words: they are the hashtags' words, common ones left out.
