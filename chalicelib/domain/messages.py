@@ -206,8 +206,8 @@ _TEMPLATES: dict[str, dict[str, str]] = {
     },
     # Words of titles and descriptions.
     "about_clip": {
-        "en": "A clip about {topic}.", "es": "Un clip sobre {topic}.", "fr": "Un extrait sur {topic}.",
-        "de": "Ein Clip über {topic}.", "pt": "Um clipe sobre {topic}.", "it": "Una clip su {topic}.",
+        "en": "All about {topic}.", "es": "Todo sobre {topic}.", "fr": "Tout sur {topic}.",
+        "de": "Alles über {topic}.", "pt": "Tudo sobre {topic}.", "it": "Tutto su {topic}.",
     },
     "and": {"en": "and", "es": "y", "fr": "et", "de": "und", "pt": "e", "it": "e"},
 }

@@ -11,16 +11,24 @@ extractive and compressive; no language model).
   main clause (leading connectives and subordinate tails dropped), never the clip's first or
   second sentence copied, never a fragment (``fragment``). At most 70 characters.
 - Description: the one or two complete sentences most central to the clip (cosine of their
-  TF-IDF vectors with the clip's), in order, other than the title's, at most 160 characters;
-  "A clip about ..." when no sentence is whole and sure.
+  TF-IDF vectors with the clip's), in order, other than the title's, at most 160 characters; of
+  a sentence that cannot be used whole, its longest sure clause as a sentence of its own
+  (``clauses``); only when the clip has neither, its nouns as it says them ("All about the
+  crust.").
 - Hashtags: three to five distinctive keywords that are nouns by simple rules of the language
   (``Vocabulary.noun_like``): names first, then words the video uses after an article or a
-  determiner, never words it uses after pronouns, "to" or modal verbs; none when fewer qualify.
+  determiner, never words it uses after pronouns, "to" or modal verbs, never nouns every talk
+  says (``generic_noun``: "hour", "couple", "answer") nor words said all through the video
+  (``Vocabulary.everywhere``); none when fewer qualify.
 - Words the transcriber was unsure of (confidence below ``UNSURE``, or ``UNSURE_FUNCTION_WORD``
-  for a stop word) are never used: a sentence holding one is left out of descriptions, and a
-  title takes at most its sure opening clause.
-- When no sentence is whole and sure, the title and description name the clip's subjects
-  ("Masa, anual y decisión", "A clip about crust and bacteria.").
+  for a stop word) are never used, nor misheard stretches of words each above that floor
+  (``misheard``: "ready into/0.50 our/0.46 three/0.63 months"), nor a line with a sequence no
+  speaker says (``ungrammatical``: "the the", "a of"): such a line is left out, and lends at
+  most its sure opening or a sure clause.
+- When no sentence or clause is sure, the title names the clip's subjects ("Masa, anual y
+  decisión").
+- Chinese and Japanese (``compose_unspaced``): whole sentences of at most 30 characters,
+  descriptions of 70, counted in characters, not in words between spaces.
 
 Everything follows the video's language (``lexicon``): its fillers, connectives, subordinating
 words, determiners and pronouns. Pure: no I/O.
@@ -34,7 +42,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chalicelib.domain import messages
-from chalicelib.domain.lexicon import NEUTRAL, QUESTION_MARKS, Lexicon, is_unspaced, words as lexicon_words
+from chalicelib.domain.lexicon import NEUTRAL, QUESTION_MARKS, Lexicon, fold, is_unspaced, words as lexicon_words
+from chalicelib.domain.scripts import join_words, joins_without_spaces
 from chalicelib.domain.titles import (
     DESCRIPTION_MAX_CHARS,
     STAGE_DIRECTIONS,
@@ -42,6 +51,7 @@ from chalicelib.domain.titles import (
     _drop_dangling,
     clean,
     sentence_case,
+    shorten,
     tidy_title,
 )
 from chalicelib.domain.transcript import Word
@@ -52,6 +62,11 @@ UNSURE = 0.5
 # Whisper is least sure of a segment's first word ("Why" at 0.36 opening "Why does the bread taste
 # sour?"); a function word misheard misleads no one, so it only needs this much.
 UNSURE_FUNCTION_WORD = 0.35
+# Whisper's misheard stretches come as runs of words each heard with some doubt, every one above
+# the floor ("ready into/0.50 our/0.46 three/0.63 months", "hot/0.69 in/0.59 half/0.62 air"),
+# while a sentence it heard right has at most a lone doubtful word ("Why/0.37 not run ...").
+DOUBT = 0.7
+_MISHEARD_MEAN = 0.6  # two doubtful words in a row are a misheard stretch under this mean; three always
 _MIN_FRAGMENT_WORDS = 4
 _HASHTAGS = (3, 5)
 
@@ -95,6 +110,27 @@ _VERB_CUES = {
     "it": "io tu lui lei noi voi loro si mi ti ci vi non per può possono deve devono",
 }
 _DETERMINER_SETS = {code: frozenset(text.split()) for code, text in _DETERMINERS.items()}
+# Articles and possessives, and the closed-class words that cannot come right after one (another
+# article or possessive, a preposition, a conjunction): "a the", "our of", "la de" are no speech,
+# they are the transcriber's guess at a word it did not hear.
+_ARTICLES = {
+    "en": "the a an my your our their his its",
+    "es": "el la los las un una unos unas mis tus sus",
+    "fr": "le la les un une des mon ma mes ton ta tes son sa ses notre nos votre vos",
+    "de": "der die das den dem des ein eine einen einem einer eines mein meine dein deine",
+    "pt": "o os as um uma uns umas meu minha meus minhas",
+    "it": "il lo gli un uno una mio mia miei mie",
+}
+_NOT_AFTER_ARTICLE = {
+    "en": "of to in on at by for with from into onto and or but if because than the a an my your our their",
+    "es": "de en con por para y o pero el la los las un una",
+    "fr": "de du à au aux en et ou mais dans sur pour par avec le la les un une",
+    "de": "und oder aber von zu mit für auf bei aus nach",  # "der die": a relative pronoun may follow
+    "pt": "de do da em com por para e ou mas o os um uma",  # "o que" is "what"
+    "it": "di a da in con per e o ma il lo la gli un una",
+}
+_ARTICLE_SETS = {code: frozenset(text.split()) for code, text in _ARTICLES.items()}
+_NOT_AFTER_ARTICLE_SETS = {code: frozenset(text.split()) for code, text in _NOT_AFTER_ARTICLE.items()}
 _VERB_CUE_SETS = {code: frozenset(text.split()) for code, text in _VERB_CUES.items()}
 # Endings of verb forms and adverbs, trusted only for a word the video never puts after a determiner.
 _VERB_ENDINGS = {
@@ -147,6 +183,45 @@ _GENERIC = frozenset("""
 """.split())
 
 
+# Nouns every talk uses, whatever it is about: time and quantity ("hour", "couple"), people and
+# relations ("friend"), and the talk itself ("answer", "problem", "question"). A clip says them in
+# passing; they are no hashtag and no subject ("#Hour", "#Couple" on a bread and a running clip).
+_GENERIC_NOUNS = {
+    "en": """hour hours minute minutes second seconds day days week weeks month months year years time times
+        moment moments morning mornings night nights evening today couple pair half lot lots number numbers amount
+        bit piece part parts kind sort type way ways thing things stuff answer answers question questions problem
+        problems reason reasons point points fact facts case cases idea ideas example examples conversation people
+        person man men woman women friend friends guy guys side sides end start beginning rest place places percent
+        word words story""",
+    "es": """hora horas minuto minutos segundo segundos día días semana semanas mes meses año años vez veces tiempo
+        momento momentos mañana noche tarde par mitad cantidad número parte partes tipo manera forma cosa cosas
+        respuesta respuestas pregunta preguntas problema problemas razón ejemplo gente persona personas amigo
+        amigos lado final resto lugar palabra""",
+    "fr": """heure heures minute minutes seconde secondes jour jours semaine semaines mois an ans année années fois
+        temps moment moments matin soir nuit couple paire moitié nombre partie parties genre façon manière chose
+        choses réponse réponses question questions problème problèmes raison exemple gens personne personnes ami
+        amis côté fin reste endroit mot""",
+    "de": """stunde stunden minute minuten sekunde sekunden tag tage tagen woche wochen monat monate monaten jahr
+        jahre jahren mal zeit moment morgen abend nacht paar hälfte anzahl zahl teil teile art weise sache sachen
+        ding dinge antwort antworten frage fragen problem probleme grund gründe beispiel leute mensch menschen
+        freund freunde seite ende anfang rest ort wort""",
+    "pt": """hora horas minuto minutos segundo segundos dia dias semana semanas mês meses ano anos vez vezes tempo
+        momento momentos manhã noite tarde par metade número parte partes tipo maneira forma coisa coisas
+        resposta respostas pergunta perguntas problema problemas razão exemplo gente pessoa pessoas amigo amigos
+        lado fim resto lugar palavra""",
+    "it": """ora ore minuto minuti secondo secondi giorno giorni settimana settimane mese mesi anno anni volta volte
+        tempo momento momenti mattina sera notte coppia paio metà numero parte parti tipo modo cosa cose risposta
+        risposte domanda domande problema problemi ragione esempio gente persona persone amico amici lato fine
+        resto posto parola""",
+}
+_GENERIC_NOUN_SETS = {code: frozenset(fold(w) for w in text.split()) for code, text in _GENERIC_NOUNS.items()}
+
+
+def generic_noun(word: str, lex: Lexicon) -> bool:
+    """Whether ``word`` is a noun every talk uses (see ``_GENERIC_NOUNS``)."""
+    return fold(word) in _GENERIC_NOUN_SETS.get(lex.code, frozenset())
+
+
 @dataclass(frozen=True)
 class Line:
     """One sentence of a clip: its timed words and how strongly it opens (1 question, 0.8 claim)."""
@@ -156,12 +231,65 @@ class Line:
 
     @property
     def text(self) -> str:
-        return " ".join(w.text for w in self.words)
+        # Chinese and Japanese words are written without spaces between them.
+        texts = [w.text for w in self.words]
+        return join_words(texts, unspaced=any(is_unspaced(t) for t in texts) and joins_without_spaces(
+            None, "".join(texts)))
 
     def sure(self, lex: Lexicon) -> bool:
         """Whether every word of the line may be used: content words at ``UNSURE`` or more, function
-        words at ``UNSURE_FUNCTION_WORD`` (see there)."""
-        return not any(_unsure(w, lex) for w in self.words)
+        words at ``UNSURE_FUNCTION_WORD`` (see there), no misheard stretch (``misheard``) and
+        nothing that reads as no speech (``ungrammatical``)."""
+        return (not any(_unsure(w, lex) for w in self.words) and not misheard(self.words)
+                and not ungrammatical(self.text, lex))
+
+    def confidence(self) -> float:
+        """Its least sure word's confidence: of two lines, the surer one is the better title."""
+        return min((w.confidence for w in self.words), default=0.0)
+
+
+def misheard(words: Sequence[Word]) -> bool:
+    """Whether ``words`` hold a misheard stretch: two adjacent words under ``DOUBT`` averaging under
+    ``_MISHEARD_MEAN``, or three in a row under ``DOUBT`` (see ``DOUBT``)."""
+    return bool(misheard_stretches(words))
+
+
+def misheard_stretches(words: Sequence[Word]) -> set[int]:
+    """The positions in ``words`` of the words in misheard stretches (see ``misheard``)."""
+    out: set[int] = set()
+    run: list[int] = []
+    for k, w in enumerate([*words, None]):
+        if w is not None and w.confidence < DOUBT:
+            run.append(k)
+            continue
+        if len(run) >= 3 or (len(run) == 2 and sum(words[i].confidence for i in run) / 2 < _MISHEARD_MEAN):
+            out.update(run)
+        run = []
+    return out
+
+
+def ungrammatical(text: str, lex: Lexicon) -> bool:
+    """Whether ``text`` has a sequence no speaker says, the trace of a misheard word: a word said
+    twice in a row ("the the"), a content word joined to itself ("boring and boring"), or an
+    article or possessive followed by another one, a preposition or a conjunction ("into our
+    the", "a of"). Idioms of repetition ("more and more", "again and again") are common words
+    and pass. Languages without word lists: never."""
+    if not lex.known:
+        return False
+    tokens = lexicon_words(text)
+    articles = _ARTICLE_SETS.get(lex.code, frozenset())
+    closed = _NOT_AFTER_ARTICLE_SETS.get(lex.code, frozenset())
+    conjunction = messages.say("and", lex.code) if lex.code in messages.LANGUAGES else ""
+    for k in range(len(tokens) - 1):
+        word, following = tokens[k], tokens[k + 1]
+        if word == following and not word.isdigit():
+            return True
+        if word in articles and following in closed:
+            return True
+        if (k + 2 < len(tokens) and following == conjunction and tokens[k + 2] == word
+                and not lex.is_stopword(word) and word not in _GENERIC and not word.endswith("er")):
+            return True
+    return False
 
 
 def _unsure(word: Word, lex: Lexicon) -> bool:
@@ -199,8 +327,12 @@ class Vocabulary:
         self.after_verb_cue: Counter[str] = Counter()
         self.capitalised: Counter[str] = Counter()  # inside a sentence
         self.lowercase: Counter[str] = Counter()  # inside a sentence
-        for text in sentences:
-            self.df.update({lex.stem(t) for t in lex.keyword_tokens(text)})
+        self.quarters: dict[str, set[int]] = {}  # the quarters of the video each stem is said in
+        for k, text in enumerate(sentences):
+            stems = {lex.stem(t) for t in lex.keyword_tokens(text)}
+            self.df.update(stems)
+            for stem in stems:
+                self.quarters.setdefault(stem, set()).add(4 * k // self.count)
             self._read_usage(text)
 
     def _read_usage(self, text: str) -> None:
@@ -241,8 +373,10 @@ class Vocabulary:
         tf: Counter[str] = Counter()
         forms: dict[str, Counter[str]] = {}
         for line in lines:
-            for w in line.words:
-                if w.confidence < UNSURE or w.text[:1] in "[(*" or w.text.rstrip(".,!?")[-1:] in "])*":
+            stretches = misheard_stretches(line.words)
+            for i, w in enumerate(line.words):
+                if (w.confidence < UNSURE or i in stretches or w.text[:1] in "[(*"
+                        or w.text.rstrip(".,!?")[-1:] in "])*"):
                     continue  # unsure, or a stage direction ("[laughter]")
                 for token in self.lex.keyword_tokens(w.text):
                     if (token.isdigit() or is_unspaced(token) or token in _GENERIC or len(token) < 4
@@ -263,6 +397,12 @@ class Vocabulary:
             scored.append(Keyword(stem, surface, (n + 0.5 * around[stem]) ** 1.5 * idf, name))
         scored.sort(key=lambda k: (-k.weight, k.surface))
         return [k for k in scored if k.weight > 0][:limit]
+
+    def everywhere(self, stem: str) -> bool:
+        """Said in every quarter of the video and in half of its sentences or more: a habit of its
+        speaker, no mark of one clip. (The subject of a two-topic talk, "tomatoes" in 11 of its 30
+        sentences, still tags its clips.)"""
+        return len(self.quarters.get(stem, ())) == 4 and 2 * self.df.get(stem, 0) >= self.count
 
     def distinctive(self, stem: str) -> bool:
         """Said in at most a quarter of the video's sentences (and said at all)."""
@@ -303,6 +443,8 @@ def compose(lines: Sequence[Line], vocabulary: Vocabulary, context: Sequence[str
     """Title, description and hashtags for a clip of ``lines`` (see the module doc); ``context``:
     the sentences just before and after it."""
     lex = vocabulary.lex
+    if joins_without_spaces(None, " ".join(line.text for line in lines)):
+        return compose_unspaced(lines, vocabulary)
     keywords = vocabulary.keywords(lines, limit=16, context=context)
     title, title_line = _title(lines, keywords[:8], vocabulary)
     said = [clean(line.text, NEUTRAL) for line in lines if line.sure(lex)]
@@ -366,8 +508,9 @@ def _title(lines: Sequence[Line], keywords: Sequence[Keyword], vocabulary: Vocab
 
 
 def _nouns(keywords: Sequence[Keyword], vocabulary: Vocabulary) -> list[Keyword]:
-    """The keywords the video uses as nouns: names first, then those seen after a determiner, by weight."""
-    nouns = [k for k in keywords if vocabulary.evidenced_noun(k)]
+    """The keywords the video uses as nouns: names first, then those seen after a determiner, by
+    weight; never a noun every talk uses (``generic_noun``)."""
+    nouns = [k for k in keywords if vocabulary.evidenced_noun(k) and not generic_noun(k.surface, vocabulary.lex)]
     return sorted(nouns, key=lambda k: (not k.name, -k.weight))
 
 
@@ -375,7 +518,8 @@ def _subjects(keywords: Sequence[Keyword], vocabulary: Vocabulary) -> list[Keywo
     """The keywords that may name the clip's subjects: the nouns (``_nouns``), then the other
     keywords not told to be anything else (a language without word lists has no rules to tell)."""
     nouns = _nouns(keywords, vocabulary)
-    return nouns + [k for k in keywords if k not in nouns and vocabulary.noun_like(k)]
+    return nouns + [k for k in keywords if k not in nouns and vocabulary.noun_like(k)
+                    and not generic_noun(k.surface, vocabulary.lex)]
 
 
 def _subject(lines: Sequence[Line], keywords: Sequence[Keyword], vocabulary: Vocabulary) -> str:
@@ -421,6 +565,7 @@ def _variants(line: Line, lex: Lexicon) -> list[tuple[str, bool]]:
     else:
         head = _sure_head(line, lex)
         out = [(head, False), (compress(head, lex), False)] if head else []
+        out += [(clause, False) for clause in clauses(line, lex)]
     seen, unique = set(), []
     for text, whole in out:
         if text and _norm(text) not in seen:
@@ -505,6 +650,8 @@ def hashtags(keywords: Sequence[Keyword], lex: Lexicon, vocabulary: Vocabulary |
         nouns = list(keywords)
     else:  # without word lists for the language, names first and then what is left
         nouns = _nouns(keywords, vocabulary) if vocabulary.lex.known else _subjects(keywords, vocabulary)
+        # A word the whole video keeps saying tells nothing of this clip.
+        nouns = [k for k in nouns if not vocabulary.everywhere(k.stem)]
     names = _multiword_names(said) if lex.code != "de" else []
     tags: list[str] = []
     for k in nouns:
@@ -543,9 +690,18 @@ def _description(lines: Sequence[Line], title: str, title_line: int, keywords: S
     lex = vocabulary.lex
     texts: dict[int, str] = {}
     for k, line in enumerate(lines):
-        if k == title_line or not line.sure(lex):
+        if k == title_line:
             continue
-        for text in (clean(line.text, lex), clean(line.text, NEUTRAL)):
+        if not line.sure(lex):
+            # Its longest sure clause, compressed to a sentence of its own.
+            lifted = [sentence_case(t, lex) + "." for t in sorted(clauses(line, lex), key=len, reverse=True)
+                      if _norm(t) != _norm(title)]
+            if lifted and len(lifted[0]) <= DESCRIPTION_MAX_CHARS:
+                texts[k] = lifted[0]
+            continue
+        sentence = clean(line.text, lex)
+        compressed = compress(sentence, lex)
+        for text in (sentence, clean(line.text, NEUTRAL), *([compressed] if compressed != sentence else [])):
             text = sentence_case(text.rstrip(" ,;:-"), lex)
             if not text.endswith((".", "?", "!", "。", "？", "！")):
                 text += "."
@@ -554,14 +710,18 @@ def _description(lines: Sequence[Line], title: str, title_line: int, keywords: S
                 texts[k] = text
                 break
     if not texts:
-        nouns = _subjects(keywords, vocabulary)[:2]
-        if not nouns:
-            return ""
-        # No sentence to lend: what the clip is about, in its language (the words alone in a
-        # language without templates).
+        # No sentence to lend, the last resort: what the clip is about, its nouns as it says them
+        # ("All about the crust and the crumb."), in its language (the words alone in a language
+        # without templates).
         if lex.code in messages.LANGUAGES:
-            return messages.say("about_clip", lex.code, topic=_phrase(nouns, lex))
-        return sentence_case(_phrase(nouns, lex), lex) + "."
+            nouns = _nouns(keywords, vocabulary)[:2]
+            if not nouns:
+                return ""
+            said = " ".join(clean(line.text, NEUTRAL) for line in lines)
+            phrases = [Keyword(k.stem, _as_said(k, said, lex), k.weight, k.name) for k in nouns]
+            return messages.say("about_clip", lex.code, topic=_phrase(phrases, lex))
+        nouns = _subjects(keywords, vocabulary)[:2]
+        return sentence_case(_phrase(nouns, lex), lex) + "." if nouns else ""
     clip_vector = _vector(" ".join(line.text for line in lines), vocabulary)
 
     def centrality(k: int) -> float:
@@ -582,6 +742,26 @@ def _description(lines: Sequence[Line], title: str, title_line: int, keywords: S
     return texts[ranked[0]]
 
 
+# The definite articles a noun phrase keeps after "about" / "sobre" / "sur" (German and Italian
+# would need a case or a contraction: their nouns stand bare).
+_DEFINITE = {"en": ("the",), "es": ("el", "la", "los", "las"), "fr": ("le", "la", "les", "l'"),
+             "pt": ("o", "a", "os", "as")}
+
+
+def _as_said(keyword: Keyword, said: str, lex: Lexicon) -> str:
+    """The keyword with the definite article the clip says it with most ("the crust"); bare
+    when it has none, or is a name."""
+    if keyword.name:
+        return keyword.surface
+    tokens = lexicon_words(said)
+    surface = keyword.surface.lower()
+    before = Counter(tokens[k - 1] for k in range(1, len(tokens)) if tokens[k] == surface)
+    article = next((a for a, _ in before.most_common() if a in _DEFINITE.get(lex.code, ())), "")
+    if not article:
+        return keyword.surface
+    return f"{article}{keyword.surface}" if article.endswith("'") else f"{article} {keyword.surface}"
+
+
 def _vector(text: str, vocabulary: Vocabulary) -> dict[str, float]:
     lex = vocabulary.lex
     counts = Counter(lex.stem(t) for t in lex.keyword_tokens(text))
@@ -597,12 +777,63 @@ def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
 def _sure_head(line: Line, lex: Lexicon) -> str:
     """The line's sure opening up to a clause break (at least four words), when the transcriber
     was unsure of a later word; "" when there is none."""
-    unsure = next(k for k, w in enumerate(line.words) if _unsure(w, lex))
-    prefix = " ".join(w.text for w in line.words[:unsure])
+    sure = next((k for k in range(1, len(line.words) + 1) if not Line(line.words[:k]).sure(lex)),
+                len(line.words) + 1) - 1
+    prefix = " ".join(w.text for w in line.words[:sure])
     head = re.split(r"[,;:]\s", prefix)
     if len(head) < 2 or len(head[0].split()) < _MIN_FRAGMENT_WORDS:
         return ""
     return clean(head[0], lex).rstrip(" ,;:")
+
+
+# Words that open a clause without being part of it: dropped when the clause stands alone. Not
+# relative words ("which", "who", "que"): the clause after them has no subject of its own.
+_RELATIVE = frozenset("which who whom whose that que qui dont cui welche welcher welches der die das".split())
+
+
+def clauses(line: Line, lex: Lexicon) -> list[str]:
+    """The line's clauses that can stand alone as sentences, when the line as a whole cannot be used
+    (an unsure word, a misheard stretch): split at commas, semicolons and before subordinating
+    words, a leading connective or subordinating word dropped ("while yeast produces gas" ->
+    "yeast produces gas"), each sure (``Line.sure``), no fragment, at least four words. A
+    compressed sentence keeps to what the transcriber heard and still reads as one."""
+    if not lex.known:
+        return []
+    openers = {*lex.continuations, *_SUBORDINATE.get(lex.code, ())} - _RELATIVE
+    cut_before = {s for s in _SUBORDINATE.get(lex.code, ()) if " " not in s}
+    spans: list[list[Word]] = [[]]
+    for w in line.words:
+        bare = w.text.strip(",.;:!?¿¡\"'").lower()
+        if spans[-1] and bare in cut_before:
+            spans.append([])
+        spans[-1].append(w)
+        if w.text.endswith((",", ";", ":")):
+            spans.append([])
+    out = []
+    for span in spans:
+        while span and span[0].text.strip(",.;:!?¿¡\"'").lower() in openers:
+            span = span[1:]
+        # Lifted from a line the transcriber struggled with: every word must be heard without doubt.
+        if len(span) < _MIN_FRAGMENT_WORDS or not Line(span).sure(lex) or min(w.confidence for w in span) < DOUBT:
+            continue
+        text = clean(" ".join(w.text for w in span), lex).rstrip(" ,;:-.!?")
+        if text and not fragment(text, lex, title=True) and not _leans(text, lex):
+            out.append(sentence_case(text, lex))
+    return out
+
+
+def _leans(text: str, lex: Lexicon) -> bool:
+    """Whether a clause lifted out of its sentence needs the rest of it: it opens on a third-person
+    pronoun, a modal or "to" (its subject was in the clause before), or on a preposition (a
+    phrase, not a clause: "on the far side of the Moon")."""
+    tokens = lexicon_words(text)
+    if not tokens:
+        return True
+    cues = _VERB_CUE_SETS.get(lex.code, frozenset()) - {"i", "you", "we", "they", "yo", "je", "eu", "io"}
+    prepositions = _NOT_AFTER_ARTICLE_SETS.get(lex.code, frozenset()) - _ARTICLE_SETS.get(lex.code, frozenset())
+    # English: an -ing opening is a participle phrase once cut from its sentence ("waiting an hour").
+    participle = lex.code == "en" and tokens[0].endswith("ing")
+    return tokens[0] in cues or tokens[0] in prepositions or participle
 
 
 def _main_clause(text: str, lex: Lexicon) -> str:
@@ -650,3 +881,171 @@ def _stems(text: str, lex: Lexicon) -> set[str]:
 
 def _norm(text: str) -> str:
     return re.sub(r"[^\w]+", " ", text.lower()).strip()
+
+
+# Chinese and Japanese: a title of about 70 Latin characters is about 30 of theirs (each is a
+# syllable or a word, and twice as wide on screen); a description of 160 about 70.
+UNSPACED_TITLE_MAX_CHARS = 30
+UNSPACED_DESCRIPTION_MAX_CHARS = 70
+_UNSPACED_ENDS = ("。", "？", "！", "?", "!", "\uff0e")
+# Japanese sentences end on a polite predicate, often without a 。 in Whisper's text ("...必要です
+# 家に..."): a sentence ends there unless a particle carries it on ("ですが", "ますから").
+_JAPANESE_END = re.compile(r"(?:です|ます|ました|でした|ません|ましょう|ください|だ)(?:か|ね|よ)?$")
+_JAPANESE_GOES_ON = re.compile(r"^(?:か|ね|よ|が|けど|から|し|と|の|な|ので|のに|って|て)")
+_JAPANESE_QUESTION = re.compile(r"(?:です|ます|でした|ました|ません)か$")
+
+
+def unspaced_sentences(lines: Sequence[Line]) -> list[tuple[int, list[Word]]]:
+    """The sentences of the clip's lines, each with its line's index: a line of Chinese or
+    Japanese is cut after a final mark, and (Japanese) after a polite predicate no particle
+    carries on."""
+    out: list[tuple[int, list[Word]]] = []
+    for k, line in enumerate(lines):
+        current: list[Word] = []
+        for i, w in enumerate(line.words):
+            current.append(w)
+            following = line.words[i + 1].text if i + 1 < len(line.words) else ""
+            said = "".join(x.text for x in current)
+            if (w.text.endswith(_UNSPACED_ENDS)
+                    or (_JAPANESE_END.search(said) and not _JAPANESE_GOES_ON.match(following))):
+                out.append((k, current))
+                current = []
+        if current:
+            out.append((k, current))
+    return [(k, ws) for k, ws in out if ws]
+
+
+def _unspaced_text(words: Sequence[Word]) -> str:
+    return clean(Line(words).text, NEUTRAL)
+
+
+def _unspaced_sentence(words: Sequence[Word]) -> str:
+    """The words as a sentence with its final mark: a Japanese question gets its "？"."""
+    text = _unspaced_text(words).rstrip("、，,;\uff1b:：")
+    if text.endswith(_UNSPACED_ENDS):
+        return text
+    return text + ("？" if _JAPANESE_QUESTION.search(text) else "。")
+
+
+def _sureness(words: Sequence[Word], lex: Lexicon) -> tuple[int, float]:
+    """How sure the transcriber was of ``words``, for ranking: (0 when every word is sure (``Line.sure``),
+    else minus the count of unsure words, the mean confidence)."""
+    unsure = sum(w.confidence < UNSURE for w in words) + len(misheard_stretches(words)) // 2
+    return (-unsure, sum(w.confidence for w in words) / max(1, len(words)))
+
+
+def compose_unspaced(lines: Sequence[Line], vocabulary: Vocabulary) -> Posting:
+    """Title, description and hashtags for a clip in Chinese or Japanese, on whole characters:
+
+    - title: a question or hook among the clip's first two sentences; else the clip's most
+      distinctive whole sentence (character bigrams weighed like keywords), the surest first, a
+      sentence after the first two preferred to a copy of the opening. At most 30 characters,
+      never a fragment: a sentence, or none (the caller then uses the old rule);
+    - description: the one or two sentences most central to the clip besides the title's, in
+      order, at most 70 characters, each with its final mark;
+    - hashtags: 3-5 of the clip's sure, distinctive words as the transcriber wrote them (Chinese
+      words of two Han characters or more; Japanese katakana words, loan nouns), or none.
+    """
+    lex = vocabulary.lex
+    sentences = unspaced_sentences(lines)
+    clip_vector = _vector(" ".join(line.text for line in lines), vocabulary)
+
+    def value(words: Sequence[Word]) -> float:
+        return _cosine(_vector(_unspaced_text(words), vocabulary), clip_vector)
+
+    fitting = [(n, k, ws) for n, (k, ws) in enumerate(sentences)
+               if 4 <= len(_unspaced_sentence(ws).rstrip("。\uff0e")) <= UNSPACED_TITLE_MAX_CHARS]
+    title, title_at = "", -1
+    opening = [(n, k, ws) for n, k, ws in fitting if n < 2 and (
+        lines[k].hook >= 0.8 or _unspaced_sentence(ws).endswith(("？", "?")))]
+    ranked = sorted(opening or fitting, key=lambda item: (
+        _sureness(item[2], lex)[0], (0.8 if item[0] < 2 and not opening else 1.0) * value(item[2])
+        + 0.1 * _sureness(item[2], lex)[1]), reverse=True)
+    if ranked:
+        n, _k, ws = ranked[0]
+        title, title_at = _unspaced_sentence(ws).rstrip("。\uff0e"), n
+    elif japanese(lines):
+        # No sentence fits: a Japanese sentence's last clause holds its predicate and reads whole
+        # ("[走る距離を少しずつ増やして、]ほとんどの日はゆっくり走りましょう"): the longest that fits.
+        tails = [(len(tail), n) for n, (_k, ws) in enumerate(sentences) for tail in _japanese_tails(ws)]
+        if tails:
+            size, n = max(tails)
+            title = next(t for t in _japanese_tails(sentences[n][1]) if len(t) == size)
+            # The whole sentence may then describe the clip.
+    if not title and sentences:
+        # Chinese, or no Japanese clause fits: the surest, most distinctive sentence up to a clause mark.
+        _n, words = max(sentences, key=lambda item: (_sureness(item[1], lex)[0], value(item[1])))
+        title = shorten(_unspaced_sentence(words).rstrip("。\uff0e"), UNSPACED_TITLE_MAX_CHARS, lex)
+    # Description: the most central other sentences, surest first, in the clip's order.
+    # Never a word under the floor: with none sure, no description rather than a misheard one.
+    others = [(n, ws) for n, (_k, ws) in enumerate(sentences) if n != title_at and _sureness(ws, lex)[0] == 0]
+    others.sort(key=lambda item: (_sureness(item[1], lex)[0], value(item[1])), reverse=True)
+    description = ""
+    for count in (2, 1):
+        chosen = sorted(others[:count], key=lambda item: item[0])
+        text = "".join(_unspaced_sentence(ws) for _n, ws in chosen)
+        if chosen and len(text) <= UNSPACED_DESCRIPTION_MAX_CHARS and _norm(text) != _norm(title):
+            description = text
+            break
+    return Posting(title, description, _unspaced_hashtags(lines, vocabulary), [])
+
+
+def japanese(lines: Sequence[Line]) -> bool:
+    """Whether the clip is in Japanese: it has hiragana (Chinese has none)."""
+    return any("\u3041" <= c <= "\u309f" for line in lines for c in line.text)
+
+
+def _japanese_tails(words: Sequence[Word]) -> list[str]:
+    """The sentence's final clauses, from a clause mark (、) on, that fit a title."""
+    text = _unspaced_sentence(words).rstrip("。\uff0e")
+    cuts = [m.end() for m in re.finditer(r"[、，]", text)]
+    return [text[c:] for c in cuts if 6 <= len(text[c:]) <= UNSPACED_TITLE_MAX_CHARS]
+
+
+_KATAKANA = re.compile(r"[\u30a0-\u30ff]+")
+_KATAKANA_WORD = re.compile(r"[\u30a0-\u30ff]{3,}")
+_HAN_WORD = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]{2,}")
+_PUNCTUATION = "、。，？！,.?!：\uff1b:;"
+# Chinese words every talk says (pronouns, time, quantity, greetings): never a hashtag.
+_CHINESE_COMMON = frozenset("""我们 你们 他们 她们 它们 大家 自己 今天 明天 昨天 现在 时候 以后 以前 很多 一些 一点 这个
+    那个 这些 那些 什么 怎么 为什么 因为 所以 但是 如果 已经 可以 没有 就是 还是 一样 非常 真的 欢迎 回到 谢谢 问题 东西
+    事情 时间 小时 分钟 一年 今年 每天 比如 其实 然后 可能 应该 需要 知道 觉得""".split())
+
+_CHINESE_FUNCTION = frozenset("的了把是在不一么着过和与就都也还要会能被让给从对这那")
+
+
+def _unspaced_hashtags(lines: Sequence[Line], vocabulary: Vocabulary) -> list[str]:
+    """The clip's sure words as the transcriber wrote them (Chinese: two Han characters or more,
+    none of the words every talk says; Japanese: katakana words of three or more, loan nouns,
+    which Whisper writes a character or two at a time), distinctive of the clip, most said first."""
+    lex = vocabulary.lex
+    in_japanese = japanese(lines)
+    counts: Counter[str] = Counter()
+    for line in lines:
+        stretches = misheard_stretches(line.words)
+        run = ""
+        for i, w in enumerate([*line.words, None]):
+            word = w.text.strip(_PUNCTUATION) if w is not None else ""
+            sure = w is not None and w.confidence >= UNSURE and i not in stretches
+            if w is not None and in_japanese and sure and _KATAKANA.fullmatch(word) \
+                    and not w.text.endswith(tuple(_PUNCTUATION)):
+                run += word
+                continue
+            if in_japanese and sure and _KATAKANA.fullmatch(word):
+                run += word  # the run's last piece, before a mark
+                word = ""
+            if _KATAKANA_WORD.fullmatch(run):
+                counts[run] += 1
+            run = ""
+            if sure and not in_japanese and _HAN_WORD.fullmatch(word) and word not in _CHINESE_COMMON:
+                counts[word] += 1
+    if not in_japanese:
+        # Whisper writes Chinese in pieces of a few characters, not words ("聊一", "者把"): a piece
+        # is taken for a word when the clip says it twice and it holds no function character.
+        counts = Counter({w: n for w, n in counts.items() if n >= 2 and not set(w) & _CHINESE_FUNCTION})
+    tags = []
+    for word, _n in counts.most_common():
+        bigrams = [lex.stem(b) for b in lex.keyword_tokens(word)]
+        if bigrams and all(vocabulary.distinctive(b) for b in bigrams):
+            tags.append("#" + word)
+    return tags[: _HASHTAGS[1]] if len(tags) >= _HASHTAGS[0] else []
