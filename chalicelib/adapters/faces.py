@@ -21,11 +21,13 @@ from pathlib import Path
 from chalicelib import heavy
 from chalicelib.config import settings
 from chalicelib.domain.keyframes import keyframe_times
+from chalicelib.domain.media import RemoteInput, Source
 from chalicelib.domain.reframe import Box, Sighting
 from chalicelib.errors import MediaError
 
 # OpenCV's FFmpeg reads this when it opens a capture: local files only, never a URL or another
-# file a playlist or concat list names (the same rule as ffmpeg's INPUT_HARDENING). And B-frames
+# file a playlist or concat list names (the same rule as ffmpeg's INPUT_HARDENING; a source read
+# in place gets exactly its URL's protocols instead, in ``_capture``). And B-frames
 # are not decoded at all (OpenCV's ``avdiscard``): no other frame refers to them, the samples
 # land on the I and P frames between them (at most a few frames off), and in the H.264 that
 # cameras and editors write they are half or more of the frames, so of the decoding time.
@@ -67,7 +69,7 @@ MODEL_PATH = str(Path(__file__).resolve().parent.parent / "assets" / "models" / 
 
 
 def detect_faces(
-    video_path: str,
+    video_path: Source,
     start: float,
     end: float,
     sample_fps: float = SAMPLE_FPS,
@@ -156,12 +158,12 @@ def detect_faces(
     return found
 
 
-def _open_before(video_path: str, start: float):
+def _open_before(video_path: Source, start: float):
     """A capture whose next frame is at or before ``start`` (never after: the samples would be
     labelled with times they were not taken at). B-frames are skipped where the file's index
     shows a keyframe to start the walk from; otherwise every frame is decoded after an exact seek."""
     cv2 = heavy.cv2()
-    with open(video_path, "rb") as fh:
+    with _open(video_path) as fh:
         keyframes = keyframe_times(fh)
     capture = _capture(video_path, _SKIP_B_FRAMES if keyframes else _EVERY_FRAME)
     # (FPS is the stream's nominal rate; OpenCV's seek counts frames with it too.)
@@ -182,11 +184,16 @@ def _open_before(video_path: str, start: float):
     return capture
 
 
-def _capture(video_path: str, options: str):
+def _capture(video_path: Source, options: str):
     cv2 = heavy.cv2()
+    location = video_path
+    if isinstance(video_path, RemoteInput):
+        # The pinned version's presigned URL: exactly its protocols, and no redirect elsewhere.
+        location = video_path.url
+        options = options.replace(_EVERY_FRAME, f"protocol_whitelist;{video_path.protocols}|max_redirects;0", 1)
     with _open_lock:
         os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = options
-        capture = cv2.VideoCapture(video_path, cv2.CAP_FFMPEG)
+        capture = cv2.VideoCapture(location, cv2.CAP_FFMPEG)
     if not capture.isOpened():
         raise MediaError("unreadable_video", "The video could not be opened to find faces in it.")
     return capture
@@ -272,8 +279,13 @@ _ISO_BOXES = (b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot")
 _EBML = b"\x1a\x45\xdf\xa3"
 
 
-def _check_container(path: str) -> None:
-    with open(path, "rb") as fh:
+def _open(source: Source):
+    """The source's bytes: a local file, or ranged reads of the pinned version (RemoteInput)."""
+    return source.open() if isinstance(source, RemoteInput) else open(source, "rb")
+
+
+def _check_container(path: Source) -> None:
+    with _open(path) as fh:
         head = fh.read(12)
     if not (head[4:8] in _ISO_BOXES or head[:4] == _EBML):
         raise MediaError("not_a_video", "The file is not an MP4, MOV, MKV or WebM video.")

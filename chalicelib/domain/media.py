@@ -93,7 +93,8 @@ def remote_input(url: str, *, allowed_prefixes: Sequence[str], key: str, version
     return RemoteInput(url=url, protocols=_URL_PROTOCOLS[parts.scheme], name=name, open=open)
 
 
-_URL_QUERY_RE = re.compile(r"(https?://[^\s'\"?]*)\?[^\s'\"]*", re.IGNORECASE)
+# (A colon or full stop ending the URL is ffmpeg's punctuation: "URL: Invalid data", "file URL.")
+_URL_QUERY_RE = re.compile(r"(https?://[^\s'\"?]*)\?[^\s'\"]*?(?=[.:,;]?(?:[\s'\"]|$))", re.IGNORECASE)
 _SIGNING_RE = re.compile(r"(X-Amz-(?:Signature|Credential|Security-Token)=)[^&\s'\"]*", re.IGNORECASE)
 
 
