@@ -89,7 +89,7 @@ def detect_faces(
     OpenCV decodes the frames itself (its wheel bundles FFmpeg's decoders), so the function that
     plans reframes needs no ffmpeg binary: on AWS it carries OpenCV instead, within Lambda's
     250 MB. It opens only what the upload probe accepted, and checks the container's
-    signature again, with FFmpeg's protocols narrowed to local files.
+    signature again, with FFmpeg's protocols narrowed to local files (or to a source URL's own).
     """
     np, cv2 = heavy.numpy(), heavy.cv2()
     if not 0 <= start < end:
