@@ -51,6 +51,7 @@ def main() -> None:
         log_retention=RETENTION[int(ctx("logRetentionDays") or 30)],
         selector=ctx("selector") or "local",
         bedrock_model_id=ctx("bedrockModelId") or "amazon.nova-lite-v1:0",
+        prepare_on_upload=str(ctx("prepareOnUpload") or "true").lower() not in ("0", "false", "off", "no"),
     )
     app.synth()
 

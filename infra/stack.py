@@ -148,6 +148,7 @@ class KlyphStack(cdk.Stack):
         work_expiry_days: int = 7,
         selector: str = "local",
         bedrock_model_id: str = "amazon.nova-lite-v1:0",
+        prepare_on_upload: bool = True,
         **kwargs,
     ) -> None:
         # The construct id is the Chalice stage: chalice.cdk packages the stage named like its scope.
@@ -272,6 +273,9 @@ class KlyphStack(cdk.Stack):
             "KLYPH_STATE_MACHINE_ARN": self.state_machine_arn,
             "KLYPH_TRANSCRIBER": "aws",
             "KLYPH_FFMPEG": "/opt/bin/ffmpeg",
+            # Read where an upload is accepted (the API, the upload trigger): off, a source is
+            # transcribed only when a job asks for it, so videos never submitted cost nothing.
+            "KLYPH_PREPARE_ON_UPLOAD": "1" if prepare_on_upload else "0",
             "POWERTOOLS_SERVICE_NAME": APP_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": "Klyph",
             "POWERTOOLS_LOG_LEVEL": "INFO",

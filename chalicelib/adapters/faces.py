@@ -12,6 +12,7 @@ never pays for them.
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import threading
@@ -19,6 +20,7 @@ import time
 from pathlib import Path
 
 from chalicelib import heavy
+from chalicelib.adapters import libav
 from chalicelib.config import settings
 from chalicelib.domain.keyframes import keyframe_times
 from chalicelib.domain.media import RemoteInput, Source
@@ -62,6 +64,11 @@ _AROUND_INPUT = 160
 # B-frame run (x264 allows 16; cameras use 2-3) before the clip, the walk ends before the clip.
 _SEEK_WALK_FRAMES = 17
 _SEEK_WALK_SPAN_FRAMES = _SEEK_WALK_FRAMES * 4
+# Keyframes at most this far apart make the decoding around keyframes worth it (``_around_keyframes``):
+# phones and cameras write one every 1-2 s. Further apart, the crop would be placed too rarely.
+SPARSE_GOP_SECONDS = 2.5
+# When keyframes alone are sampled, the clip's last look is this long before its end.
+_TAIL_SECONDS = 0.3
 # After this many samples without a face, only every _SPARSE_EVERY-th sample is analysed.
 _SPARSE_AFTER_SAMPLES = 6
 _SPARSE_EVERY = 3
@@ -90,40 +97,108 @@ def detect_faces(
     plans reframes needs no ffmpeg binary: on AWS it carries OpenCV instead, within Lambda's
     250 MB. It opens only what the upload probe accepted, and checks the container's
     signature again, with FFmpeg's protocols narrowed to local files (or to a source URL's own).
+
+    Where keyframes come often (camera and phone footage), the frames are decoded around
+    keyframes only (``_around_keyframes``); otherwise every frame but B-frames is decoded.
     """
-    np, cv2 = heavy.numpy(), heavy.cv2()
     if not 0 <= start < end:
         raise MediaError("invalid_range", f"A clip needs 0 <= start < end; got start={start}, end={end}.")
     _check_container(video_path)
     timeout = settings().ffmpeg_timeout_seconds if timeout_seconds is None else timeout_seconds
     deadline = time.monotonic() + timeout
-    capture = _open_before(video_path, start)
+    with _open(video_path) as fh:
+        keyframes = keyframe_times(fh)
+    if keyframes and _short_gops(keyframes, start, end) and libav.available():
+        return _around_keyframes(video_path, keyframes, start, end, sample_fps, max_width, size, deadline, sharpness)
+    return _every_reference_frame(video_path, keyframes, start, end, sample_fps, max_width, size, deadline, sharpness)
+
+
+def _short_gops(keyframes: list[float], start: float, end: float) -> bool:
+    """Whether keyframes come at most SPARSE_GOP_SECONDS apart over the clip."""
+    inside = [k for k in keyframes if start - SPARSE_GOP_SECONDS <= k <= end + SPARSE_GOP_SECONDS]
+    return len(inside) >= 2 and max(b - a for a, b in itertools.pairwise(inside)) <= SPARSE_GOP_SECONDS
+
+
+class _Sampler:
+    """What is done with each sampled frame: faces found (around the last sample's faces, or a
+    whole-frame scan), and the mouths of a sample measured on a frame MOTION_GAP_SECONDS later."""
+
+    def __init__(self, src_size: tuple[int, int], max_width: int, deadline: float, timeout: float,
+                 sharpness: dict[float, float] | None):
+        src_w, src_h = src_size
+        self.size = src_size
+        self.width = min(src_w, max_width) // 2 * 2
+        self.height = max(2, round(src_h * self.width / src_w) // 2 * 2)
+        self.detector = _Detector(self.width, self.height)
+        self.scale = (src_w / self.width, src_h / self.height)
+        self.found: list[Sighting] = []
+        self.sharpness = sharpness
+        self.deadline, self.timeout = deadline, timeout
+        # The last sample's faces, waiting for the frame MOTION_GAP_SECONDS later.
+        self.waiting: tuple[float, list[_FaceRegions], object] | None = None
+
+    def check_time(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise MediaError("timeout", f"Face detection did not finish within {self.timeout} s.")
+
+    def wants_pair(self, at: float) -> bool:
+        return self.waiting is not None and at >= self.waiting[0] + MOTION_GAP_SECONDS - 0.02
+
+    def pair(self, later) -> None:
+        """``later`` is the frame MOTION_GAP_SECONDS after the waiting sample (None: unreadable)."""
+        assert self.waiting is not None
+        _, regions, sampled = self.waiting
+        if later is not None:
+            mouths = [r.mouth_motion(sampled, later) for r in regions]
+            self.found[-1] = Sighting(self.found[-1].t, self.found[-1].faces, mouths)
+        self.waiting = None
+
+    def sample(self, at: float, frame, scan: bool) -> list[_FaceRegions]:
+        """Faces in ``frame``, taken at ``at`` (clip seconds): only around the last sample's
+        faces unless ``scan`` (a whole-frame scan finds anyone new)."""
+        np, cv2 = heavy.numpy(), heavy.cv2()
+        previous = self.found[-1].faces if self.found else []
+        if previous and not scan:
+            # Faces known from the last sample: look again only around them (a small YuNet
+            # input each), with a whole-frame scan every second for anyone new.
+            regions = _dedupe([r for box in previous for r in self.detector.around(frame, box, self.size)])
+        else:
+            small = cv2.resize(frame, (self.width, self.height), interpolation=cv2.INTER_AREA)
+            regions = [_FaceRegions(row, self.scale, (0, 0), self.size)
+                       for row in self.detector.faces(np.ascontiguousarray(small))]
+        # Labelled with the frame's own time: after a skipped B-frame run it may be a frame
+        # or three past the sample's nominal time.
+        self.found.append(Sighting(round(max(0.0, at), 3), [r.box for r in regions], [0.0] * len(regions)))
+        if regions:
+            if self.sharpness is not None:
+                largest = max((r.box for r in regions), key=lambda b: b[2] * b[3])
+                self.sharpness[self.found[-1].t] = _sharpness(frame, largest)
+            self.waiting = (at, regions, frame)
+        return regions
+
+
+def _every_reference_frame(video_path: Source, keyframes: list[float] | None, start: float, end: float,
+                           sample_fps: float, max_width: int, size: tuple[int, int] | None, deadline: float,
+                           sharpness: dict[float, float] | None) -> list[Sighting]:
+    """OpenCV's capture walks the clip frame by frame (B-frames skipped where the file's index
+    allows a safe start), sampling ``sample_fps`` frames a second."""
+    cv2 = heavy.cv2()
+    capture = _open_before(video_path, start, keyframes)
     try:
         src_w, src_h = size or (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
         if not src_w or not src_h:
             raise MediaError("no_video_stream", "The source has no video stream to find faces in.")
-        width = min(src_w, max_width) // 2 * 2
-        height = max(2, round(src_h * width / src_w) // 2 * 2)
-        detector = _Detector(width, height)
-        scale = (src_w / width, src_h / height)
-        found: list[Sighting] = []
+        sampler = _Sampler((src_w, src_h), max_width, deadline, deadline - time.monotonic(), sharpness)
         count = max(1, round((end - start) * sample_fps))
         index, last_face = 0, -(10**9)
-        # The last sample's faces, waiting for the frame MOTION_GAP_SECONDS later.
-        waiting: tuple[float, list[_FaceRegions], object] | None = None
-        while index < count or waiting is not None:
-            if time.monotonic() > deadline:
-                raise MediaError("timeout", f"Face detection did not finish within {timeout} s.")
+        while index < count or sampler.waiting is not None:
+            sampler.check_time()
             if not capture.grab():  # decodes without converting: cheap for the frames skipped
                 break
             at = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000 - start
-            if waiting is not None and at >= waiting[0] + MOTION_GAP_SECONDS - 0.02:
+            if sampler.wants_pair(at):
                 ok, later = capture.retrieve()
-                _, regions, sampled = waiting
-                if ok:
-                    mouths = [r.mouth_motion(sampled, later) for r in regions]
-                    found[-1] = Sighting(found[-1].t, found[-1].faces, mouths)
-                waiting = None
+                sampler.pair(later if ok else None)
             if index >= count or at < index / sample_fps - 0.02:  # the first frame at or just before each sample time
                 continue
             if index - last_face > _SPARSE_AFTER_SAMPLES and index % _SPARSE_EVERY:
@@ -135,36 +210,115 @@ def detect_faces(
             ok, frame = capture.retrieve()
             if not ok:
                 break
-            previous = found[-1].faces if found else []
-            if previous and index % _FULL_SCAN_EVERY:
-                # Faces known from the last sample: look again only around them (a small YuNet
-                # input each), with a whole-frame scan every second for anyone new.
-                regions = _dedupe([r for box in previous for r in detector.around(frame, box, (src_w, src_h))])
-            else:
-                small = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
-                regions = [_FaceRegions(row, scale, (0, 0), (src_w, src_h))
-                           for row in detector.faces(np.ascontiguousarray(small))]
-            # Labelled with the frame's own time: after a skipped B-frame run it may be a frame
-            # or three past the sample's nominal time.
-            found.append(Sighting(round(max(0.0, at), 3), [r.box for r in regions], [0.0] * len(regions)))
-            if regions:
-                if sharpness is not None:
-                    sharpness[found[-1].t] = _sharpness(frame, max((r.box for r in regions), key=lambda b: b[2] * b[3]))
+            if sampler.sample(at, frame, scan=not index % _FULL_SCAN_EVERY):
                 last_face = index
-                waiting = (at, regions, frame)
             index += 1
     finally:
         capture.release()
+    return sampler.found
+
+
+def _around_keyframes(video_path: Source, keyframes: list[float], start: float, end: float, sample_fps: float,
+                      max_width: int, size: tuple[int, int] | None, deadline: float,
+                      sharpness: dict[float, float] | None) -> list[Sighting]:
+    """Each keyframe of the clip is sampled, and the decoder jumps to the next one unless the
+    sample shows two or more people: then the frames up to the next keyframe are decoded too,
+    sampled ``sample_fps`` times a second with their mouths measured, since who speaks decides
+    the shot. With one person or none the keyframes alone (every 1-2 s on camera footage) place
+    the crop, and a keyframe costs several times a P-frame to decode, so the frames between them
+    are not decoded at all. The clip is split in two halves decoded side by side."""
+    gops = [k for k in keyframes if k < end]
+    first = max([i for i, k in enumerate(gops) if k <= start] or [0])
+    gops = gops[first:]
+    halves = [gops[: (len(gops) + 1) // 2], gops[(len(gops) + 1) // 2:]] if len(gops) > 3 else [gops]
+    bounds = [(start if n == 0 else half[0], end if n == len(halves) - 1 else halves[n + 1][0])
+              for n, half in enumerate(halves)]
+    results: list[list[Sighting] | BaseException] = [[] for _ in halves]
+
+    def run(n: int) -> None:
+        try:
+            results[n] = _sample_gops(video_path, halves[n], bounds[n], start, sample_fps, max_width, size, deadline,
+                                      sharpness, tail=n == len(halves) - 1)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
+            results[n] = exc
+
+    threads = [threading.Thread(target=run, args=(n,), name=f"faces-{n}") for n in range(1, len(halves))]
+    for thread in threads:
+        thread.start()
+    run(0)
+    for thread in threads:
+        thread.join()
+    found: list[Sighting] = []
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+        found += result
     return found
 
 
-def _open_before(video_path: Source, start: float):
+def _sample_gops(video_path: Source, gops: list[float], bounds: tuple[float, float], start: float, sample_fps: float,
+                 max_width: int, size: tuple[int, int] | None, deadline: float,
+                 sharpness: dict[float, float] | None, tail: bool) -> list[Sighting]:
+    """The samples of [lo, hi) (source seconds) of one run of keyframes ``gops``; ``tail``: hi
+    is the clip's end."""
+    try:
+        if isinstance(video_path, RemoteInput):
+            # The pinned version's presigned URL: exactly its protocols, and no redirect elsewhere.
+            reader = libav.FrameReader(video_path.url, protocols=video_path.protocols, redirects=False)
+        else:
+            reader = libav.FrameReader(video_path)
+    except ValueError as exc:
+        raise MediaError("unreadable_video", f"The video could not be opened to find faces in it ({exc}).") from None
+    lo, hi = bounds
+    sampler: _Sampler | None = None
+    due = lo  # the next sample's time, source seconds
+    with reader:
+        for n, keyframe in enumerate(gops):
+            gop_end = min(hi, gops[n + 1]) if n + 1 < len(gops) else hi
+            due = max(due, keyframe)
+            dense: bool | None = None  # decided by the GOP's first sample
+            try:
+                for at_source, converted in reader.frames_from(keyframe):
+                    if sampler is None:
+                        shape = converted().shape
+                        sampler = _Sampler(size or (shape[1], shape[0]), max_width, deadline,
+                                           deadline - time.monotonic(), sharpness)
+                    sampler.check_time()
+                    at = at_source - start
+                    if sampler.wants_pair(at):
+                        sampler.pair(converted())
+                    elif sampler.waiting is not None and at - sampler.waiting[0] > 3 * MOTION_GAP_SECONDS:
+                        sampler.pair(None)  # no frame near enough after it
+                    if at_source >= gop_end - 0.01:
+                        break
+                    if at_source < due - 0.02:
+                        continue
+                    first = dense is None
+                    regions = sampler.sample(at, converted(), scan=first or len(sampler.found) % _FULL_SCAN_EVERY == 0)
+                    if first:
+                        dense = len(regions) >= 2
+                    due = at_source + 1 / sample_fps
+                    if not dense:
+                        # One person or none: a mouth decides nothing, and the next keyframe
+                        # comes within SPARSE_GOP_SECONDS. After the clip's last keyframe, one
+                        # more look near its end, or a face walking on is held where it was.
+                        sampler.waiting = None
+                        if not (tail and n + 1 == len(gops)) or at_source >= hi - _TAIL_SECONDS - 0.5:
+                            break
+                        due = hi - _TAIL_SECONDS
+            except ValueError as exc:
+                raise MediaError("unreadable_video", f"The video could not be decoded to find faces in it ({exc}).") \
+                    from None
+        if sampler is not None and sampler.waiting is not None:
+            sampler.pair(None)
+    return sampler.found if sampler is not None else []
+
+
+def _open_before(video_path: Source, start: float, keyframes: list[float] | None):
     """A capture whose next frame is at or before ``start`` (never after: the samples would be
     labelled with times they were not taken at). B-frames are skipped where the file's index
     shows a keyframe to start the walk from; otherwise every frame is decoded after an exact seek."""
     cv2 = heavy.cv2()
-    with _open(video_path) as fh:
-        keyframes = keyframe_times(fh)
     capture = _capture(video_path, _SKIP_B_FRAMES if keyframes else _EVERY_FRAME)
     # (FPS is the stream's nominal rate; OpenCV's seek counts frames with it too.)
     fps = capture.get(cv2.CAP_PROP_FPS) or 25.0

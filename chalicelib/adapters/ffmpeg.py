@@ -69,12 +69,17 @@ class Ffmpeg:
         )
         return info
 
-    def extract_audio(self, src: str, dst_wav: str) -> list[float]:
+    def extract_audio(self, src: str, dst_wav: str, audio_copy: str | None = None) -> list[float]:
         """Write the speech WAV and return its loudness profile (dBFS per second, floored at
-        -100), both from one decoding pass."""
+        -100), both from one decoding pass; with ``audio_copy``, also the source's audio stream
+        as it is (``media.extract_audio_args``), when Matroska can hold its codec."""
         levels_txt = dst_wav + ".levels.txt"
         try:
-            result = self._run(media.extract_audio_args(src, dst_wav, levels_txt))
+            result = self._run(media.extract_audio_args(src, dst_wav, levels_txt, audio_copy=audio_copy))
+            if result.returncode != 0 and audio_copy and "matches no streams" not in result.stderr:
+                # A codec Matroska cannot carry: without the copy (a later pass reads the source).
+                Path(audio_copy).unlink(missing_ok=True)
+                result = self._run(media.extract_audio_args(src, dst_wav, levels_txt))
             if result.returncode != 0:
                 if "matches no streams" in result.stderr:
                     raise MediaError(

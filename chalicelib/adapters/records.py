@@ -185,6 +185,15 @@ class Records:
         set_ = {k: v for k, v in fields.items() if v is not None}
         return self.table.update(f"VIDEO#{video_id}", "VIDEO", set=set_, remove=remove)
 
+    def set_preparation(self, video_id: str, preparation: dict[str, Any]) -> dict[str, Any] | None:
+        """Record the state of a video's preparation; None, recording nothing, when the video is
+        gone or being deleted: a preparation runs beside the user, who may delete the video."""
+        try:
+            return self.table.update(f"VIDEO#{video_id}", "VIDEO", set={"preparation": preparation},
+                                     condition="attribute_not_exists(#deleting)")
+        except ConditionFailed:
+            return None
+
     def settle_upload(self, video_id: str, **fields: Any) -> dict[str, Any]:
         """Record the probe's verdict on a source, only while the video still awaits one
         (uploading, or failed without media: a rejected upload may be replaced). A video that

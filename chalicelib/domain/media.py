@@ -398,8 +398,12 @@ def filter_path(path: str) -> str:
 # -14 LUFS), reached within LOUDNESS_TOLERANCE_LU by measuring what the chain produces.
 TARGET_LUFS = -14.0
 LOUDNESS_TOLERANCE_LU = 0.3
-# Sample peaks are limited to -2 dBFS so the true peak of the AAC stays under -1 dBTP.
-_PEAK_LIMIT = 10 ** (-2.0 / 20)
+# Sample peaks are limited to -2.5 dBFS so the true peak of the AAC stays under -1 dBTP: the
+# encoder overshoots a heavily limited signal by up to about 1.3 dB (measured on quiet
+# passages raised 26 dB: -1.0 dBTP at a -2 dBFS limit, -1.4 and lower at -2.5).
+_PEAK_LIMIT = 10 ** (-2.5 / 20)
+# The clip's audio fades in over this long: see speech_audio_filter.
+_FADE_IN_SECONDS = 0.1
 # Below this the clip is silence or near it: raising it would only amplify noise.
 SILENT_LUFS = -60.0
 MAX_GAIN_DB = 30.0
@@ -425,7 +429,13 @@ def speech_audio_filter(source_lufs: float | None = None, gain_db: float = 0.0) 
         f"acompressor=threshold={threshold:.6f}:ratio=2.5:attack=10:release=200:knee=4,"
         f"volume={gain_db:.2f}dB,"
         # latency=true: the limiter's look-ahead is compensated, so sound stays in sync.
-        f"alimiter=limit={_PEAK_LIMIT:.4f}:attack=5:release=50:level=false:latency=true"
+        f"alimiter=limit={_PEAK_LIMIT:.4f}:attack=5:release=50:level=false:latency=true,"
+        # The compressor has no past at the clip's first sample, and a syllable rising out of the
+        # cut, raised by a large gain, made the AAC encoder's first frames overshoot (+0.4 and
+        # +1.1 dBTP, measured, with the limiter's own output at -2.5 dBFS); a 30 ms fade was
+        # not enough. The cut lies in a pause (up to 0.3 s of room before the first word), so
+        # the 0.1 s fade-in is heard as nothing, and no click either.
+        f"afade=t=in:d={_FADE_IN_SECONDS}"
     )
 
 
@@ -450,7 +460,7 @@ def gain_table_args(src: str, source_lufs: float, gains: Sequence[float], block_
     limiter, and ebur128 writes that output's momentary loudness every 100 ms to its file in
     ``block_files`` (read with ``parse_blocks``; see ``domain.loudness``)."""
     chain = speech_audio_filter(source_lufs, 0.0).split(",")
-    downmix_and_compressor = ",".join(c for c in chain if not c.startswith(("volume=", "alimiter=")))
+    downmix_and_compressor = ",".join(c for c in chain if not c.startswith(("volume=", "alimiter=", "afade=")))
     limiter = next(c for c in chain if c.startswith("alimiter="))
     graph = [f"[0:a:0]{downmix_and_compressor},asplit={len(gains)}" + "".join(f"[c{i}]" for i in range(len(gains)))]
     outputs: list[str] = []
@@ -491,11 +501,14 @@ def parse_loudness(ffmpeg_stderr: str) -> float | None:
     return max(value, -70.0)
 
 
-def extract_audio_args(src: str, dst_wav: str, levels_txt: str | None = None, window_seconds: float = 1.0) -> list[str]:
+def extract_audio_args(src: str, dst_wav: str, levels_txt: str | None = None, window_seconds: float = 1.0,
+                       audio_copy: str | None = None) -> list[str]:
     """Mono 16 kHz 16-bit WAV for speech recognition; only the first audio stream is decoded.
 
     With ``levels_txt``, the same pass writes the RMS level of each ``window_seconds`` of that
-    WAV (the last window may be shorter) as ffmpeg metadata lines: astats on 1 s frames."""
+    WAV (the last window may be shorter) as ffmpeg metadata lines: astats on 1 s frames. With
+    ``audio_copy``, the same pass also copies that audio stream, as it is, into a Matroska
+    file: a later pass over the audio at its own rate reads that instead of the whole video."""
     audio_filter = ["aresample=16000", "aformat=sample_fmts=s16:channel_layouts=mono"]
     if levels_txt:
         audio_filter += [
@@ -509,6 +522,8 @@ def extract_audio_args(src: str, dst_wav: str, levels_txt: str | None = None, wi
         "-af", ",".join(audio_filter),
         "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le",
         "-f", "wav", f"file:{dst_wav}",
+        *(["-map", "0:a:0", "-vn", "-sn", "-dn", "-c:a", "copy", "-f", "matroska", f"file:{audio_copy}"]
+          if audio_copy else []),
     ]
 
 

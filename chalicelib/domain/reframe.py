@@ -42,6 +42,14 @@ Detections = Sequence[Sighting | tuple[float, list[Box]]]
 STEP_SECONDS = 0.1  # planner tick; sendcmd_script interpolates keyframes to the frame rate
 TRACK_GAP_SECONDS = 1.0  # a face missed for longer than this starts a new track
 SCORE_WINDOW_SECONDS = 1.0  # subject score: face area x presence over this window
+# Samples may come sparser than SCORE_WINDOW_SECONDS allows for (the face analysis samples
+# only keyframes, every 1-2 s, while one person or nobody is in view): a window then spans at
+# least this many samples, so presence is still judged on more than one sighting, and a
+# face is still followed across the gap between two samples (TRACK_GAP_SAMPLES gaps; it may
+# move its own width per REACH_SECONDS).
+WINDOW_SAMPLES = 3
+TRACK_GAP_SAMPLES = 1.5
+REACH_SECONDS = 0.35
 SWITCH_MARGIN = 1.3  # a challenger must score this much more than the subject...
 SWITCH_HOLD_SECONDS = 1.0  # ...for this long before the crop moves to it
 LOST_HOLD_SECONDS = 0.5  # the hold when the subject has left (or the source cut away)
@@ -92,7 +100,7 @@ def plan_crop_path(
         return [(0.0, centre_x)]
 
     tracks = _tracks(samples)
-    times = [s.t for s in samples]
+    sampled = times = [s.t for s in samples]
     segments = _subject_centres(tracks, times, _speaker_turns(tracks, times, speech))
     if not segments:
         return [(0.0, centre_x)]
@@ -101,7 +109,7 @@ def plan_crop_path(
     dead_half, settle = DEAD_ZONE * crop_w / 2, SETTLE_FRACTION * crop_w
     steps = max(1, math.ceil(duration / STEP_SECONDS - 1e-9))
     times = [min(i * STEP_SECONDS, duration) for i in range(steps + 1)]
-    faces, starts = _face_path(segments, times)
+    faces, starts = _face_path(segments, times, sampled)
     # Start already framed on the first subject rather than panning in from the centre.
     pos = goal = _clamp(faces[0] - crop_w / 2, max_x)
     velocity, panning = 0.0, False
@@ -248,10 +256,14 @@ def _tracks(samples: list[Sighting]) -> list[_Track]:
     """Link detections across samples into tracks: each face joins the live track it overlaps
     most, or whose last centre is within one face width."""
     tracks: list[_Track] = []
+    previous = samples[0].t if samples else 0.0
     for t, boxes, mouths in samples:
-        live = [tr for tr in tracks if t - tr.last_t <= TRACK_GAP_SECONDS]
+        gap = max(TRACK_GAP_SECONDS, TRACK_GAP_SAMPLES * (t - previous))
+        previous = t
+        live = [tr for tr in tracks if t - tr.last_t <= gap]
         pairs = sorted(
-            ((_affinity(tr.last, box), n, m) for n, tr in enumerate(live) for m, box in enumerate(boxes)),
+            ((_affinity(tr.last, box, t - tr.last_t), n, m)
+             for n, tr in enumerate(live) for m, box in enumerate(boxes)),
             reverse=True,
         )
         used_tracks: set[int] = set()
@@ -268,13 +280,14 @@ def _tracks(samples: list[Sighting]) -> list[_Track]:
     return tracks
 
 
-def _affinity(a: Box, b: Box) -> float:
-    """> 0 when b plausibly is the same face as a: IoU, or nearness of centres for a face that
-    moved more than its own size would allow to overlap between samples."""
+def _affinity(a: Box, b: Box, dt: float = 0.0) -> float:
+    """> 0 when b, seen ``dt`` seconds after a, plausibly is the same face: IoU, or nearness of
+    centres for a face that moved more than its own size would allow to overlap between
+    samples (its own width per REACH_SECONDS)."""
     iou = _iou(a, b)
     if iou > 0:
         return 1 + iou
-    reach = max(a[2], b[2])
+    reach = max(a[2], b[2]) * max(1.0, dt / REACH_SECONDS)
     distance = math.dist(_centre(a), _centre(b))
     size_ratio = max(a[2], b[2]) / max(1, min(a[2], b[2]))
     return 1 - distance / reach if distance < reach and size_ratio < 2 else 0.0
@@ -292,8 +305,7 @@ def _subject_centres(
     segments: list[list[tuple[float, float]]] = []
     turn_starts = [start for start, _ in turns]
     for i, t in enumerate(times):
-        recent = times[bisect.bisect_right(times, t - SCORE_WINDOW_SECONDS):i + 1]
-        ahead = times[i:bisect.bisect_left(times, t + SCORE_WINDOW_SECONDS)]
+        recent, ahead = _behind(times, i), _ahead(times, i)
         speaker = turns[max(0, bisect.bisect_right(turn_starts, t) - 1)][1] if turns else None
         if speaker is not None and _score(speaker, recent if subject else ahead) > 0:
             # Whoever speaks has the shot, switched at once: turns already hold for a sentence.
@@ -359,12 +371,20 @@ def _speaker_turns(tracks: list[_Track], times: list[float], speech: Sequence[Sp
 
 
 def _confirmed(track: _Track, times: list[float]) -> bool:
-    """Seen in more than half the samples of some one-second window: a person, not a flicker."""
-    for t in track.boxes:
-        i = bisect.bisect_left(times, t)
-        if _score(track, times[i:bisect.bisect_left(times, t + SCORE_WINDOW_SECONDS)]) > 0:
-            return True
-    return False
+    """Seen in more than half the samples of some window (``_ahead``): a person, not a flicker."""
+    return any(_score(track, _ahead(times, bisect.bisect_left(times, t))) > 0 for t in track.boxes)
+
+
+def _behind(times: list[float], i: int) -> list[float]:
+    """The samples of the SCORE_WINDOW_SECONDS up to sample i, or its last WINDOW_SAMPLES."""
+    first = bisect.bisect_right(times, times[i] - SCORE_WINDOW_SECONDS)
+    return times[min(first, max(0, i + 1 - WINDOW_SAMPLES)):i + 1]
+
+
+def _ahead(times: list[float], i: int) -> list[float]:
+    """The samples of the SCORE_WINDOW_SECONDS from sample i on, or its next WINDOW_SAMPLES."""
+    last = bisect.bisect_left(times, times[i] + SCORE_WINDOW_SECONDS)
+    return times[i:max(last, min(len(times), i + WINDOW_SAMPLES))]
 
 
 def _score(track: _Track, window: list[float]) -> float:
@@ -375,9 +395,11 @@ def _score(track: _Track, window: list[float]) -> float:
     return float(sum(areas)) if 2 * len(areas) > len(window) else 0.0
 
 
-def _face_path(segments: list[list[tuple[float, float]]], times: list[float]) -> tuple[list[float], set[int]]:
+def _face_path(segments: list[list[tuple[float, float]]], times: list[float],
+               sampled: Sequence[float]) -> tuple[list[float], set[int]]:
     """The followed face's centre at each tick, smoothed within each subject's stretch (never
-    across a switch), and the ticks where a new subject's stretch begins."""
+    across a switch), and the ticks where a new subject's stretch begins. ``sampled``: the
+    times of all samples, faces or not."""
     firsts = [segment[0][0] for segment in segments]
     owner = [max(0, bisect.bisect_right(firsts, t) - 1) for t in times]
     alpha = 1 - math.exp(-STEP_SECONDS / FACE_SMOOTHING_SECONDS)
@@ -386,23 +408,27 @@ def _face_path(segments: list[list[tuple[float, float]]], times: list[float]) ->
     for n, segment in enumerate(segments):
         ticks = [i for i, o in enumerate(owner) if o == n]
         if ticks:
-            faces += _smooth([_face_at(segment, times[i]) for i in ticks], alpha)
+            faces += _smooth([_face_at(segment, times[i], sampled) for i in ticks], alpha)
             if n:
                 starts.add(ticks[0])
     return faces, starts
 
 
-def _face_at(centres: list[tuple[float, float]], t: float) -> float:
-    """Face centre at t: linear between sightings, held before the first and after the last."""
+def _face_at(centres: list[tuple[float, float]], t: float, sampled: Sequence[float] = ()) -> float:
+    """Face centre at t: linear between sightings, held before the first and after the last,
+    and held across a gap in which samples missed the face."""
     i = bisect.bisect_right(centres, (t, math.inf))
     if i == 0:
         return centres[0][1]
     if i == len(centres):
         return centres[-1][1]
     (t0, x0), (t1, x1) = centres[i - 1], centres[i]
-    # Across a long gap (subject off screen, or a switch) hold, then jump at the next sighting.
+    # Across a long gap (subject off screen, or a switch) hold, then jump at the next sighting;
+    # a gap with no sample in it is only sparse sampling: the face moved through it.
     if t1 - t0 > TRACK_GAP_SECONDS:
-        return x0
+        between = bisect.bisect_right(sampled, t0 + 1e-6)
+        if not sampled or (between < len(sampled) and sampled[between] < t1 - 1e-6):
+            return x0
     return x0 + (x1 - x0) * (t - t0) / (t1 - t0)
 
 

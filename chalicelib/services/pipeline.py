@@ -12,8 +12,9 @@ import os
 import tempfile
 from typing import Any
 
-from chalicelib.adapters.s3 import clip_key, prepared_key, transcript_key, work_key
+from chalicelib.adapters.s3 import clip_key, prepared_key, transcript_key, video_prefix, work_key, work_prefix
 from chalicelib.config import settings
+from chalicelib.domain import loudness
 from chalicelib.domain.clock import now_iso, seconds_since
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.languages import AUTO
@@ -70,11 +71,13 @@ def prepare(event: Event) -> Event:
     with local_source(state.source.key, state.source.versionId) as source, tempfile.TemporaryDirectory() as tmp:
         info = pinned_facts or ffmpeg.probe(source)
         if info.has_audio:
-            wav = os.path.join(tmp, "audio.wav")
-            # One decoding pass gives the speech audio and its per-second loudness.
-            levels = ffmpeg.extract_audio(source, wav)
-            # The whole audio's loudness at a few gains, once: each clip's gain comes from it.
-            table = ffmpeg.gain_table(source, levels)
+            wav, audio_copy = os.path.join(tmp, "audio.wav"), os.path.join(tmp, "source-audio.mka")
+            # One pass over the source gives the speech audio, its per-second loudness and a
+            # copy of the audio stream (a few % of a video's bytes).
+            levels = ffmpeg.extract_audio(source, wav, audio_copy)
+            # The whole audio's loudness at a few gains, once: each clip's gain comes from it,
+            # measured at the source's own rate (true peaks), from the copy.
+            table = ffmpeg.gain_table(audio_copy if os.path.exists(audio_copy) else source, levels)
             # Kept with the video, not under work/: a later job on this source reads them.
             audio_key = prepared_key(state.accountId, state.videoId, "audio.wav")
             loudness_key = prepared_key(state.accountId, state.videoId, "levels.json")
@@ -82,12 +85,32 @@ def prepare(event: Event) -> Event:
             _store_json(loudness_key, levels)
             _store_json(prepared_key(state.accountId, state.videoId, "loudness.json"),
                         {**(table or {"v": 1, "gains": [], "blocks": []}), "sourceVersionId": state.source.versionId})
+    if state.prepareOnly:
+        _unless_deleted(state)
     if pinned_facts is None:
         # An unpinned source was probed just now: record what it is. (Submit already set the
         # video "processing"; a pinned source's facts are in the record since its upload.)
         wiring.records().update_video(state.videoId, media=info.to_dict(), updatedAt=now_iso())
     return state.model_copy(update={"media": Media.of(info), "audioKey": audio_key, "loudnessKey": loudness_key,
                                     "transcriptReused": False, "preparationPending": False}).wire()
+
+
+def _unless_deleted(state: JobState) -> None:
+    """Stop a preparation, removing everything it wrote, when its video was deleted while it ran.
+
+    The video is not "processing" while it is prepared, so a delete may run meanwhile. Checked
+    after each write: either the delete's purge comes later and removes the file, or this
+    check sees the deletion and removes it; nothing is left behind in either order."""
+    video = wiring.records().get_video(state.videoId)
+    if video is None or video.get("deleting"):
+        _discard_preparation(state)
+
+
+def _discard_preparation(state: JobState) -> None:
+    blobs = wiring.blobs()
+    for prefix in (video_prefix(state.accountId, state.videoId), work_prefix(state.accountId, state.videoId)):
+        blobs.purge(prefix + "/")
+    raise PipelineError("video_deleted", f"video {state.videoId} was deleted while it was being prepared")
 
 
 def _preparation_running(state: JobState) -> bool:
@@ -122,14 +145,18 @@ def _reuse_preparation(state: JobState) -> JobState | None:
         "transcriptReused": False,
     })
     language = preparation.get("language") if state.options.language == AUTO else state.options.language
-    blobs = wiring.blobs()
-    stored_key = transcript_key(state.accountId, state.videoId, language) if language else None
-    if stored_key is None or blobs.head(stored_key) is None:
-        return reused
-    stored = _load_json(stored_key)
-    if stored.get("sourceVersionId") != version:
-        return reused
-    transcript = Transcript.from_dict(stored)
+    if state.options.language == AUTO and preparation.get("noSpeech"):
+        # Whisper heard nobody in this version: hearing it again would find nobody again.
+        transcript = Transcript(language="", duration=state.media.durationSeconds, words=[], segments=[])
+    else:
+        blobs = wiring.blobs()
+        stored_key = transcript_key(state.accountId, state.videoId, language) if language else None
+        if stored_key is None or blobs.head(stored_key) is None:
+            return reused
+        stored = _load_json(stored_key)
+        if stored.get("sourceVersionId") != version:
+            return reused
+        transcript = Transcript.from_dict(stored)
     key = work_key(state.accountId, state.videoId, state.callId, "transcript.json")
     _store_json(key, transcript.to_dict())
     wiring.records().update_call(state.callId, language=transcript.language)
@@ -193,10 +220,15 @@ def _keep_transcript(state: JobState, transcript: Transcript, corrections: list[
     detected = before.get("language") if before.get("sourceVersionId") == version else None
     if state.options.language == AUTO:
         detected = transcript.language or None
-    records.update_video(state.videoId, preparation={
+    # Audio in which "auto" found no speech at all (music, room tone): a later "auto" job
+    # reuses that finding instead of running the transcriber again.
+    no_speech = state.options.language == AUTO and bool(state.audioKey) and not transcript.language
+    marked = records.set_preparation(state.videoId, {
         "status": "ready", "sourceVersionId": version, "preparedAt": now_iso(),
-        **({"language": detected} if detected else {}),
+        **({"language": detected} if detected else {}), **({"noSpeech": True} if no_speech else {}),
     })
+    if marked is None:
+        _discard_preparation(state)  # a job's video cannot be deleted: only a preparation's
 
 
 def store_video_transcript(account_id: str, video_id: str, transcript: Transcript,
@@ -516,7 +548,8 @@ def _gain_table(item: RenderItem) -> dict[str, Any] | None:
     if wiring.blobs().head(key) is None:
         return None
     table = _load_json(key)
-    if table.get("sourceVersionId") != item.source.versionId or not table.get("gains"):
+    if (table.get("sourceVersionId") != item.source.versionId or not table.get("gains")
+            or table.get("v") != loudness.TABLE_VERSION):
         return None
     return table
 
@@ -603,7 +636,7 @@ def failed(event: Event) -> Event:
         # A failed preparation fails nothing the user sees but itself: the video stays
         # submittable, and its job does the work.
         log.warning("preparation failed: %s", error["message"], extra={"videoId": state.videoId})
-        records.update_video(state.videoId, preparation={
+        records.set_preparation(state.videoId, {
             "status": "failed", "sourceVersionId": state.source.versionId, "error": error, "failedAt": now})
         return JobOutcome(callId=state.callId, status="failed", error=Failure(**error), stage="preparing").wire()
     call = records.get_call(state.callId) or {}

@@ -73,7 +73,8 @@ def synth(tmp_path_factory) -> Synth:
 
 @pytest.fixture(scope="session")
 def synth_with_options(tmp_path_factory) -> Synth:
-    """The optional parts switched on: alarm email, Bedrock selector, CORS origins."""
+    """The optional parts switched on (alarm email, Bedrock selector, CORS origins) and preparing
+    at upload switched off."""
     return run_synth(tmp_path_factory.mktemp("synth-options"), {
         "alarmEmail": "ops@example.com", "selector": "bedrock", "corsOrigins": "https://app.example.com",
-        "renderConcurrency": "4"})
+        "renderConcurrency": "4", "prepareOnUpload": "false"})

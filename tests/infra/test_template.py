@@ -439,6 +439,8 @@ def test_alarms_cover_failed_jobs_and_function_errors_and_throttles(synth):
     # No email unless asked for (context alarmEmail); the local selector needs no Bedrock.
     assert not synth.resources("AWS::SNS::Subscription")
     assert function(synth, "pipeline_select")["Environment"]["Variables"]["KLYPH_SELECTOR"] == "local"
+    # Uploads are prepared at once by default, wherever an upload is accepted.
+    assert {function(synth, h)["Environment"]["Variables"]["KLYPH_PREPARE_ON_UPLOAD"] for h in ALL} == {"1"}
 
 
 def test_options_email_bedrock_cors_and_concurrency(synth_with_options):
@@ -447,6 +449,7 @@ def test_options_email_bedrock_cors_and_concurrency(synth_with_options):
     assert sub["Properties"]["Protocol"] == "email" and sub["Properties"]["Endpoint"] == "ops@example.com"
     select = function(synth, "pipeline_select")
     assert select["Environment"]["Variables"]["KLYPH_SELECTOR"] == "bedrock"
+    assert {function(synth, h)["Environment"]["Variables"]["KLYPH_PREPARE_ON_UPLOAD"] for h in ALL} == {"0"}
     assert select["Environment"]["Variables"]["KLYPH_BEDROCK_MODEL_ID"] == "amazon.nova-lite-v1:0"
     granted = {h: actions_on(role_statements(synth, h)) for h in ALL}
     assert [h for h in ALL if any(a.startswith("bedrock:") for a in granted[h])] == ["pipeline_select"]

@@ -19,6 +19,7 @@ from tests.media_fixtures import (
     make_video,
     top_level_atoms,
 )
+from tests.support import FIXTURES
 
 pytestmark = pytest.mark.media
 
@@ -194,6 +195,15 @@ def test_extract_audio_measures_the_loudness_profile_in_the_same_pass(ffmpeg, me
 
     silent = make_video(tmp_path / "silent.mp4", seconds=2.5, width=160, height=90, audio="silence")
     assert ffmpeg.extract_audio(str(silent), str(tmp_path / "s.wav")) == [SILENCE_DBFS] * 3
+
+
+def test_the_audio_copy_of_one_pass_gives_the_loudness_table_of_the_source(ffmpeg, tmp_path):
+    src = make_video(tmp_path / "speech.mp4", seconds=20, width=1280, height=720, audio=FIXTURES / "speech_short.ogg")
+    copy = tmp_path / "source-audio.mka"
+    levels = ffmpeg.extract_audio(str(src), str(tmp_path / "speech.wav"), str(copy))
+    assert copy.stat().st_size < src.stat().st_size / 10, "the audio stream alone, not the video"
+    from_copy, from_source = ffmpeg.gain_table(str(copy), levels), ffmpeg.gain_table(str(src), levels)
+    assert from_copy is not None and from_copy == from_source, "the same samples, so the same blocks"
 
 
 def test_measure_loudness(ffmpeg, media, tmp_path):

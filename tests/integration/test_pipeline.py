@@ -415,6 +415,21 @@ def test_a_second_job_on_the_same_source_reuses_its_transcript_unless_another_la
     assert wiring.records().get_video(video["id"])["preparation"]["language"] == "en", "auto still means English"
 
 
+def test_audio_without_speech_is_not_transcribed_twice(api, project, tmp_path, monkeypatch):
+    from media_fixtures import make_video
+
+    video = upload(api, project, make_video(tmp_path / "quiet.mp4", seconds=16, width=320, height=180,
+                                            audio="silence"))
+    transcribed = whisper_calls(monkeypatch)
+    _status, first = run_job(api, video["id"], maxClips=1, minDuration=5, maxDuration=8, captions=False)
+    assert first["status"] == "succeeded" and first["language"] is None, first
+    assert transcribed == ["auto"]
+    _status, second = run_job(api, video["id"], maxClips=1, minDuration=6, maxDuration=9, captions=False)
+    assert second["status"] == "succeeded" and second["language"] is None and second["clips"], second
+    assert transcribed == ["auto"], "the second auto job knew there was nobody to hear"
+    assert "StartTranscription" not in states_entered(second["callId"])
+
+
 def test_an_upload_is_prepared_at_once_and_a_submit_waits_for_it_instead_of_repeating_it(
         api, project, speech_video, monkeypatch, tmp_path):
     from chalicelib.adapters import whisper
@@ -471,5 +486,48 @@ def test_an_upload_is_prepared_at_once_and_a_submit_waits_for_it_instead_of_repe
     monkeypatch.setattr(whisper.WhisperTranscriber, "transcribe", counting)
     _status, redone = run_job(api, ticket["videoId"], maxClips=1, minDuration=5, maxDuration=10, captions=False)
     assert redone["status"] == "succeeded" and "StartTranscription" in states_entered(redone["callId"]), redone
+    monkeypatch.undo()
+    settings.cache_clear()
+
+
+def test_a_video_deleted_while_it_is_prepared_leaves_nothing_behind(api, project, monkeypatch, tmp_path):
+    import threading
+
+    from chalicelib.adapters import whisper
+    from chalicelib.adapters.s3 import video_prefix, work_prefix
+    from chalicelib.config import settings
+    from media_fixtures import make_video
+
+    monkeypatch.setenv("KLYPH_PREPARE_ON_UPLOAD", "1")
+    settings.cache_clear()
+    assert settings().prepare_on_upload and settings().transcriber == "whisper"
+    deleted, hearing = threading.Event(), threading.Event()
+    real_transcribe = whisper.WhisperTranscriber.transcribe
+
+    def slow(self, wav_path, language="auto"):  # the user deletes the video while Whisper listens
+        hearing.set()
+        assert deleted.wait(60)
+        return real_transcribe(self, wav_path, language)
+
+    monkeypatch.setattr(whisper.WhisperTranscriber, "transcribe", slow)
+    path = make_video(tmp_path / "short.mp4", seconds=12, width=320, height=180, audio=FIXTURES / "speech_short.ogg")
+    video = upload(api, project, path)
+    assert video["preparation"] == "pending"
+    assert hearing.wait(60), "the preparation reached the transcription"
+    # The audio and loudness profile are written by now.
+    assert wiring.blobs().versions(video_prefix(api.account_id, video["id"]) + "/prepared/")
+    status, body = api.post("/dev/delete-video", {"videoId": video["id"]})
+    assert status == 200 and body["deleted"], body
+    deleted.set()
+    sfn = clients.stepfunctions()
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        executions = sfn.list_executions(stateMachineArn=settings().state_machine_arn)["executions"]
+        if next(e for e in executions if e["name"] == f"prp_{video['id']}")["status"] != "RUNNING":
+            break
+        time.sleep(0.2)
+    for prefix in (video_prefix(api.account_id, video["id"]), work_prefix(api.account_id, video["id"])):
+        assert wiring.blobs().versions(prefix + "/") == [], f"left behind under {prefix}"
+    assert wiring.records().get_video(video["id"]) is None, "no half-written record brought back"
     monkeypatch.undo()
     settings.cache_clear()

@@ -454,7 +454,8 @@ def test_speech_audio_filter_compresses_gains_and_limits():
     chain = speech_audio_filter(-30.0, 18.5)
     assert chain.startswith(DOWNMIX + ",acompressor=threshold=0.063096:ratio=2.5")  # -24 dBFS: 6 dB above the source
     assert "volume=18.50dB" in chain
-    assert "alimiter=limit=0.7943:" in chain and "level=false" in chain and "latency=true" in chain
+    assert "alimiter=limit=0.7499:" in chain and "level=false" in chain and "latency=true" in chain  # -2.5 dBFS
+    assert chain.endswith(",afade=t=in:d=0.1"), "the clip fades in: the first frames of the AAC overshot"
 
 
 def test_loudness_args_decode_only_the_clip_audio():
