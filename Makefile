@@ -15,7 +15,7 @@ DEPLOY_STAGE = $(or $(STAGE),prod)
 API_STAGE = $(if $(filter-out local,$(or $(STAGE),local)),aws,local)
 CDK_ENV := AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-$${AWS_REGION:-us-east-1}} JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=1
 
-.PHONY: install run lint test chromium test-unit test-infra load demo api-key revoke-key redrive-uploads layer synth deploy clean bench bench-persistence reset-data
+.PHONY: install run lint test chromium test-unit test-infra load demo api-key revoke-key redrive-uploads layer synth deploy clean bench bench-persistence bench-ranged reset-data
 
 install: $(STAMP)
 
@@ -66,6 +66,12 @@ bench: install
 # memory over ten 65 MB uploads, disk per hour of source (prints JSON; README quotes it). ~5 min.
 bench-persistence: install
 	$(PY) -m bench persistence $(BENCH_ARGS)
+
+# What a render and the face analysis read from a 2 GB source in the local stand-in, in place
+# against the whole download, index first and last (prints JSON; BENCHMARKS.md quotes it). ~6 min,
+# 8 GB of temporary disk. Needs the cached bench clip (BENCH_ARGS=--clip FILE for another).
+bench-ranged: install
+	$(PY) -m bench ranged $(BENCH_ARGS)
 
 # Delete everything `make run` keeps (KLYPH_DATA_DIR, default .klyph-data/) after asking; FORCE=1 does not ask.
 # Refused while a stack runs on the directory. Only Python's standard library: no install needed.

@@ -36,6 +36,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.persistence import main as persistence
 
         return persistence(argv[1:])
+    if argv[:1] == ["ranged"]:
+        from bench.ranged import main as ranged
+
+        return ranged(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(ROOT / "bench-output"))
     parser.add_argument("--report", default=str(ROOT / "BENCHMARKS.md"))

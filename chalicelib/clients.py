@@ -5,10 +5,20 @@ moto before any client exists (``reset()`` drops the memo between tests).
 """
 from __future__ import annotations
 
+import logging
 from functools import cache
 from typing import Any
 
 from chalicelib.config import settings
+
+
+def _not_signing_details(record: logging.LogRecord) -> bool:
+    return record.levelno > logging.DEBUG
+
+
+# botocore logs each request's canonical form, string to sign and signature at DEBUG: for a
+# presigned URL (a render's source) that is the credential itself, so those lines never leave.
+logging.getLogger("botocore.auth").addFilter(_not_signing_details)
 
 
 @cache

@@ -25,6 +25,11 @@ def _codes(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(c.strip().lower() for c in raw.split(",") if c.strip())
 
 
+def _switch(name: str, default: bool = True) -> bool:
+    raw = os.environ.get(name)
+    return default if raw is None else raw.lower() not in ("0", "false", "off", "no")
+
+
 def _cache_home(app: str) -> str:
     return os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), app)
 
@@ -38,6 +43,12 @@ DEFAULT_IDENTIFY_OPTIONS = ("en", "es", "fr", "de", "pt")
 # Waits between webhook attempts on AWS: 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 2 h, 4 h, 8 h x 3
 # (12 attempts over 31.7 hours, so a receiver down for a day still gets the event).
 DEFAULT_WEBHOOK_RETRY_SECONDS = "5,30,120,600,1800,3600,7200,14400,28800,28800,28800"
+# How long the presigned GET a render or PlanReframe reads its source through stays valid. ffmpeg
+# and OpenCV open new ranged requests on it (each seek, the thumbnail, the loudness passes) until
+# the task ends, and a task ends within Lambda's 15-minute cap (the render and reframe functions
+# run with that timeout); 5 minutes more cover clock skew. Shorter would fail the longest renders
+# mid-way; longer only keeps a leaked URL useful for longer.
+SOURCE_URL_SECONDS = 15 * 60 + 5 * 60
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,9 @@ class Settings:
     # Start preparing a source (audio, loudness, transcript with the language detected) as soon
     # as its upload is accepted, so a submit finds the work done (services/videos.py).
     prepare_on_upload: bool = True
+    # Renders and PlanReframe read only the byte ranges of their clip, through a presigned GET of
+    # the pinned source version (services/sources.py), instead of downloading the whole source.
+    ranged_reads: bool = True
 
 
 @lru_cache(maxsize=1)
@@ -116,7 +130,8 @@ def settings() -> Settings:
         webhook_allow_local=os.environ.get("KLYPH_WEBHOOK_ALLOW_LOCAL", "") in ("1", "true"),
         webhook_retry_seconds=tuple(int(s) for s in os.environ.get(
             "KLYPH_WEBHOOK_RETRY_SECONDS", DEFAULT_WEBHOOK_RETRY_SECONDS).split(",") if s.strip()),
-        prepare_on_upload=os.environ.get("KLYPH_PREPARE_ON_UPLOAD", "1").lower() not in ("0", "false", "off", "no"),
+        prepare_on_upload=_switch("KLYPH_PREPARE_ON_UPLOAD"),
+        ranged_reads=_switch("KLYPH_RANGED_READS"),
     )
 
 

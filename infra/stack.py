@@ -61,7 +61,9 @@ WEBHOOK_DELIVERY = "pipeline_deliver_webhook"
 EVENT_RAISERS = ("pipeline_render", "pipeline_finalize", "pipeline_failed")
 WEBHOOK_CONTEXT = "kms:EncryptionContext:klyph:webhookId"  # chalicelib/adapters/secretbox.py binds each secret
 
-# These download whole sources (up to KLYPH_MAX_UPLOAD_BYTES, 5 GiB) into /tmp, whose default is 512 MB.
+# These download whole sources (up to KLYPH_MAX_UPLOAD_BYTES, 5 GiB) into /tmp, whose default is 512 MB:
+# the reframe and render functions only with KLYPH_RANGED_READS off or an unpinned source (they read
+# their clip in place otherwise), kept so that switching it off needs no redeploy of the storage.
 LARGE_TMP_FUNCTIONS = (UPLOAD_TRIGGER, "pipeline_prepare", "pipeline_reframe", "pipeline_render")
 EPHEMERAL_STORAGE_MB = 10240  # Lambda's maximum
 
@@ -548,6 +550,9 @@ class KlyphStack(cdk.Stack):
             # Reads the pinned source to find faces and the job's transcript to know when
             # people speak; writes nothing (the plan travels in the Map item) and keeps no
             # records, so no table access and no clips.
+            # Reframe and render sign the presigned GET that OpenCV and ffmpeg read the clip's
+            # ranges of the pinned source through: S3 authorises it as this role's
+            # s3:GetObjectVersion on the source (tests/infra/test_template.py asserts it).
             "pipeline_reframe": [
                 objects(["s3:GetObject", "s3:GetObjectVersion"], SOURCES),
                 objects(["s3:GetObject"], "work/*", TRANSCRIPTS),  # a re-render reads the video's

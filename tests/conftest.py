@@ -26,6 +26,10 @@ os.environ.update(
         # Off unless a test turns it on: every upload would otherwise start a transcription in
         # the background, in tests that never submit (tests/integration/test_pipeline.py covers it).
         "KLYPH_PREPARE_ON_UPLOAD": "0",
+        # The in-process moto has no address ffmpeg could fetch a presigned URL from: renders read
+        # downloaded sources here. tests/integration/test_ranged_reads.py reads in place from a
+        # moto server, and the end-to-end stack runs with the default (on).
+        "KLYPH_RANGED_READS": "0",
     }
 )
 os.environ.pop("KLYPH_AWS_ENDPOINT_URL", None)

@@ -23,11 +23,13 @@ from chalicelib import heavy
 from chalicelib.adapters import libav
 from chalicelib.config import settings
 from chalicelib.domain.keyframes import keyframe_times
+from chalicelib.domain.media import RemoteInput, Source
 from chalicelib.domain.reframe import Box, Sighting
 from chalicelib.errors import MediaError
 
 # OpenCV's FFmpeg reads this when it opens a capture: local files only, never a URL or another
-# file a playlist or concat list names (the same rule as ffmpeg's INPUT_HARDENING). And B-frames
+# file a playlist or concat list names (the same rule as ffmpeg's INPUT_HARDENING; a source read
+# in place gets exactly its URL's protocols instead, in ``_capture``). And B-frames
 # are not decoded at all (OpenCV's ``avdiscard``): no other frame refers to them, the samples
 # land on the I and P frames between them (at most a few frames off), and in the H.264 that
 # cameras and editors write they are half or more of the frames, so of the decoding time.
@@ -74,7 +76,7 @@ MODEL_PATH = str(Path(__file__).resolve().parent.parent / "assets" / "models" / 
 
 
 def detect_faces(
-    video_path: str,
+    video_path: Source,
     start: float,
     end: float,
     sample_fps: float = SAMPLE_FPS,
@@ -94,7 +96,7 @@ def detect_faces(
     OpenCV decodes the frames itself (its wheel bundles FFmpeg's decoders), so the function that
     plans reframes needs no ffmpeg binary: on AWS it carries OpenCV instead, within Lambda's
     250 MB. It opens only what the upload probe accepted, and checks the container's
-    signature again, with FFmpeg's protocols narrowed to local files.
+    signature again, with FFmpeg's protocols narrowed to local files (or to a source URL's own).
 
     Where keyframes come often (camera and phone footage), the frames are decoded around
     keyframes only (``_around_keyframes``); otherwise every frame but B-frames is decoded.
@@ -104,7 +106,7 @@ def detect_faces(
     _check_container(video_path)
     timeout = settings().ffmpeg_timeout_seconds if timeout_seconds is None else timeout_seconds
     deadline = time.monotonic() + timeout
-    with open(video_path, "rb") as fh:
+    with _open(video_path) as fh:
         keyframes = keyframe_times(fh)
     if keyframes and _short_gops(keyframes, start, end) and libav.available():
         return _around_keyframes(video_path, keyframes, start, end, sample_fps, max_width, size, deadline, sharpness)
@@ -175,7 +177,7 @@ class _Sampler:
         return regions
 
 
-def _every_reference_frame(video_path: str, keyframes: list[float] | None, start: float, end: float,
+def _every_reference_frame(video_path: Source, keyframes: list[float] | None, start: float, end: float,
                            sample_fps: float, max_width: int, size: tuple[int, int] | None, deadline: float,
                            sharpness: dict[float, float] | None) -> list[Sighting]:
     """OpenCV's capture walks the clip frame by frame (B-frames skipped where the file's index
@@ -216,7 +218,7 @@ def _every_reference_frame(video_path: str, keyframes: list[float] | None, start
     return sampler.found
 
 
-def _around_keyframes(video_path: str, keyframes: list[float], start: float, end: float, sample_fps: float,
+def _around_keyframes(video_path: Source, keyframes: list[float], start: float, end: float, sample_fps: float,
                       max_width: int, size: tuple[int, int] | None, deadline: float,
                       sharpness: dict[float, float] | None) -> list[Sighting]:
     """Each keyframe of the clip is sampled, and the decoder jumps to the next one unless the
@@ -254,13 +256,17 @@ def _around_keyframes(video_path: str, keyframes: list[float], start: float, end
     return found
 
 
-def _sample_gops(video_path: str, gops: list[float], bounds: tuple[float, float], start: float, sample_fps: float,
+def _sample_gops(video_path: Source, gops: list[float], bounds: tuple[float, float], start: float, sample_fps: float,
                  max_width: int, size: tuple[int, int] | None, deadline: float,
                  sharpness: dict[float, float] | None, tail: bool) -> list[Sighting]:
     """The samples of [lo, hi) (source seconds) of one run of keyframes ``gops``; ``tail``: hi
     is the clip's end."""
     try:
-        reader = libav.FrameReader(video_path)
+        if isinstance(video_path, RemoteInput):
+            # The pinned version's presigned URL: exactly its protocols, and no redirect elsewhere.
+            reader = libav.FrameReader(video_path.url, protocols=video_path.protocols, redirects=False)
+        else:
+            reader = libav.FrameReader(video_path)
     except ValueError as exc:
         raise MediaError("unreadable_video", f"The video could not be opened to find faces in it ({exc}).") from None
     lo, hi = bounds
@@ -308,7 +314,7 @@ def _sample_gops(video_path: str, gops: list[float], bounds: tuple[float, float]
     return sampler.found if sampler is not None else []
 
 
-def _open_before(video_path: str, start: float, keyframes: list[float] | None):
+def _open_before(video_path: Source, start: float, keyframes: list[float] | None):
     """A capture whose next frame is at or before ``start`` (never after: the samples would be
     labelled with times they were not taken at). B-frames are skipped where the file's index
     shows a keyframe to start the walk from; otherwise every frame is decoded after an exact seek."""
@@ -332,11 +338,16 @@ def _open_before(video_path: str, start: float, keyframes: list[float] | None):
     return capture
 
 
-def _capture(video_path: str, options: str):
+def _capture(video_path: Source, options: str):
     cv2 = heavy.cv2()
+    location = video_path
+    if isinstance(video_path, RemoteInput):
+        # The pinned version's presigned URL: exactly its protocols, and no redirect elsewhere.
+        location = video_path.url
+        options = options.replace(_EVERY_FRAME, f"protocol_whitelist;{video_path.protocols}|max_redirects;0", 1)
     with _open_lock:
         os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = options
-        capture = cv2.VideoCapture(video_path, cv2.CAP_FFMPEG)
+        capture = cv2.VideoCapture(location, cv2.CAP_FFMPEG)
     if not capture.isOpened():
         raise MediaError("unreadable_video", "The video could not be opened to find faces in it.")
     return capture
@@ -422,8 +433,13 @@ _ISO_BOXES = (b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot")
 _EBML = b"\x1a\x45\xdf\xa3"
 
 
-def _check_container(path: str) -> None:
-    with open(path, "rb") as fh:
+def _open(source: Source):
+    """The source's bytes: a local file, or ranged reads of the pinned version (RemoteInput)."""
+    return source.open() if isinstance(source, RemoteInput) else open(source, "rb")
+
+
+def _check_container(path: Source) -> None:
+    with _open(path) as fh:
         head = fh.read(12)
     if not (head[4:8] in _ISO_BOXES or head[:4] == _EBML):
         raise MediaError("not_a_video", "The file is not an MP4, MOV, MKV or WebM video.")

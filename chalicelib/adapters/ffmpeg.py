@@ -1,4 +1,5 @@
-"""Runs the ffmpeg binary on local files: probe an upload, extract speech audio with its
+"""Runs the ffmpeg binary on local files (or a source read in place over HTTP(S), the renders'
+``RemoteInput``): probe an upload, extract speech audio with its
 loudness profile, render a clip (captions, loudness, reframing), take its thumbnail.
 
 The argument lists and the reading of ffmpeg's output live in ``chalicelib.domain.media``; this
@@ -18,7 +19,7 @@ from typing import Any
 from chalicelib.adapters.audio import parse_levels
 from chalicelib.config import settings
 from chalicelib.domain import loudness, media
-from chalicelib.domain.media import MediaInfo
+from chalicelib.domain.media import MediaInfo, RemoteInput, Source
 from chalicelib.errors import MediaError
 
 _ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -112,7 +113,7 @@ class Ffmpeg:
         return {"v": loudness.TABLE_VERSION, "sourceLufs": estimate, "gains": gains, "blocks": blocks}
 
     def measure_loudness(
-        self, path: str, *, start: float | None = None, end: float | None = None, audio_filter: str = media.DOWNMIX
+        self, path: Source, *, start: float | None = None, end: float | None = None, audio_filter: str = media.DOWNMIX
     ) -> float | None:
         """Integrated loudness (LUFS, EBU R128) of the first audio stream of ``path`` (or of
         its [start, end) range) after ``audio_filter``; None when there is no audio stream."""
@@ -122,7 +123,7 @@ class Ffmpeg:
             raise self._failure(result.stderr, path)
         return loudness
 
-    def loudness_filter(self, src: str, *, start: float, end: float) -> str:
+    def loudness_filter(self, src: Source, *, start: float, end: float) -> str:
         """The audio chain that brings [start, end) of ``src`` to TARGET_LUFS.
 
         The compressor and limiter make loudness a non-linear function of the gain, so the
@@ -155,7 +156,7 @@ class Ffmpeg:
 
     def render_clip(
         self,
-        src: str,
+        src: Source,
         dst: str,
         *,
         start: float,
@@ -213,13 +214,13 @@ class Ffmpeg:
         size and under MAX_THUMBNAIL_BYTES; returns its size in bytes."""
         return self._jpeg(clip, dst_jpg, lambda q: media.thumbnail_args(clip, dst_jpg, at=duration / 3, quality=q))
 
-    def frame(self, src: str, dst_jpg: str, *, at: float, vf: str, representative: bool) -> int:
+    def frame(self, src: Source, dst_jpg: str, *, at: float, vf: str, representative: bool) -> int:
         """A JPEG thumbnail of ``src`` at ``at`` through ``vf`` (see ``media.frame_args``), under
         MAX_THUMBNAIL_BYTES; returns its size in bytes."""
         return self._jpeg(src, dst_jpg, lambda q: media.frame_args(src, dst_jpg, at=at, vf=vf,
                                                                   representative=representative, quality=q))
 
-    def _jpeg(self, src: str, dst_jpg: str, args_at: Callable[[int], list[str]]) -> int:
+    def _jpeg(self, src: Source, dst_jpg: str, args_at: Callable[[int], list[str]]) -> int:
         """Run ``args_at(quality)`` at falling JPEG qualities until the file is under
         MAX_THUMBNAIL_BYTES; its size in bytes."""
         size = 0
@@ -243,7 +244,7 @@ class Ffmpeg:
 
     def _run(self, args: list[str]) -> subprocess.CompletedProcess[str]:
         try:
-            return subprocess.run(
+            result = subprocess.run(
                 [self.binary, *args],
                 stdin=subprocess.DEVNULL,
                 capture_output=True,
@@ -255,14 +256,21 @@ class Ffmpeg:
             )
         except subprocess.TimeoutExpired:
             raise MediaError("timeout", f"ffmpeg did not finish within {self.timeout_seconds} s.") from None
+        # ffmpeg echoes a presigned input URL (a credential) in its errors: gone before anything
+        # reads, logs or stores its output.
+        result.stderr = media.redact_urls(result.stderr)
+        return result
 
     @staticmethod
-    def _failure(stderr: str, *paths: str) -> MediaError:
+    def _failure(stderr: str, *paths: Source) -> MediaError:
         lines = [_CONTEXT_PREFIX.sub("", line).strip() for line in stderr.splitlines()]
         lines = [line for line in lines if line]
         meaningful = [line for line in lines if not _AFTERMATH.match(line)]
-        message = (meaningful or lines or ["ffmpeg failed without a message"])[-1]
+        message = media.redact_urls((meaningful or lines or ["ffmpeg failed without a message"])[-1])
         # Local working paths mean nothing to the user.
         for path in paths:
-            message = message.replace(path, os.path.basename(path))
+            if isinstance(path, RemoteInput):
+                message = message.replace(media.redact_urls(path.url), path.name)
+            else:
+                message = message.replace(path, os.path.basename(path))
         return MediaError("ffmpeg_failed", f"ffmpeg failed: {message[:300]}")

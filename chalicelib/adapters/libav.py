@@ -119,7 +119,8 @@ class FrameReader:
     Not thread-safe; one per thread (the calls release the GIL, so two readers decode in
     parallel)."""
 
-    def __init__(self, path: str, *, protocols: str = "file", formats: str = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm"):
+    def __init__(self, path: str, *, protocols: str = "file", redirects: bool = True,
+                 formats: str = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm"):
         libs = _load()
         self._f, self._c, self._u, self._s = libs["avformat"], libs["avcodec"], libs["avutil"], libs["swscale"]
         self._fmt, self._ctx, self._sws = _P(), _P(), None
@@ -129,6 +130,8 @@ class FrameReader:
         try:
             self._u.av_dict_set(ctypes.byref(options), b"protocol_whitelist", protocols.encode(), 0)
             self._u.av_dict_set(ctypes.byref(options), b"format_whitelist", formats.encode(), 0)
+            if not redirects:
+                self._u.av_dict_set(ctypes.byref(options), b"max_redirects", b"0", 0)
             if self._f.avformat_open_input(ctypes.byref(self._fmt), path.encode(), None, ctypes.byref(options)) < 0:
                 self._fmt = _P()
                 raise ValueError("the video could not be opened")

@@ -16,7 +16,8 @@ Deleting a video purges both of its prefixes, every version (``purge``).
 """
 from __future__ import annotations
 
-from typing import Any
+import io
+from typing import Any, BinaryIO
 from urllib.parse import unquote_plus
 
 from chalicelib.adapters.aws_errors import transient_failures
@@ -84,6 +85,12 @@ class Blobs:
         """Bytes ``first``..``last`` (inclusive) of an object; fewer past its end."""
         return self._client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes={first}-{last}")["Body"].read()
 
+    def open_version(self, key: str, version_id: str, size: int, buffer_bytes: int = 64 * 1024) -> BinaryIO:
+        """A seekable, read-only file over one version of an object (``size`` bytes, from its
+        HEAD): each read the buffer cannot answer is one ranged GET of at least ``buffer_bytes``.
+        For reading a container's index in place (``domain/keyframes.py``) without a download."""
+        return io.BufferedReader(_RangedObject(self._client, self.bucket, key, version_id, size), buffer_bytes)
+
     def download_file(self, key: str, path: str, version_id: str | None = None) -> None:
         extra = {"VersionId": version_id} if version_id else None
         self._client.download_file(self.bucket, key, path, ExtraArgs=extra)
@@ -139,8 +146,10 @@ class Blobs:
             params["ContentLength"] = content_length
         return self._client.generate_presigned_url("put_object", Params=params, ExpiresIn=expires)
 
-    def presign_get(self, key: str, expires: int, filename: str | None = None) -> str:
+    def presign_get(self, key: str, expires: int, filename: str | None = None, version_id: str | None = None) -> str:
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if version_id:
+            params["VersionId"] = version_id
         if filename:
             params["ResponseContentDisposition"] = f'inline; filename="{filename}"'
         return self._client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
@@ -156,3 +165,40 @@ class Blobs:
 
     def ping(self) -> None:
         self._client.head_bucket(Bucket=self.bucket)
+
+
+class _RangedObject(io.RawIOBase):
+    """One object version as a raw file: reads are ranged GETs (``Blobs.open_version``)."""
+
+    def __init__(self, client: Any, bucket: str, key: str, version_id: str, size: int):
+        self._client, self._bucket, self._key, self._version = client, bucket, key, version_id
+        self._size, self._at = size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._at, io.SEEK_END: self._size}[whence]
+        self._at = max(0, base + offset)
+        return self._at
+
+    def tell(self) -> int:
+        return self._at
+
+    def readinto(self, buffer: Any) -> int:
+        want = min(len(buffer), self._size - self._at)
+        if want <= 0:
+            return 0
+        body = self._client.get_object(Bucket=self._bucket, Key=self._key, VersionId=self._version,
+                                       Range=f"bytes={self._at}-{self._at + want - 1}")["Body"]
+        try:
+            data = body.read()
+        finally:
+            body.close()
+        n = len(data)
+        buffer[:n] = data
+        self._at += n
+        return n

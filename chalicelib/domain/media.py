@@ -2,14 +2,16 @@
 clip geometry, the clip's filter chains, and the ffmpeg argument lists the ffmpeg adapter runs.
 
 Uploads are untrusted, so every argument list that opens an input carries the same hardening
-(``INPUT_HARDENING``); nothing here runs a process.
+(``INPUT_HARDENING``, or for a source read over HTTP(S) the same with exactly the protocols its
+URL needs: ``RemoteInput``); nothing here runs a process.
 """
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from chalicelib.errors import MediaError
 
@@ -31,10 +33,76 @@ _WEBM_AUDIO_CODECS = {"opus", "vorbis"}
 # ffmpeg 9, which refuses HLS under a non-standard extension; it fails as invalid data.)
 # `file:` before each path keeps a name like "x:y.mp4" from selecting a protocol and a name
 # starting with "-" from reading as an option.
+_FORMATS = f"{_MOV_DEMUXER},{_MATROSKA_DEMUXER}"
 INPUT_HARDENING: tuple[str, ...] = (
     "-protocol_whitelist", "file",
-    "-format_whitelist", f"{_MOV_DEMUXER},{_MATROSKA_DEMUXER}",
+    "-format_whitelist", _FORMATS,
 )
+# What ffmpeg needs to read one URL of each scheme, and nothing more: no file, concat, subfile,
+# crypto or data protocol can be nested in it.
+_URL_PROTOCOLS = {"https": "https,tls,tcp", "http": "http,tcp"}
+
+
+@dataclass(frozen=True)
+class RemoteInput:
+    """A source read in place over HTTP(S): a presigned GET of one pinned object version, made
+    with ``remote_input``. ffmpeg and OpenCV seek in it with ranged requests, so a clip costs
+    the container's index and the clip's own bytes, not the whole file.
+
+    The URL is a credential: ``str()`` and ``repr()`` show ``name`` only, and everything ffmpeg
+    prints passes through ``redact_urls`` before anyone logs or stores it. ``open`` gives a
+    seekable file over ranged reads of the same version (the keyframe index reader's)."""
+
+    url: str = field(repr=False)
+    protocols: str
+    name: str
+    open: Callable[[], BinaryIO] = field(repr=False, compare=False)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# A local path, or a source read over HTTP(S).
+Source = str | RemoteInput
+
+
+def remote_input(url: str, *, allowed_prefixes: Sequence[str], key: str, version_id: str, name: str,
+                 open: Callable[[], BinaryIO]) -> RemoteInput:  # noqa: A002 - RemoteInput's field
+    """``url`` as a ``RemoteInput`` if it is what we read sources from: ``key`` under one of
+    ``allowed_prefixes`` (the media bucket on its S3 endpoint: https on AWS, the local stand-in's
+    http origin only when it is the configured endpoint), naming exactly ``version_id``, with no
+    user name, fragment or control character. Anything else is refused (MediaError, without the
+    URL: it is a credential)."""
+    parts = urlsplit(url)
+
+    def under(prefix: str) -> bool:
+        allowed = urlsplit(prefix)
+        return ((allowed.scheme, allowed.netloc.lower()) == (parts.scheme, parts.netloc.lower())
+                and unquote(parts.path) == unquote(allowed.path).rstrip("/") + "/" + key)
+
+    refused = (
+        parts.scheme not in _URL_PROTOCOLS
+        or not any(under(p) for p in allowed_prefixes)
+        or "@" in parts.netloc or parts.fragment
+        or any(ord(c) < 33 or ord(c) == 127 for c in url)
+        or parse_qs(parts.query).get("versionId") != [version_id]
+    )
+    if refused:
+        raise MediaError("source_not_allowed", f"The source {name} may only be read from the media bucket, "
+                                               "at its pinned version.")
+    return RemoteInput(url=url, protocols=_URL_PROTOCOLS[parts.scheme], name=name, open=open)
+
+
+# (A colon or full stop ending the URL is ffmpeg's punctuation: "URL: Invalid data", "file URL.")
+_URL_QUERY_RE = re.compile(r"(https?://[^\s'\"?]*)\?[^\s'\"]*?(?=[.:,;]?(?:[\s'\"]|$))", re.IGNORECASE)
+_SIGNING_RE = re.compile(r"(X-Amz-(?:Signature|Credential|Security-Token)=)[^&\s'\"]*", re.IGNORECASE)
+
+
+def redact_urls(text: str) -> str:
+    """``text`` (ffmpeg's stderr, an error message) without the query string of any URL in it,
+    and without a signature or credential printed on its own: ffmpeg echoes its input URL, and
+    a presigned one is a credential."""
+    return _SIGNING_RE.sub(r"\1<redacted>", _URL_QUERY_RE.sub(r"\1?<redacted>", text))
 _GLOBAL = ("-hide_banner", "-nostdin")
 _QUIET = ("-loglevel", "error", "-nostats")
 
@@ -304,8 +372,12 @@ def max_render_bytes(seconds: float) -> int:
     return int(seconds * _MAX_RENDER_BITS_PER_SECOND / 8) + _RENDER_SLACK_BYTES
 
 
-def _input(path: str) -> list[str]:
-    return [*INPUT_HARDENING, "-i", f"file:{path}"]
+def _input(src: Source) -> list[str]:
+    if isinstance(src, RemoteInput):
+        # Redirects would lead elsewhere than the pinned object (S3 sends none to a valid URL).
+        return ["-protocol_whitelist", src.protocols, "-format_whitelist", _FORMATS, "-max_redirects", "0",
+                "-i", src.url]
+    return [*INPUT_HARDENING, "-i", f"file:{src}"]
 
 
 def probe_args(path: str) -> list[str]:
@@ -368,7 +440,7 @@ def speech_audio_filter(source_lufs: float | None = None, gain_db: float = 0.0) 
 
 
 def loudness_args(
-    src: str, *, start: float | None = None, end: float | None = None, audio_filter: str = DOWNMIX
+    src: Source, *, start: float | None = None, end: float | None = None, audio_filter: str = DOWNMIX
 ) -> list[str]:
     """Measure the integrated loudness (EBU R128) of ``src``'s first audio stream, or of its
     [start, end) range, after ``audio_filter``: only audio is decoded. Read with ``parse_loudness``."""
@@ -468,7 +540,7 @@ def thumbnail_args(clip: str, dst_jpg: str, *, at: float, quality: int = 3) -> l
     ]
 
 
-def frame_args(src: str, dst_jpg: str, *, at: float, vf: str, representative: bool, quality: int = 3) -> list[str]:
+def frame_args(src: Source, dst_jpg: str, *, at: float, vf: str, representative: bool, quality: int = 3) -> list[str]:
     """One JPEG from ``src`` (the source video) at ``at`` seconds through the clip's picture chain
     ``vf`` (crop, scale and, for a title, an ASS overlay; never the captions). ``representative``:
     the most typical of the next eight frames instead (``thumbnail`` skips a blurred one)."""
@@ -533,7 +605,7 @@ def video_filter(
 
 
 def render_args(
-    src: str,
+    src: Source,
     dst: str,
     *,
     start: float,

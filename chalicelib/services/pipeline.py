@@ -18,13 +18,14 @@ from chalicelib.domain import loudness
 from chalicelib.domain.clock import now_iso, seconds_since
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.languages import AUTO
+from chalicelib.domain.media import Source
 from chalicelib.domain.messages import say
 from chalicelib.domain.transcript import Transcript
 from chalicelib.errors import PipelineError, failure_from_catch
 from chalicelib.job import ClipRef, JobOutcome, JobState, Media, RenderItem, RenderOutcome, Transcription
 from chalicelib.models import CaptionStyleOptions, Failure
 from chalicelib.services import webhooks, wiring
-from chalicelib.services.sources import local_source
+from chalicelib.services.sources import clip_source, local_source
 
 log = logging.getLogger(__name__)
 
@@ -404,7 +405,8 @@ def reframe(event: Event) -> Event:
     plan: Any = None
     seen: list[Any] = []
     sharpness: dict[float, float] = {}
-    with local_source(item.source.key, item.source.versionId) as source:
+    # Only the clip's range is decoded: read in place (ranged requests), not downloaded whole.
+    with clip_source(item.source.key, item.source.versionId) as source:
         if item.options.reframe != "center":
             # When people speak (the transcript's sentences) is half of knowing who speaks.
             speech = speech_spans(Transcript.from_dict(_load_json(item.transcriptKey)).segments, clip.start, clip.end)
@@ -430,7 +432,7 @@ def render(event: Event) -> Event:
     ffmpeg = wiring.ffmpeg()
     blobs = wiring.blobs()
     fields: dict[str, Any] = {}
-    with local_source(item.source.key, item.source.versionId) as source, tempfile.TemporaryDirectory() as tmp:
+    with clip_source(item.source.key, item.source.versionId) as source, tempfile.TemporaryDirectory() as tmp:
         crop_commands = panels = None
         plan = item.reframe
         if plan is not None and plan.layout == "split":
@@ -552,7 +554,7 @@ def _gain_table(item: RenderItem) -> dict[str, Any] | None:
     return table
 
 
-def _thumbnail(item: RenderItem, source: str, dst: str, tmp: str, info: Any, panels: Any) -> None:
+def _thumbnail(item: RenderItem, source: Source, dst: str, tmp: str, info: Any, panels: Any) -> None:
     """The clip's thumbnail, from the source through the clip's own crop and scale but before its
     captions: at PlanReframe's face moment, else the most representative frame a third in; with
     the title drawn on it when ``thumbnailTitle`` asks."""

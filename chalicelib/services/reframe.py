@@ -14,7 +14,7 @@ import os
 from collections.abc import Sequence
 
 from chalicelib.domain import media as media_rules
-from chalicelib.domain.media import MediaInfo
+from chalicelib.domain.media import MediaInfo, Source
 from chalicelib.domain.reframe import Span, max_frame_step, plan_crop_path, plan_split, sendcmd_script
 from chalicelib.domain.transcript import Segment
 from chalicelib.errors import MediaError
@@ -27,7 +27,7 @@ _DEFAULT_FPS = 25.0  # only sets how finely x is interpolated when the probe had
 
 
 def plan_for_clip(
-    source_path: str,
+    source_path: Source,
     start: float,
     end: float,
     aspect: str,
@@ -83,7 +83,7 @@ def plan_for_clip(
                        withFaces=with_faces)
 
 
-def thumbnail_time(source_path: str, start: float, end: float, media: MediaInfo,
+def thumbnail_time(source_path: Source, start: float, end: float, media: MediaInfo,
                    detections: Sequence | None = None, sharpness: dict[float, float] | None = None) -> float | None:
     """When (clip seconds) the clip shows a face best, visible and sharp, for its thumbnail; None
     without a face or without OpenCV. ``detections`` and ``sharpness``: the reframe's samples and

@@ -1,8 +1,12 @@
-"""A small per-process cache of source videos downloaded from S3.
+"""How tasks read a source video: in place over ranged requests (``clip_source``), or from a
+small per-process cache of whole downloads (``local_source``).
 
-Prepare and every render of a job read the same source. On Lambda each warm
-container keeps its copy; in the local stack all tasks share one process, so one
-download serves the whole job. Entries in use are never evicted.
+Prepare reads all of the source's audio, so it downloads the source. A render or PlanReframe
+needs only its clip: with ``KLYPH_RANGED_READS`` on (the default) ffmpeg and OpenCV read a
+presigned GET of the pinned version, and the mov demuxer fetches the index and the clip's byte
+ranges. A copy this process already holds is used instead: in the local stack all tasks share
+one process, so a render right after prepare reads prepare's download for nothing. On Lambda
+each warm container keeps its copy. Entries in use are never evicted.
 """
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from chalicelib.config import SOURCE_URL_SECONDS, media_sources, settings
+from chalicelib.domain.media import Source, remote_input
 from chalicelib.services import wiring
 
 # Lambda's /tmp (10 GB at most) holds one 5 GB source safely, not two; the local stack
@@ -77,6 +83,36 @@ def local_source(key: str, version_id: str | None = None) -> Iterator[str]:
         with _lock:
             entry.users -= 1
             _evict()
+
+
+@contextmanager
+def clip_source(key: str, version_id: str | None) -> Iterator[Source]:
+    """What a render or PlanReframe opens to read a clip of the S3 object ``key``: a
+    ``RemoteInput`` on the pinned version ``version_id`` (ranged reads), else a local copy.
+
+    The local copy serves when ranged reads are off, when the source is not pinned (an older
+    video whose bytes may change: it is read whole, as it is probed), and when this process
+    already holds that version (no bytes to fetch at all)."""
+    if not settings().ranged_reads or not version_id or _cached(key, version_id):
+        with local_source(key, version_id) as path:
+            yield path
+        return
+    blobs = wiring.blobs()
+    head = blobs.head(key, version_id)
+    if head is None:
+        raise FileNotFoundError(f"s3 object {key} (version {version_id}) does not exist")
+    size = int(head["ContentLength"])
+    yield remote_input(
+        blobs.presign_get(key, SOURCE_URL_SECONDS, version_id=version_id),
+        allowed_prefixes=media_sources(settings()), key=key, version_id=version_id, name=f"s3://{blobs.bucket}/{key}",
+        open=lambda: blobs.open_version(key, version_id, size),
+    )
+
+
+def _cached(key: str, version_id: str) -> bool:
+    with _lock:
+        entry = _entries.get(f"{key}#{version_id}")
+        return entry is not None and entry.ready.is_set() and not entry.failed and os.path.exists(entry.path)
 
 
 def _evict() -> None:

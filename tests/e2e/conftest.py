@@ -29,7 +29,8 @@ def free_port_pair() -> int:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     log = tmp_path_factory.mktemp("stack") / "local-stack.log"
-    proc = LocalStackProcess(free_port_pair(), log_path=log).start()
+    # Ranged reads as `make run` has them (tests/conftest.py turns them off for in-process moto).
+    proc = LocalStackProcess(free_port_pair(), log_path=log, env={"KLYPH_RANGED_READS": "1"}).start()
     yield proc
     started = time.time()
     pid = proc.proc.pid if proc.proc else None

@@ -362,6 +362,8 @@ def test_function_roles_grant_what_each_function_does(synth):
     assert [h for h in ALL if "dynamodb:BatchGetItem" in text[h]] == [API]
     # only the API creates videos, in a transaction guarded by a check on their project
     assert [h for h in ALL if "dynamodb:ConditionCheckItem" in text[h]] == [API]
+    # The pinned version only; for reframe and render it is also what the presigned GET their
+    # ffmpeg and OpenCV read the clip's ranges through is authorised by (ranged reads).
     for handler in (TRIGGER, "pipeline_prepare", REFRAME, "pipeline_render"):
         assert objects(handler, "s3:GetObjectVersion") == ["accounts/*/videos/*/source"], handler
     # The reframe planner only reads the pinned source and the job's transcript (when people
