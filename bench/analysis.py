@@ -47,7 +47,10 @@ def analyse(raw: dict) -> dict[str, Any]:
     """From the raw measurements to the figures the report shows."""
     job = raw["job"]
     events = job["events"]
-    tasks = task_spans(events)
+    # A job submitted while its upload is prepared waits for that execution's tasks (Prepare,
+    # transcription): they are the job's stages too. (Each history is read apart: event ids
+    # repeat across executions.)
+    tasks = sorted(task_spans(events) + task_spans(job.get("preparation_events") or []), key=lambda t: t.start)
     execution = execution_span(events)
     assert execution is not None, "the job finished, so its history has its start and its end"
     clips = raw["clips"]

@@ -162,25 +162,17 @@ def run_stack_job(
         upload_seconds = time.time() - t0
         if uploaded.get("status") != "uploaded":
             raise RuntimeError(f"upload rejected: {uploaded}")
-        options = {"maxClips": clips, "minDuration": 30, "maxDuration": 60, "aspectRatio": "9:16"}
+        # Captions off: the issue's figure against the bare tools, which burn none. Submitted the
+        # moment the upload is accepted: the job waits for the preparation the upload started.
+        options = {"maxClips": clips, "minDuration": 30, "maxDuration": 60, "aspectRatio": "9:16", "captions": False}
         print(f"  uploaded in {upload_seconds:.1f} s; submitting {options}", flush=True)
         submitted = time.time()
         call_id = client.submit(uploaded["id"], **options)
-        last = [None]
-
-        def progress(body: dict) -> None:
-            line = body.get("stage")
-            if body.get("progress"):
-                line = f"{line} {body['progress']['clipsDone']}/{body['progress']['clipsTotal']}"
-            if line != last[0]:
-                print(f"  [{time.time() - submitted:6.1f} s] {line}", flush=True)
-                last[0] = line
-
-        result = client.wait(call_id, timeout=3600, interval=0.25, on_progress=progress)
+        result, first_ready = _wait_watching(client, call_id, submitted)
         seen_done = time.time()
         if result["status"] != "succeeded":
             raise RuntimeError(f"job failed: {result.get('error')}")
-        print(f"  done in {seen_done - submitted:.1f} s", flush=True)
+        print(f"  done in {seen_done - submitted:.1f} s (first clip ready at {first_ready:.1f} s)", flush=True)
         aws = {
             "endpoint_url": f"http://127.0.0.1:{port + 1}",
             "region_name": "us-east-1",
@@ -197,19 +189,33 @@ def run_stack_job(
         s3_download = time.perf_counter() - t_dl
         s3_copy.unlink(missing_ok=True)
         sfn = boto3.client("stepfunctions", **aws)
-        events, token = [], None
-        while True:
-            page = sfn.get_execution_history(
-                executionArn=EXECUTION_ARN.format(call_id), maxResults=1000, **({"nextToken": token} if token else {})
-            )
-            events += page["events"]
-            token = page.get("nextToken")
-            if not token:
-                break
+        events = _history(sfn, call_id)
         for e in events:
             e["timestamp"] = to_epoch(e["timestamp"])
+        # The preparation the upload started (its own execution): its tasks are the job's
+        # Prepare and transcription, for as long as the job waited for them.
+        preparation_events = _history(sfn, f"prp_{uploaded['id']}")
         clips_view = client.list_clips(uploaded["id"])
         sampler.stop()
+
+        # The same video again with other instructions and durations: no preparation, no
+        # transcription; what is left is selection and the renders.
+        repeat_options = {**options, "minDuration": 20, "maxDuration": 45,
+                          "customInstructions": "the most surprising moments"}
+        print(f"  repeated submit {repeat_options}", flush=True)
+        repeat_submitted = time.time()
+        repeat_call = client.submit(uploaded["id"], **repeat_options)
+        repeat_result, repeat_first_ready = _wait_watching(client, repeat_call, repeat_submitted)
+        repeat = {
+            "options": repeat_options,
+            "status": repeat_result["status"],
+            "clips": len(repeat_result.get("clips") or []),
+            "seconds": time.time() - repeat_submitted,
+            "first_ready_seconds": repeat_first_ready,
+            "events": [{**e, "timestamp": to_epoch(e["timestamp"])} for e in _history(sfn, repeat_call)],
+        }
+        print(f"  repeated: done in {repeat['seconds']:.1f} s (first clip ready at {repeat_first_ready:.1f} s)",
+              flush=True)
 
         # API latency on the idle stack, one route at a time.
         print(f"  API latency: {api_rate:g} req/s for {api_seconds:g} s per route ...", flush=True)
@@ -251,6 +257,9 @@ def run_stack_job(
         "s3_download_seconds": s3_download,
         "submitted": submitted,
         "seen_done": seen_done,
+        "first_ready_seconds": first_ready,
+        "preparation_events": [{**e, "timestamp": to_epoch(e["timestamp"])} for e in preparation_events],
+        "repeat": repeat,
         "result": result,
         "clips_view": clips_view,
         "events": events,
@@ -260,6 +269,40 @@ def run_stack_job(
         "captured_files": captured,
         "api": api,
     }
+
+
+def _wait_watching(client: Any, call_id: str, submitted: float) -> tuple[dict, float]:
+    """The call's result, polled every 0.25 s with its stage printed, and when its first clip was
+    ready (seconds after ``submitted``: the poll's clipsDone, which counts each clip as it is done)."""
+    last: list[Any] = [None]
+    first_ready: list[float | None] = [None]
+
+    def progress(body: dict) -> None:
+        line = body.get("stage")
+        done = (body.get("progress") or {}).get("clipsDone") or 0
+        if done and first_ready[0] is None:
+            first_ready[0] = time.time() - submitted
+        if body.get("progress"):
+            line = f"{line} {body['progress']['clipsDone']}/{body['progress']['clipsTotal']}"
+        if line != last[0]:
+            print(f"  [{time.time() - submitted:6.1f} s] {line}", flush=True)
+            last[0] = line
+
+    result = client.wait(call_id, timeout=3600, interval=0.25, on_progress=progress)
+    # A job done between two polls: its first clip was ready by then at the latest.
+    return result, first_ready[0] if first_ready[0] is not None else time.time() - submitted
+
+
+def _history(sfn: Any, name: str) -> list[dict]:
+    events: list[dict] = []
+    token = None
+    while True:
+        page = sfn.get_execution_history(executionArn=EXECUTION_ARN.format(name), maxResults=1000,
+                                         **({"nextToken": token} if token else {}))
+        events += page["events"]
+        token = page.get("nextToken")
+        if not token:
+            return events
 
 
 def bare_tools(

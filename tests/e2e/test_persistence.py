@@ -1,10 +1,12 @@
 """The embedded stack keeps its data: a ``kill -9`` in the middle of a render loses nothing the
-API had answered, and the job it cut short is settled, not left polling 202 forever."""
+API had answered, and the job it cut short is settled, not left polling 202 forever. After the
+restart the stack reads the source in place (its new process holds no copy of it)."""
 from __future__ import annotations
 
 import hashlib
 import os
 import stat
+import tempfile
 import time
 from pathlib import Path
 
@@ -84,7 +86,10 @@ def test_kill_9_during_a_render_then_restart_on_the_same_directory(speech_video,
         first.kill()
     assert _live_members(group) == [], "nothing of the killed process group runs on"
 
-    second = LocalStackProcess(port, log_path=log, data_dir=data, pin_workspace=False).start()
+    # (The tests' environment switches ranged reads off for the in-process stand-in; on here, as
+    # by default.)
+    second = LocalStackProcess(port, log_path=log, data_dir=data, pin_workspace=False,
+                               env={"KLYPH_RANGED_READS": "1"}).start()
     try:
         # The same workspace and key, read back from the data directory, and the key still works.
         assert (second.account_id, second.api_key) == (first.account_id, first.api_key)
@@ -115,14 +120,22 @@ def test_kill_9_during_a_render_then_restart_on_the_same_directory(speech_video,
                 assert requests.get(clip["preview_url"], timeout=60).content[4:8] == b"ftyp"
         assert client.video_summary(video["id"])["video"]["status"] in ("failed", "ready")
 
-        # The video can be submitted again, and that job runs to the end.
-        again_call = client.submit(video["id"], maxClips=1, minDuration=5, maxDuration=12, aspectRatio="16:9")
+        # The video can be submitted again, and that job runs to the end. Its preparation is
+        # reused, so nothing in this process downloads the source: PlanReframe and RenderClip
+        # read its ranges from the stand-in over a presigned URL, as on AWS.
+        again_call = client.submit(video["id"], maxClips=1, minDuration=5, maxDuration=12, aspectRatio="9:16")
         assert again_call not in (done_call, cut_call)
         resubmitted = client.wait(again_call, timeout=300, interval=0.3)
         assert resubmitted["status"] == "succeeded", resubmitted
+        for clip in resubmitted["clips"]:
+            assert requests.get(clip["thumbnail_url"], timeout=60).content[:2] == b"\xff\xd8"
+        assert second.proc is not None
+        cache = os.path.join(tempfile.gettempdir(), f"klyph-sources-{second.proc.pid}")
+        assert not os.path.exists(cache) or not os.listdir(cache), "the source was downloaded"
     finally:
         code = second.stop()
     text = log.read_text()
+    assert "X-Amz-Signature" not in text and "X-Amz-Credential" not in text, "a presigned URL in the log"
     assert code == 0, text[-3000:]
     assert "loaded 1 projects, 1 videos" in text, text[-3000:]
     assert "dropped" not in text, "no object was left half-stored"
