@@ -271,7 +271,6 @@ def _waits(raw: dict, a: dict) -> str:
     if not repeat or job.get("first_ready_seconds") is None:
         return ""
     wall = a["orchestration"]["wall"]
-    prepared = [t for t in a["tasks"] if t["state"] in ("Prepare", "PrepareSource", "StartTranscription")]
     bare = raw["bare"]
     bare_total = (bare["probe"]["seconds"] + bare["extract_audio"]["seconds"] + bare["whisper"]["load_seconds"]
                   + bare["whisper"]["transcribe_seconds"] + _render_totals(raw, a)[1])
@@ -296,8 +295,8 @@ def _waits(raw: dict, a: dict) -> str:
     decode_table = md_table(["task", "ffmpeg runs (each reads the source, or the copy of its audio stream)"], decodes)
     return (
         "## Time to the first clip, and a repeated submit\n\n"
-        f"The first submit follows the upload at once: it waits for the preparation the upload started "
-        f"({len(prepared)} tasks of that execution counted among the job's stages above). The repeated submit "
+        "The first submit follows the upload at once: it waits for the preparation the upload started (that "
+        "execution's PrepareSource and transcription are the job's stages above). The repeated submit "
         f"asks the same video for {repeat['options'].get('customInstructions')!r} at "
         f"{repeat['options']['minDuration']}-{repeat['options']['maxDuration']} s: no preparation, no "
         "transcription. Clips render shortest first; *first clip ready* is the first poll whose clipsDone is "

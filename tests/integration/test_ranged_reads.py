@@ -26,17 +26,15 @@ CLIP = (232.0, 238.0)
 _ENV = ("KLYPH_AWS_ENDPOINT_URL", "KLYPH_BUCKET", "KLYPH_RANGED_READS")
 
 
-@pytest.fixture(scope="module", params=["long-gop", "camera"])
-def big_video(tmp_path_factory, request):
+def _eight_minutes(folder: Path, camera: bool) -> Path:
     """Eight minutes of 640x360 (one minute joined to itself, which costs no encoding) with its
     index at the end, as phones write it: a clip from its middle is a small part of it. Encoded
     with x264's long GOP, or as cameras do (a keyframe every 2 s, B-frames: the face analysis
     then decodes around keyframes with its own reader)."""
     from media_fixtures import ffmpeg_exe, make_video
 
-    folder = tmp_path_factory.mktemp("ranged")
     minute = make_video(folder / "minute.mp4", seconds=60)
-    if request.param == "camera":
+    if camera:
         subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-i", str(minute),
                         "-c:a", "copy", "-c:v", "libx264", "-preset", "veryfast", "-g", "50", "-bf", "3",
                         str(folder / "camera.mp4")], check=True)
@@ -45,6 +43,16 @@ def big_video(tmp_path_factory, request):
     subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-f", "concat", "-safe", "0",
                     "-i", str(folder / "list.txt"), "-map", "0", "-c", "copy", str(folder / "big.mp4")], check=True)
     return folder / "big.mp4"
+
+
+@pytest.fixture(scope="module")
+def big_video(tmp_path_factory):
+    return _eight_minutes(tmp_path_factory.mktemp("ranged"), camera=False)
+
+
+@pytest.fixture(scope="module")
+def camera_video(tmp_path_factory):
+    return _eight_minutes(tmp_path_factory.mktemp("ranged-camera"), camera=True)
 
 
 @pytest.fixture
@@ -107,7 +115,9 @@ def test_a_render_reads_its_clip_not_the_source_and_makes_the_same_clip(stand_in
     assert ranged_frames == downloaded_frames and len(ranged_frames) == 150
 
 
-def test_the_face_analysis_reads_its_clip_in_place_and_samples_the_same_frames(stand_in, big_video):
+@pytest.mark.parametrize("kind", ["long-gop", "camera"])
+def test_the_face_analysis_reads_its_clip_in_place_and_samples_the_same_frames(stand_in, kind, request):
+    big_video = request.getfixturevalue("camera_video" if kind == "camera" else "big_video")
     from chalicelib.adapters import faces
 
     version = _upload(stand_in, big_video)
