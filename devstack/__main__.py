@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
                               lifecycle=lifecycle)
     moto = MotoServer("127.0.0.1", moto_port, wrap=persistence.wsgi).start()
     stack.enable_state_machine_interpreter()
+    stack.serialize_dynamodb()
 
     from app import app
     from chalicelib.config import settings

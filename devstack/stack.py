@@ -76,6 +76,28 @@ def state_machine_arn(region: str) -> str:
     return f"arn:aws:states:{region}:{ACCOUNT}:stateMachine:{APP_NAME}-{STAGE}-pipeline"
 
 
+def serialize_dynamodb() -> None:
+    """One DynamoDB request at a time in moto, as DynamoDB makes each one atomic.
+
+    moto's backends read, check and write an item in plain Python, so two threads could both
+    pass a condition (two projects got the same slug from 30 concurrent creates, and two jobs
+    could start on one video). Our conditional writes rely on DynamoDB's atomicity; the stand-in
+    must give it. Requests are short (well under a millisecond of moto's work each)."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    if getattr(DynamoHandler.call_action, "_klyph_serialized", False):
+        return
+    lock = threading.RLock()
+    original = DynamoHandler.call_action
+
+    def call_action(self: Any) -> Any:
+        with lock:
+            return original(self)
+
+    call_action._klyph_serialized = True  # type: ignore[attr-defined]
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+
+
 def enable_state_machine_interpreter() -> None:
     from moto.core.config import default_user_config
 

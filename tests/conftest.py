@@ -49,6 +49,7 @@ def aws(monkeypatch):
     monkeypatch.setenv("KLYPH_STATE_MACHINE_ARN", stack.state_machine_arn("us-east-1"))
     wiring.reset()
     sources.clear()
+    stack.serialize_dynamodb()
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         from app import app
 
