@@ -67,6 +67,10 @@ _SEEK_WALK_SPAN_FRAMES = _SEEK_WALK_FRAMES * 4
 # Keyframes at most this far apart make the decoding around keyframes worth it (``_around_keyframes``):
 # phones and cameras write one every 1-2 s. Further apart, the crop would be placed too rarely.
 SPARSE_GOP_SECONDS = 2.5
+# With two or more people, the reference frames this long after each keyframe are decoded too,
+# sampled SAMPLE_FPS times a second with their mouths: enough samples in every sentence for
+# speaker turns, at about half the decoding of the whole GOP.
+_DENSE_SECONDS = 0.7
 # When keyframes alone are sampled, the clip's last look is this long before its end.
 _TAIL_SECONDS = 0.3
 # After this many samples without a face, only every _SPARSE_EVERY-th sample is analysed.
@@ -291,6 +295,8 @@ def _sample_gops(video_path: Source, gops: list[float], bounds: tuple[float, flo
                         sampler.pair(None)  # no frame near enough after it
                     if at_source >= gop_end - 0.01:
                         break
+                    if dense and at_source >= keyframe + _DENSE_SECONDS and sampler.waiting is None:
+                        break  # the rest of the GOP: its P-frames cost more than the planner gains
                     if at_source < due - 0.02:
                         continue
                     first = dense is None
