@@ -85,15 +85,21 @@ def _frames(path: Path) -> list[str]:
     return [line.split(",")[-1].strip() for line in out.splitlines() if line and not line.startswith("#")]
 
 
+def _each_way(stand_in: StandIn):
+    """"download", then "ranged": the stand-in switched to each, its byte count reset."""
+    for mode in ("download", "ranged"):
+        stand_in.configure(ranged=mode == "ranged")
+        stand_in.proxy.reset()
+        yield mode
+
+
 def test_a_render_reads_its_clip_not_the_source_and_makes_the_same_clip(stand_in, big_video, tmp_path):
     version = _upload(stand_in, big_video)
     ffmpeg = Ffmpeg()
     info = ffmpeg._probe(str(big_video))
     size = big_video.stat().st_size
     made = {}
-    for mode in ("download", "ranged"):
-        stand_in.configure(ranged=mode == "ranged")
-        stand_in.proxy.reset()
+    for mode in _each_way(stand_in):
         with sources.clip_source(KEY, version) as source:
             assert isinstance(source, RemoteInput) == (mode == "ranged")
             out = tmp_path / f"{mode}.mp4"
@@ -123,9 +129,7 @@ def test_the_face_analysis_reads_its_clip_in_place_and_samples_the_same_frames(s
     version = _upload(stand_in, big_video)
     size = big_video.stat().st_size
     found = {}
-    for mode in ("download", "ranged"):
-        stand_in.configure(ranged=mode == "ranged")
-        stand_in.proxy.reset()
+    for mode in _each_way(stand_in):
         with sources.clip_source(KEY, version) as source:
             found[mode] = ([(s.t, s.faces) for s in faces.detect_faces(source, *CLIP, size=(640, 360))],
                            stand_in.proxy.received)
