@@ -18,6 +18,7 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 from chalicelib import heavy
 from chalicelib.adapters import libav
@@ -107,10 +108,10 @@ def detect_faces(
     """
     if not 0 <= start < end:
         raise MediaError("invalid_range", f"A clip needs 0 <= start < end; got start={start}, end={end}.")
-    _check_container(video_path)
     timeout = settings().ffmpeg_timeout_seconds if timeout_seconds is None else timeout_seconds
     deadline = time.monotonic() + timeout
-    with _open(video_path) as fh:
+    with _open(video_path) as fh:  # one open (for a source read in place, one reader) for both
+        _check_container(fh)
         keyframes = keyframe_times(fh)
     if keyframes and _short_gops(keyframes, start, end) and libav.available():
         return _around_keyframes(video_path, keyframes, start, end, sample_fps, max_width, size, deadline, sharpness)
@@ -444,9 +445,9 @@ def _open(source: Source):
     return source.open() if isinstance(source, RemoteInput) else open(source, "rb")
 
 
-def _check_container(path: Source) -> None:
-    with _open(path) as fh:
-        head = fh.read(12)
+def _check_container(fh: BinaryIO) -> None:
+    fh.seek(0)
+    head = fh.read(12)
     if not (head[4:8] in _ISO_BOXES or head[:4] == _EBML):
         raise MediaError("not_a_video", "The file is not an MP4, MOV, MKV or WebM video.")
 

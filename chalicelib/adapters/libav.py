@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from chalicelib import heavy
+from chalicelib.domain.media import ALLOWED_DEMUXERS
 
 _P = ctypes.c_void_p
 _EXPECTED_MAJORS = {"avformat": 62, "avcodec": 62, "avutil": 60, "swscale": 9}
@@ -119,8 +120,7 @@ class FrameReader:
     Not thread-safe; one per thread (the calls release the GIL, so two readers decode in
     parallel)."""
 
-    def __init__(self, path: str, *, protocols: str = "file", redirects: bool = True,
-                 formats: str = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm"):
+    def __init__(self, path: str, *, protocols: str = "file", redirects: bool = True):
         libs = _load()
         self._f, self._c, self._u, self._s = libs["avformat"], libs["avcodec"], libs["avutil"], libs["swscale"]
         self._fmt, self._ctx, self._sws = _P(), _P(), None
@@ -129,7 +129,7 @@ class FrameReader:
         options = _P()
         try:
             self._u.av_dict_set(ctypes.byref(options), b"protocol_whitelist", protocols.encode(), 0)
-            self._u.av_dict_set(ctypes.byref(options), b"format_whitelist", formats.encode(), 0)
+            self._u.av_dict_set(ctypes.byref(options), b"format_whitelist", ALLOWED_DEMUXERS.encode(), 0)
             if not redirects:
                 self._u.av_dict_set(ctypes.byref(options), b"max_redirects", b"0", 0)
             if self._f.avformat_open_input(ctypes.byref(self._fmt), path.encode(), None, ctypes.byref(options)) < 0:

@@ -33,10 +33,11 @@ _WEBM_AUDIO_CODECS = {"opus", "vorbis"}
 # ffmpeg 9, which refuses HLS under a non-standard extension; it fails as invalid data.)
 # `file:` before each path keeps a name like "x:y.mp4" from selecting a protocol and a name
 # starting with "-" from reading as an option.
-_FORMATS = f"{_MOV_DEMUXER},{_MATROSKA_DEMUXER}"
+# The demuxers any input of ours may use (ffmpeg here, the face analysis' reader in adapters/libav.py).
+ALLOWED_DEMUXERS = f"{_MOV_DEMUXER},{_MATROSKA_DEMUXER}"
 INPUT_HARDENING: tuple[str, ...] = (
     "-protocol_whitelist", "file",
-    "-format_whitelist", _FORMATS,
+    "-format_whitelist", ALLOWED_DEMUXERS,
 )
 # What ffmpeg needs to read one URL of each scheme, and nothing more: no file, concat, subfile,
 # crypto or data protocol can be nested in it.
@@ -375,7 +376,7 @@ def max_render_bytes(seconds: float) -> int:
 def _input(src: Source) -> list[str]:
     if isinstance(src, RemoteInput):
         # Redirects would lead elsewhere than the pinned object (S3 sends none to a valid URL).
-        return ["-protocol_whitelist", src.protocols, "-format_whitelist", _FORMATS, "-max_redirects", "0",
+        return ["-protocol_whitelist", src.protocols, "-format_whitelist", ALLOWED_DEMUXERS, "-max_redirects", "0",
                 "-i", src.url]
     return [*INPUT_HARDENING, "-i", f"file:{src}"]
 

@@ -280,7 +280,7 @@ def _tracks(samples: list[Sighting]) -> list[_Track]:
     return tracks
 
 
-def _affinity(a: Box, b: Box, dt: float = 0.0) -> float:
+def _affinity(a: Box, b: Box, dt: float) -> float:
     """> 0 when b, seen ``dt`` seconds after a, plausibly is the same face: IoU, or nearness of
     centres for a face that moved more than its own size would allow to overlap between
     samples (its own width per REACH_SECONDS)."""
@@ -414,7 +414,7 @@ def _face_path(segments: list[list[tuple[float, float]]], times: list[float],
     return faces, starts
 
 
-def _face_at(centres: list[tuple[float, float]], t: float, sampled: Sequence[float] = ()) -> float:
+def _face_at(centres: list[tuple[float, float]], t: float, sampled: Sequence[float]) -> float:
     """Face centre at t: linear between sightings, held before the first and after the last,
     and held across a gap in which samples missed the face."""
     i = bisect.bisect_right(centres, (t, math.inf))
@@ -427,7 +427,7 @@ def _face_at(centres: list[tuple[float, float]], t: float, sampled: Sequence[flo
     # a gap with no sample in it is only sparse sampling: the face moved through it.
     if t1 - t0 > TRACK_GAP_SECONDS:
         between = bisect.bisect_right(sampled, t0 + 1e-6)
-        if not sampled or (between < len(sampled) and sampled[between] < t1 - 1e-6):
+        if between < len(sampled) and sampled[between] < t1 - 1e-6:
             return x0
     return x0 + (x1 - x0) * (t - t0) / (t1 - t0)
 

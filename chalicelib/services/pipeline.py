@@ -83,8 +83,9 @@ def prepare(event: Event) -> Event:
             loudness_key = prepared_key(state.accountId, state.videoId, "levels.json")
             wiring.blobs().upload_file(wav, audio_key, "audio/wav")
             _store_json(loudness_key, levels)
+            silent_table = {"v": loudness.TABLE_VERSION, "gains": [], "blocks": []}
             _store_json(prepared_key(state.accountId, state.videoId, "loudness.json"),
-                        {**(table or {"v": 1, "gains": [], "blocks": []}), "sourceVersionId": state.source.versionId})
+                        {**(table or silent_table), "sourceVersionId": state.source.versionId})
     if state.prepareOnly:
         _unless_deleted(state)
     if pinned_facts is None:
