@@ -634,6 +634,7 @@ class MotoServer:
         self._thread: threading.Thread | None = None
 
     def start(self) -> MotoServer:
+        from moto import backends
         from moto.moto_server import werkzeug_app
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
         from werkzeug.serving import make_server
@@ -641,11 +642,20 @@ class MotoServer:
         # moto answers every origin by default; off, it applies the bucket's CORS rules as S3
         # does, so the dashboard's browser upload meets the rules infra/ gives the AWS bucket.
         werkzeug_app.DISABLE_GLOBAL_CORS = True
+        # moto lists its own package directory (150 stats) on every request to tell a service
+        # name from a host; the list never changes while the process runs.
+        modules = tuple(backends.list_of_moto_modules())
+        backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
 
         app: Any = DomainDispatcherApplication(create_backend_app)
         if self.wrap is not None:
             app = self.wrap(app)
-        self._server = make_server(self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler)
+        class KeepAliveHandler(MotoRequestHandler):
+            # HTTP/1.0 closed the connection after each answer: every boto3 call paid a TCP
+            # connect and the server a new thread. botocore pools connections; let it keep them.
+            protocol_version = "HTTP/1.1"
+
+        self._server = make_server(self.host, self.port, app, threaded=True, request_handler=KeepAliveHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto-server", daemon=True)
         self._thread.start()
         return self
