@@ -645,7 +645,7 @@ class MotoServer:
         # moto lists its own package directory (150 stats) on every request to tell a service
         # name from a host; the list never changes while the process runs.
         modules = tuple(backends.list_of_moto_modules())
-        backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
+        backends.list_of_moto_modules = lambda: modules
 
         app: Any = DomainDispatcherApplication(create_backend_app)
         if self.wrap is not None:

@@ -44,8 +44,9 @@ APP_NAME = "klyph"
 API_HANDLER = "api_handler"  # Chalice's name for the function behind every route
 UPLOAD_TRIGGER = "upload_trigger"
 ALL_FUNCTIONS = (API_HANDLER, UPLOAD_TRIGGER, *TASK_FUNCTIONS)
-# Functions that run ffmpeg: multipart upload probes (API), upload probes, audio extraction, renders.
-FFMPEG_FUNCTIONS = (API_HANDLER, UPLOAD_TRIGGER, "pipeline_prepare", "pipeline_render")
+# Functions that run ffmpeg: multipart upload probes (API), upload probes, audio extraction, the
+# loudness table (measured while Transcribe works), renders.
+FFMPEG_FUNCTIONS = (API_HANDLER, UPLOAD_TRIGGER, "pipeline_prepare", "pipeline_transcribe_start", "pipeline_render")
 # The clip selector imports numpy and its sentence encoders (lazily); nothing else needs them.
 ML_FUNCTIONS = ("pipeline_select",)
 # The reframe planner decodes frames and finds faces with OpenCV (its wheel bundles FFmpeg's
@@ -518,7 +519,8 @@ class KlyphStack(cdk.Stack):
                 iam.PolicyStatement(actions=["transcribe:StartTranscriptionJob"], resources=["*"]),
                 # Transcribe reads the audio and writes its output with the caller's permissions.
                 objects(["s3:GetObject", "s3:PutObject"], "work/*"),
-                objects(["s3:GetObject"], PREPARED),  # the audio a preparation kept with the video
+                # the audio a preparation kept with the video; the loudness table measured from it
+                objects(["s3:GetObject", "s3:PutObject"], PREPARED),
                 # the video's transcript: kept with it, its corrections applied to a new transcription
                 objects(["s3:GetObject", "s3:PutObject"], TRANSCRIPTS),
                 head_missing,

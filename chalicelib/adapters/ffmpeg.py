@@ -8,6 +8,7 @@ failures into MediaError with a short message (one stderr line, never the whole 
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -35,6 +36,9 @@ FONTCONFIG_FILE = str(_ASSETS / "fontconfig.conf")
 MAX_THUMBNAIL_BYTES = 300 * 1024
 _THUMBNAIL_QUALITIES = (3, 5, 8, 12)
 _LOUDNESS_PASSES = 4
+# Work nobody waits for yet runs beside work someone does (the loudness table beside Whisper):
+# the scheduler gives it what the other leaves idle.
+BACKGROUND_NICENESS = 10
 
 # Lines ffmpeg prints after the real error while it shuts down; they never say what went wrong.
 _AFTERMATH = re.compile(
@@ -93,11 +97,12 @@ class Ffmpeg:
         finally:
             Path(levels_txt).unlink(missing_ok=True)
 
-    def gain_table(self, src: str, levels: list[float]) -> dict[str, Any] | None:
+    def gain_table(self, src: str, levels: list[float], *, background: bool = False) -> dict[str, Any] | None:
         """One audio-only pass measuring the clip audio chain's output over the whole of ``src``
         at a few gains (``domain.loudness``), from which each clip's gain is computed without a
         pass of its own; None for silence (nothing to normalise). ``levels``: the per-second
-        levels ``extract_audio`` returned, which place the gains."""
+        levels ``extract_audio`` returned, which place the gains. ``background``: at a low CPU
+        priority, beside work someone waits for (Whisper)."""
         estimate = loudness.estimate_lufs(levels)
         if estimate is None or estimate <= media.SILENT_LUFS:
             return None
@@ -106,7 +111,8 @@ class Ffmpeg:
         gains = [round(nominal + offset, 2) for offset in loudness.GAIN_OFFSETS_DB]
         with tempfile.TemporaryDirectory() as tmp:
             files = [os.path.join(tmp, f"blocks{i}.txt") for i in range(len(gains))]
-            result = self._run(media.gain_table_args(src, estimate, gains, files))
+            result = self._run(media.gain_table_args(src, estimate, gains, files),
+                               niceness=BACKGROUND_NICENESS if background else 0)
             if result.returncode != 0:
                 raise self._failure(result.stderr, src)
             blocks = [media.parse_blocks(Path(f).read_text()) if os.path.exists(f) else [] for f in files]
@@ -242,24 +248,31 @@ class Ffmpeg:
         # Without an output file ffmpeg exits 1 after printing the input description: expected.
         return media.parse_probe(self._run(media.probe_args(path)).stderr, size)
 
-    def _run(self, args: list[str]) -> subprocess.CompletedProcess[str]:
-        try:
-            result = subprocess.run(
-                [self.binary, *args],
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                env={**os.environ, "FONTCONFIG_FILE": FONTCONFIG_FILE},
-                errors="replace",  # metadata in uploads need not be UTF-8
-                timeout=self.timeout_seconds,
-                check=False,  # callers read the exit code; a probe exits 1 by design
-            )
-        except subprocess.TimeoutExpired:
-            raise MediaError("timeout", f"ffmpeg did not finish within {self.timeout_seconds} s.") from None
-        # ffmpeg echoes a presigned input URL (a credential) in its errors: gone before anything
-        # reads, logs or stores its output.
-        result.stderr = media.redact_urls(result.stderr)
-        return result
+    def _run(self, args: list[str], niceness: int = 0) -> subprocess.CompletedProcess[str]:
+        command = [self.binary, *args]
+        with subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "FONTCONFIG_FILE": FONTCONFIG_FILE},
+            errors="replace",  # metadata in uploads need not be UTF-8
+        ) as process:
+            if niceness:
+                # Set from here, not in the child (preexec_fn is unsafe beside threads); the
+                # process has done nothing heavy in the microseconds before.
+                with contextlib.suppress(OSError):  # it has already exited
+                    os.setpriority(os.PRIO_PROCESS, process.pid, niceness)
+            try:
+                stdout, stderr = process.communicate(timeout=self.timeout_seconds)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.communicate()
+                raise MediaError("timeout", f"ffmpeg did not finish within {self.timeout_seconds} s.") from None
+        # Callers read the exit code; a probe exits 1 by design. ffmpeg echoes a presigned input
+        # URL (a credential) in its errors: gone before anything reads, logs or stores its output.
+        return subprocess.CompletedProcess(command, process.returncode, stdout, media.redact_urls(stderr))
 
     @staticmethod
     def _failure(stderr: str, *paths: Source) -> MediaError:

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import tempfile
+import threading
 from typing import Any
 
 from chalicelib.adapters.s3 import clip_key, prepared_key, transcript_key, video_prefix, work_key, work_prefix
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 PREPARATION_STALE_SECONDS = 1800
 
 Event = dict[str, Any]
+# The audio stream as the source carries it (Matroska takes any codec), kept with the video.
+AUDIO_COPY = "source-audio.mka"
 
 
 def _stage(call_id: str, stage: str) -> None:
@@ -73,19 +76,17 @@ def prepare(event: Event) -> Event:
         if info.has_audio:
             wav, audio_copy = os.path.join(tmp, "audio.wav"), os.path.join(tmp, "source-audio.mka")
             # One pass over the source gives the speech audio, its per-second loudness and a
-            # copy of the audio stream (a few % of a video's bytes).
+            # copy of the audio stream (a few % of a video's bytes), from which StartTranscription
+            # measures the loudness table while the transcriber works (``_measure_loudness``).
             levels = ffmpeg.extract_audio(source, wav, audio_copy)
-            # The whole audio's loudness at a few gains, once: each clip's gain comes from it,
-            # measured at the source's own rate (true peaks), from the copy.
-            table = ffmpeg.gain_table(audio_copy if os.path.exists(audio_copy) else source, levels)
             # Kept with the video, not under work/: a later job on this source reads them.
             audio_key = prepared_key(state.accountId, state.videoId, "audio.wav")
             loudness_key = prepared_key(state.accountId, state.videoId, "levels.json")
             wiring.blobs().upload_file(wav, audio_key, "audio/wav")
             _store_json(loudness_key, levels)
-            silent_table = {"v": loudness.TABLE_VERSION, "gains": [], "blocks": []}
-            _store_json(prepared_key(state.accountId, state.videoId, "loudness.json"),
-                        {**(table or silent_table), "sourceVersionId": state.source.versionId})
+            if os.path.exists(audio_copy):
+                wiring.blobs().upload_file(audio_copy, prepared_key(state.accountId, state.videoId, AUDIO_COPY),
+                                           "audio/x-matroska")
     if state.prepareOnly:
         _unless_deleted(state)
     if pinned_facts is None:
@@ -169,6 +170,10 @@ def _reuse_preparation(state: JobState) -> JobState | None:
 
 
 def transcribe_start(event: Event) -> Event:
+    """Start the transcriber, and measure the loudness table while it works: Transcribe works
+    elsewhere, so this function measures after starting it; Whisper works here, so the
+    measurement runs beside it at a lower priority (it takes a third of Whisper's time, and
+    Whisper leaves part of the CPU idle)."""
     state = JobState.model_validate(event)
     if not state.prepareOnly:
         _stage(state.callId, "transcribing")
@@ -179,16 +184,47 @@ def transcribe_start(event: Event) -> Event:
     elif cfg.transcriber == "aws":
         output_key = work_key(state.accountId, state.videoId, state.callId, "transcribe-output.json")
         wiring.aws_transcriber().start(state.callId, state.audioKey, output_key, state.options.language)
+        _measure_loudness(state)
+        if state.prepareOnly:
+            _unless_deleted(state)  # the transcript is kept (and checked) by a later task
         transcription = Transcription(status="IN_PROGRESS", key=job_transcript, jobName=state.callId,
                                       outputKey=output_key, pollSeconds=cfg.transcribe_poll_seconds,
                                       startedAt=now_iso())
         return state.model_copy(update={"transcription": transcription}).wire()
     else:
+        measuring = threading.Thread(target=_measure_loudness, args=(state,), name="loudness-table", daemon=True)
+        measuring.start()
         with tempfile.TemporaryDirectory() as tmp:
             wav = os.path.join(tmp, "audio.wav")
             wiring.blobs().download_file(state.audioKey, wav)
             transcript = wiring.whisper().transcribe(wav, state.options.language)
+        measuring.join()
     return state.model_copy(update={"transcription": _transcribed(state, job_transcript, transcript)}).wire()
+
+
+def _measure_loudness(state: JobState) -> None:
+    """The whole audio's loudness through the clip audio chain at a few gains (``domain.loudness``),
+    kept with the video: each clip's gain comes from it, with no measuring pass per clip. Skipped
+    when this source version has a current table. A failure costs only speed (each render then
+    measures its own range), so it is logged, not raised. A video deleted meanwhile loses the
+    table with the rest of its preparation when the transcript is kept (``_keep_transcript``)."""
+    try:
+        if not state.loudnessKey or _stored_table(state.accountId, state.videoId, state.source.versionId):
+            return
+        copy_key = prepared_key(state.accountId, state.videoId, AUDIO_COPY)
+        if wiring.blobs().head(copy_key) is None:
+            return  # the audio could not be copied out of the source (rare): each render measures its range
+        levels = _load_json(state.loudnessKey)
+        with tempfile.TemporaryDirectory() as tmp:
+            audio = os.path.join(tmp, AUDIO_COPY)
+            wiring.blobs().download_file(copy_key, audio)
+            table = wiring.ffmpeg().gain_table(audio, levels, background=True)
+        silent_table = {"v": loudness.TABLE_VERSION, "gains": [], "blocks": []}
+        _store_json(prepared_key(state.accountId, state.videoId, "loudness.json"),
+                    {**(table or silent_table), "sourceVersionId": state.source.versionId})
+    except Exception:
+        log.warning("loudness table of %s not measured: each clip will measure its own range",
+                    state.videoId, exc_info=True)
 
 
 def _transcribed(state: JobState, key: str, transcript: Transcript) -> Transcription:
@@ -471,7 +507,7 @@ def render(event: Event) -> Event:
         rendered = ffmpeg.render_clip(
             source, out, start=clip.start, end=clip.end, aspect=opts.aspectRatio, info=info,
             captions=ass, crop_commands=crop_commands, panels=panels, upscale=opts.allowUpscale,
-            gain_table=_gain_table(item) if info.has_audio else None,
+            gain_table=_gain_table(item.accountId, item.videoId, item.source.versionId) if info.has_audio else None,
         )
         thumb = os.path.join(tmp, "thumbnail.jpg")
         _thumbnail(item, source, thumb, tmp, info, panels)
@@ -542,17 +578,23 @@ def _clip_record(item: RenderItem) -> dict[str, Any]:
                  if c["index"] == item.clip.index), {})
 
 
-def _gain_table(item: RenderItem) -> dict[str, Any] | None:
-    """Prepare's loudness measurement of this source version (``domain.loudness``); None when
-    there is none (the render then measures its clip itself)."""
-    key = prepared_key(item.accountId, item.videoId, "loudness.json")
+def _stored_table(account_id: str, video_id: str, version_id: str | None) -> dict[str, Any] | None:
+    """The loudness table StartTranscription kept for this source version, in the current chain's
+    version (``{"gains": []}`` for silence); None when there is none."""
+    key = prepared_key(account_id, video_id, "loudness.json")
     if wiring.blobs().head(key) is None:
         return None
     table = _load_json(key)
-    if (table.get("sourceVersionId") != item.source.versionId or not table.get("gains")
-            or table.get("v") != loudness.TABLE_VERSION):
+    if table.get("sourceVersionId") != version_id or table.get("v") != loudness.TABLE_VERSION:
         return None
     return table
+
+
+def _gain_table(account_id: str, video_id: str, version_id: str | None) -> dict[str, Any] | None:
+    """The loudness measurement a render takes its gain from (``domain.loudness``); None when there
+    is none (the render then measures its clip itself)."""
+    table = _stored_table(account_id, video_id, version_id)
+    return table if table and table.get("gains") else None
 
 
 def _thumbnail(item: RenderItem, source: Source, dst: str, tmp: str, info: Any, panels: Any) -> None:

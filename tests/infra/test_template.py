@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 API, TRIGGER = "api_handler", "upload_trigger"
 ALL = (API, TRIGGER, *TASK_FUNCTIONS)
-FFMPEG = {API, TRIGGER, "pipeline_prepare", "pipeline_render"}
+# ffmpeg: upload probes, audio extraction, the loudness table (beside Transcribe), renders
+FFMPEG = {API, TRIGGER, "pipeline_prepare", "pipeline_transcribe_start", "pipeline_render"}
 REFRAME = "pipeline_reframe"  # OpenCV (the vision layer), no ffmpeg
 TRACED = {TRIGGER, *TASK_FUNCTIONS}
 SM_NAME = "klyph-prod-pipeline"
@@ -377,9 +378,11 @@ def test_function_roles_grant_what_each_function_does(synth):
     assert objects("pipeline_transcribe_start", "s3:GetObject") == [
         "accounts/*/videos/*/prepared/*", "accounts/*/videos/*/transcripts/*", "work/*"]
     # The transcript goes to work/ and, kept, with the video (later jobs reuse it; corrections
-    # are re-applied from it); audio stays where Prepare put it.
-    for handler in ("pipeline_transcribe_start", "pipeline_transcribe_check"):
-        assert objects(handler, "s3:PutObject") == ["accounts/*/videos/*/transcripts/*", "work/*"], handler
+    # are re-applied from it); audio stays where Prepare put it, and the loudness table measured
+    # from it while Transcribe works goes beside it.
+    assert objects("pipeline_transcribe_start", "s3:PutObject") == [
+        "accounts/*/videos/*/prepared/*", "accounts/*/videos/*/transcripts/*", "work/*"]
+    assert objects("pipeline_transcribe_check", "s3:PutObject") == ["accounts/*/videos/*/transcripts/*", "work/*"]
     assert objects("pipeline_transcribe_check", "s3:GetObject") == ["accounts/*/videos/*/transcripts/*", "work/*"]
     assert text["pipeline_transcribe_check"]["transcribe:GetTranscriptionJob"] == [
         "arn:<AWS::Partition>:transcribe:<AWS::Region>:<AWS::AccountId>:transcription-job/call_*",

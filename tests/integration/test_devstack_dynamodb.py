@@ -23,8 +23,8 @@ ITEM = {
     "thumb": b"\x00\xffPNG bytes",
     "tags": {"bread", "starter"},
     "blobs": {b"a", b"\x01\x02"},
-    "scores": {Decimal("1.5"), Decimal("2")},
-    "words": [{"w": "flour", "t": Decimal("1.25")}, ["nested", Decimal("0")], b"\x7f"],
+    "scores": {Decimal("1.5"), Decimal(2)},
+    "words": [{"w": "flour", "t": Decimal("1.25")}, ["nested", Decimal(0)], b"\x7f"],
     "meta": {"aspect": "9:16", "size": {"w": 404, "h": 720}, "empty": {}},
 }
 
@@ -69,7 +69,8 @@ def test_items_read_back_as_written_through_every_item_operation(table):
     assert table.scan()["ScannedCount"] == 4
     page = table.query(KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": "video#1"}, Limit=2)
     assert page["LastEvaluatedKey"] == {"pk": "video#1", "sk": "clip#0002"}
-    updated = table.update_item(Key=key, UpdateExpression="SET #c = #c + :one", ExpressionAttributeNames={"#c": "count"},
+    updated = table.update_item(Key=key, UpdateExpression="SET #c = #c + :one",
+                                ExpressionAttributeNames={"#c": "count"},
                                 ExpressionAttributeValues={":one": 1}, ReturnValues="ALL_NEW")
     assert _plain(updated["Attributes"]) == {**ITEM, "count": 4}
     batch = table.meta.client.batch_get_item(RequestItems={"t": {"Keys": [key]}})

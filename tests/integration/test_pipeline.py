@@ -49,8 +49,20 @@ def transcript_of(call_id, video):
     return Transcript.from_dict(json.loads(wiring.blobs().get_bytes(key)))
 
 
-def test_speech_video_becomes_clips_within_bounds_on_word_gaps(api, project, speech_video, tmp_path):
+def loudness_table(video):
+    """The loudness table StartTranscription kept with the video (None when there is none)."""
+    from chalicelib.adapters.s3 import prepared_key
+
+    key = prepared_key(video["accountId"], video["id"], "loudness.json")
+    return json.loads(wiring.blobs().get_bytes(key)) if wiring.blobs().head(key) else None
+
+
+def test_speech_video_becomes_clips_within_bounds_on_word_gaps(api, project, speech_video, tmp_path, monkeypatch):
     video = upload(api, project, speech_video)
+    measured = []  # a render measuring its own range: only when there is no loudness table
+    real_measure = Ffmpeg.measure_loudness
+    monkeypatch.setattr(Ffmpeg, "measure_loudness",
+                        lambda self, *a, **k: measured.append(a) or real_measure(self, *a, **k))
     status, result = run_job(api, video["id"], maxClips=3, minDuration=5, maxDuration=15, aspectRatio="9:16")
 
     assert status == 200 and result["status"] == "succeeded", result
@@ -66,6 +78,10 @@ def test_speech_video_becomes_clips_within_bounds_on_word_gaps(api, project, spe
     assert all(c["thumbnail_url"] and c["captions_srt_url"] and c["captions_vtt_url"] and c["description"]
                for c in clips)
     assert all(0 <= c["score"] <= 100 and c["reason"] for c in clips)
+    # The loudness table was measured beside Whisper, once, and every clip's gain came from it.
+    table = loudness_table(video)
+    assert table and table["sourceVersionId"] and len(table["gains"]) >= 2 and table["blocks"][0]
+    assert measured == [], "no clip measured its own loudness"
     # A test pattern has nobody in it: the crop stayed centred, and the clips say so.
     assert all(c["layout"] == "center" for c in clips)
 
@@ -314,6 +330,8 @@ def test_amazon_transcribe_path_polls_until_done_and_parses_its_output(api, proj
     # language "auto": Transcribe identified the language among the options (moto: the first)
     assert job["IdentifyLanguage"] is True and job["LanguageCode"] == "en-US"
     assert result["language"] == "en" and result["clips"][0]["language"] == "en"
+    # The loudness table was measured while Transcribe worked (after starting it).
+    assert loudness_table(video)["gains"]
     words = transcript_of(result["callId"], video).words
     expected = json.loads((FIXTURES / "aws_transcribe_output.json").read_text())
     pronunciations = [i for i in expected["results"]["items"] if i["type"] == "pronunciation"]
