@@ -103,6 +103,7 @@ def analyse(raw: dict) -> dict[str, Any]:
         "Finalize": "finalizing",
     }
     rows = []
+    marked: set[str] = set()
     for t in tasks:
         row = {
             "state": t.name,
@@ -113,7 +114,10 @@ def analyse(raw: dict) -> dict[str, Any]:
             "ffmpeg": kinds(t.name, t.index),
         }
         mark = stages.get(first_line.get(t.name, ""))
-        if mark:
+        # A stage is marked once, by its first task: a job waiting for its upload's preparation
+        # runs Prepare again after each Wait, and those later runs mark nothing.
+        if mark and t.name not in marked:
+            marked.add(t.name)
             row["dispatch_to_first_line"] = mark.start - t.start
         rows.append(row)
     bare = raw["bare"]
