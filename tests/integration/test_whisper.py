@@ -63,9 +63,33 @@ def test_words_are_timed_and_recognisable(transcript, wav):
 
 
 def test_model_is_loaded_once_per_process(transcript):
-    key = ("tiny.en", "int8", os.cpu_count() or 2)
+    key = ("tiny.en", "int8", os.cpu_count() or 2, 1)
     assert WhisperTranscriber(threads=key[2])._model() is whisper._MODELS[key]
-    assert ("base", "int8", key[2]) in whisper._MODELS, "the multilingual model detected the language"
+    assert ("base", "int8", key[2], 1) in whisper._MODELS, "the multilingual model detected the language"
+
+
+def test_long_audio_is_heard_in_parts_side_by_side_cut_in_a_pause(wav, monkeypatch):
+    """Audio of at least two MIN_PART_SECONDS goes to one single-thread worker per CPU, cut in
+    the quietest moment near the middle: the same words at the same times as one pass, none cut
+    in two or heard twice at the cut (here the 47 s fixture, with parts of at least 20 s)."""
+    from faster_whisper import decode_audio
+
+    monkeypatch.setattr(whisper, "MIN_PART_SECONDS", 20.0)
+    audio = decode_audio(str(wav))
+    (_, cut), (second, end) = whisper.split_at_quiet(audio, 2)
+    assert cut == second and end == len(audio) and 13 < cut / 16000 < 34
+    window = audio[cut - 1600: cut + 1600]  # 0.1 s either side of the cut
+    assert float((window ** 2).mean()) < 0.01 * float((audio ** 2).mean()), "the cut lies in a pause"
+
+    whole = WhisperTranscriber(threads=1).transcribe(wav, "en").words
+    parted = WhisperTranscriber(threads=2).transcribe(wav, "en").words
+    assert ("tiny.en", "int8", 1, 2) in whisper._MODELS, "two single-thread workers"
+    same = sum(a.text == b.text and abs(a.start - b.start) < 0.4 for a, b in zip(whole, parted, strict=False))
+    assert len(parted) == len(whole) and same >= 0.95 * len(whole)
+    at_cut = [w for w in parted if abs(w.start - cut / 16000) < 3 or abs(w.end - cut / 16000) < 3]
+    assert [w.text for w in at_cut] == [w.text for w in whole if abs(w.start - cut / 16000) < 3
+                                        or abs(w.end - cut / 16000) < 3]
+    assert all(a.end <= b.start + 0.01 for a, b in zip(parted, parted[1:])), "in order, none twice"
 
 
 def test_english_words_are_as_good_as_before_the_multilingual_work(transcript):
