@@ -40,6 +40,10 @@ def make_video(
     """A testsrc2 video (every frame differs). ``audio``: "tone", "silence", None (no audio
     track) or a path to an audio file used as the soundtrack (the video then ends with it)."""
     video_codec, audio_codec, muxer = _CODECS[container]
+    if video_codec is _X264:
+        # A keyframe every 2 s, as phones and cameras write them (x264's default is every 10 s),
+        # so the face analysis takes the path it takes on real footage.
+        video_codec = [*video_codec, "-g", str(2 * fps)]
     inputs = ["-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate={fps}:duration={seconds}"]
     if audio == "tone":
         inputs += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}"]
