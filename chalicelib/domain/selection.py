@@ -701,9 +701,9 @@ class _Ranker:
             named = f" ({', '.join(matched)})" if matched else ""
             if c.relevant >= 0.4 or request.exclusive:  # exclusive: it lies inside a section on the topic
                 parts.append(say("on_topic", code, named=named))
-            elif matched:
+            elif matched or c.relevant >= 0.15:  # near the topic without naming it: it touches it still
                 parts.append(say("touches_topic", code, named=named))
-            elif c.relevant < 0.15:
+            else:
                 parts.append(say("little_on_topic", code))
         if c.hook >= 1:
             parts.append(say("opens_question", code))
