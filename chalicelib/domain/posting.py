@@ -24,7 +24,8 @@ extractive and compressive; no language model).
   for a stop word) are never used, nor misheard stretches of words each above that floor
   (``misheard``: "ready into/0.50 our/0.46 three/0.63 months"), nor a line with a sequence no
   speaker says (``ungrammatical``: "the the", "a of"): such a line is left out, and lends at
-  most its sure opening or a sure clause.
+  most its sure opening or a sure clause. Nor is a statement used without its doubtful opening
+  word (``lost_opening``: "Thus/0.65 your compost smell mad." was "Does your compost smell bad?").
 - When no sentence or clause is sure, the title names the clip's subjects ("Masa, anual y
   decisión").
 - Chinese and Japanese (``compose_unspaced``): whole sentences of at most 30 characters,
@@ -266,6 +267,20 @@ def misheard_stretches(words: Sequence[Word]) -> set[int]:
             out.update(run)
         run = []
     return out
+
+
+def lost_opening(line: Line, text: str) -> bool:
+    """Whether ``text``, made from a statement ``line``, dropped the line's opening word though the
+    transcriber doubted it (under ``DOUBT``). The word that opens a sentence tells its kind, and
+    Whisper, least sure of it, mishears it into a connective or a filler that cleaning then drops:
+    "Does your compost smell bad?" heard as "Thus/0.65 your compost smell mad." left the title
+    "Your compost smell mad". Kept whole, such a line opens on its connective and is no title."""
+    if not line.words or line.words[0].confidence >= DOUBT or line.text.rstrip().endswith(QUESTION_MARKS):
+        return False
+    # Made from the line's start, the opener gone (a clause lifted from further on is not).
+    said = _norm(text).split()[:1]
+    return bool(said) and said != _norm(line.words[0].text).split()[:1] and any(
+        _norm(w.text).split()[:1] == said for w in line.words[1:3])
 
 
 def ungrammatical(text: str, lex: Lexicon) -> bool:
@@ -568,7 +583,7 @@ def _variants(line: Line, lex: Lexicon) -> list[tuple[str, bool]]:
         out += [(clause, False) for clause in clauses(line, lex)]
     seen, unique = set(), []
     for text, whole in out:
-        if text and _norm(text) not in seen:
+        if text and _norm(text) not in seen and not lost_opening(line, text):
             seen.add(_norm(text))
             unique.append((text, whole))
     return unique
@@ -702,6 +717,8 @@ def _description(lines: Sequence[Line], title: str, title_line: int, keywords: S
         sentence = clean(line.text, lex)
         compressed = compress(sentence, lex)
         for text in (sentence, clean(line.text, NEUTRAL), *([compressed] if compressed != sentence else [])):
+            if lost_opening(line, text):
+                continue
             text = sentence_case(text.rstrip(" ,;:-"), lex)
             if not text.endswith((".", "?", "!", "。", "？", "！")):
                 text += "."

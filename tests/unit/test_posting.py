@@ -392,3 +392,19 @@ def test_chinese_titles_are_whole_sentences_and_hashtags_its_words():
     for clip in _clips(aws, (1, 10, 3)):
         _check_unspaced(aws, clip)
         assert not {"#我们", "#大家", "#今天", "#很多"} & set(clip.hashtags), clip.hashtags
+
+
+def test_a_statement_whose_doubtful_opening_word_was_dropped_is_no_title_nor_description():
+    # "Does your compost smell bad?" heard as "Thus/0.65 your compost smell mad.": dropping the
+    # connective left a sentence no one said. A lifted clause further on still counts, and a sure
+    # opener ("So" at 0.95) is dropped as before.
+    said = [c.title + " | " + c.description for t, c in _english_clips()]
+    assert not any("smell mad" in s.lower() for s in said), [s for s in said if "smell mad" in s.lower()]
+    assert any(s.startswith("Add leaves and turn the pile with a fork") for s in said), said
+    vocabulary = Vocabulary(VIDEO, lexicon("en"))
+    opening = lines("Astronauts train for years in the pool.", "Rockets are loud.")
+    doubtful = Line([Word(w, k, k + 0.5, 0.65 if k == 0 else 0.95)
+                     for k, w in enumerate("Thus the straw keeps the tomatoes moist.".split())])
+    assert "straw keeps" not in compose([*opening, doubtful], vocabulary).title.lower()
+    post = compose([*opening, *lines("So the straw keeps the tomatoes moist.")], vocabulary)
+    assert post.title == "The straw keeps the tomatoes moist"
