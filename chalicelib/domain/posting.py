@@ -716,7 +716,9 @@ def _description(lines: Sequence[Line], title: str, title_line: int, keywords: S
             continue
         sentence = clean(line.text, lex)
         compressed = compress(sentence, lex)
-        for text in (sentence, clean(line.text, NEUTRAL), *([compressed] if compressed != sentence else [])):
+        unleaned = _unlean(sentence, lex)
+        for text in (*([unleaned] if unleaned else []), sentence, clean(line.text, NEUTRAL),
+                     *([compressed] if compressed != sentence else [])):
             if lost_opening(line, text):
                 continue
             text = sentence_case(text.rstrip(" ,;:-"), lex)
@@ -757,6 +759,30 @@ def _description(lines: Sequence[Line], title: str, title_line: int, keywords: S
         if chosen and len(text) <= DESCRIPTION_MAX_CHARS and (tuple(chosen) not in following or len(texts) == 1):
             return text
     return texts[ranked[0]]
+
+
+# "That is why ...": a pointer to the sentence before, then a whole clause with its own subject and
+# verb, which reads alone ("That is why beekeepers add a second box" -> "Beekeepers add a second
+# box"). Not German, whose verb then comes first ("Deshalb setzen Imker ...").
+_POINTING_BACK = {
+    "en": ("that is why", "that's why", "this is why", "which is why", "that is how", "that's how"),
+    "es": ("es por eso que", "por eso es que", "por eso"),
+    "fr": ("c'est pour ça que", "c'est pour cela que", "c'est pourquoi"),
+    "pt": ("é por isso que", "por isso"),
+    "it": ("è per questo che", "per questo"),
+}
+
+
+def _unlean(text: str, lex: Lexicon) -> str:
+    """``text`` without a leading "that is why" (``_POINTING_BACK``) when what follows stands alone
+    as a sentence of four words or more; "" otherwise."""
+    lowered = text.lower().replace("’", "'")
+    for phrase in _POINTING_BACK.get(lex.code, ()):
+        if lowered.startswith((phrase + " ", phrase + ", ")):
+            rest = sentence_case(text[len(phrase):].lstrip(" ,"), lex)
+            if len(rest.split()) >= _MIN_FRAGMENT_WORDS and not fragment(rest, lex, title=True):
+                return rest
+    return ""
 
 
 # The definite articles a noun phrase keeps after "about" / "sobre" / "sur" (German and Italian

@@ -408,3 +408,21 @@ def test_a_statement_whose_doubtful_opening_word_was_dropped_is_no_title_nor_des
     assert "straw keeps" not in compose([*opening, doubtful], vocabulary).title.lower()
     post = compose([*opening, *lines("So the straw keeps the tomatoes moist.")], vocabulary)
     assert post.title == "The straw keeps the tomatoes moist"
+
+
+def test_a_description_does_not_point_back_at_a_sentence_it_left_out():
+    # "That is why beekeepers add a second box ..." described the bees clip without the sentence
+    # "that" points to; the clause after it stands alone.
+    descriptions = []
+    for code in ("en", "pt", "es", "fr", "it"):
+        t, _ = transcript(code)
+        descriptions += [c.description for bounds in [(8, 20, 4), (15, 40, 5)] for c in _clips(t, bounds)]
+    assert "Beekeepers add a second box before the nectar flow begins." in descriptions
+    assert "Os apicultores colocam uma segunda caixa antes da florada." in descriptions
+    pointing = re.compile(r"^(?:That is why|That's why|This is why|É por isso|Es por eso|Por eso|C'est pour|"
+                          r"C'est pourquoi|È per questo|Per questo)", re.IGNORECASE)
+    assert not [d for d in descriptions if pointing.match(d)], descriptions
+    vocabulary = Vocabulary(VIDEO, lexicon("en"))
+    post = compose(lines("Why do the tomatoes split?", "Uneven watering makes the fruit swell.",
+                         "That is why a layer of straw keeps the soil moist.", hook={0}), vocabulary)
+    assert "That is why" not in post.description and "A layer of straw keeps the soil moist." in post.description
