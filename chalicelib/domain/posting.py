@@ -852,6 +852,12 @@ def clauses(line: Line, lex: Lexicon) -> list[str]:
         spans[-1].append(w)
         if w.text.endswith((",", ";", ":")):
             spans.append([])
+    # A short phrase opening the line, set off by a comma, belongs to the clause after it: "Once a
+    # week, do a long run" says more than "Do a long run" (and the phrase alone is too short to be
+    # one). Not one further on: that is a list's item more often ("like dead leaves, cardboard").
+    first, second = [*spans, []][:2]
+    if 0 < len(first) < _MIN_FRAGMENT_WORDS and first[-1].text.endswith(",") and second:
+        spans.append([*first, *second])
     out = []
     for span in spans:
         while span and span[0].text.strip(",.;:!?¿¡\"'").lower() in openers:

@@ -22,7 +22,7 @@ import re
 import pytest
 
 from chalicelib.domain.lexicon import guess_language, lexicon
-from chalicelib.domain.posting import UNSURE, Line, Vocabulary, compose, hashtags
+from chalicelib.domain.posting import UNSURE, Line, Vocabulary, clauses, compose, hashtags
 from chalicelib.domain.selection import rank_clips, sentence_units
 from chalicelib.domain.titles import DESCRIPTION_MAX_CHARS, TITLE_MAX_CHARS, clean
 from chalicelib.domain.transcript import Transcript, Word
@@ -426,3 +426,16 @@ def test_a_description_does_not_point_back_at_a_sentence_it_left_out():
     post = compose(lines("Why do the tomatoes split?", "Uneven watering makes the fruit swell.",
                          "That is why a layer of straw keeps the soil moist.", hook={0}), vocabulary)
     assert "That is why" not in post.description and "A layer of straw keeps the soil moist." in post.description
+
+
+def test_a_lifted_clause_keeps_the_short_phrase_that_opens_its_line():
+    # "Once a week, do a long run, and add/0.34 a mile ...": the sure clause was lifted as "Do a
+    # long run." and lost when; a phrase further on is a list's item, never a clause's head.
+    descriptions = [c.description for _t, c in _english_clips()]
+    assert any(d.startswith("Once a week, do a long run.") for d in descriptions), descriptions
+    assert not any(d.startswith("Do a long run.") for d in descriptions), descriptions
+    en = lexicon("en")
+    line = Line([Word(w, k, k + 0.5, 0.3 if w == "add" else 0.95)
+                 for k, w in enumerate("Browns are dry and full of carbon, like dead leaves, cardboard and straw, "
+                                       "and you add them.".split())])
+    assert not [c for c in clauses(line, en) if c.lower().startswith(("dead leaves", "like dead"))], clauses(line, en)
