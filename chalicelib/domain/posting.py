@@ -96,7 +96,7 @@ _DETERMINERS = {
     "es": """el la los las un una unos unas mi mis tu tus su sus nuestro nuestra nuestros nuestras este esta
         estos estas ese esa esos esas aquel aquella del al cada otro otra otros otras muchos muchas""",
     "fr": """le la les l' un une des du au aux mon ma mes ton ta tes son sa ses notre nos votre vos leur leurs
-        ce cet cette ces chaque d'""",
+        ce cet cette ces chaque""",
     "pt": """o a os as um uma uns umas do da dos das no na nos nas ao aos meu minha meus minhas seu sua seus
         suas este esta estes estas esse essa esses essas cada outro outra""",
     "it": """il lo la i gli le l' un uno una un' del dello della dei degli delle al allo alla ai agli alle nel
@@ -903,12 +903,20 @@ def _lower_first(text: str, lex: Lexicon) -> str:
     return text if keep else text[:1].lower() + text[1:]
 
 
+# Numbers written as one word that the lexicons' number words (for scoring) leave out: Italian tens
+# and their compounds ("sessantacinque", "ventotto"), Spanish 21-29 ("veintiocho").
+_ROMANCE_TENS = {
+    "it": re.compile(r"(?:vent|trent|quarant|cinquant|sessant|settant|ottant|novant)[ai]?"
+                     r"(?:uno|due|tré|tre|quattro|cinque|sei|sette|otto|nove)?"),
+    "es": re.compile(r"veinti(?:uno|dós|dos|trés|tres|cuatro|cinco|séis|seis|siete|ocho|nueve)"),
+}
 _ENGLISH_TENS = re.compile(r"(?:thir|four|fif|six|seven|eigh|nine)teen|(?:twen|thir|for|fif|six|seven|eigh|nine)ty")
 
 
 def lex_numbers(lex: Lexicon, token: str) -> bool:
     """Whether ``token`` is a number word ("twelve", "nineteen"): never a subject or a hashtag."""
-    return bool(lex.numbers.fullmatch(token) or (lex.code == "en" and _ENGLISH_TENS.fullmatch(token)))
+    return bool(lex.numbers.fullmatch(token) or (lex.code == "en" and _ENGLISH_TENS.fullmatch(token))
+                or bool(_ROMANCE_TENS.get(lex.code, _NEVER).fullmatch(token)))
 
 
 def _phrase(keywords: Sequence[Keyword], lex: Lexicon, said: str = "") -> str:

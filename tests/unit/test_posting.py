@@ -439,3 +439,15 @@ def test_a_lifted_clause_keeps_the_short_phrase_that_opens_its_line():
                  for k, w in enumerate("Browns are dry and full of carbon, like dead leaves, cardboard and straw, "
                                        "and you add them.".split())])
     assert not [c for c in clauses(line, en) if c.lower().startswith(("dead leaves", "like dead"))], clauses(line, en)
+
+
+def test_hashtags_are_never_numbers_nor_words_told_nouns_only_by_a_french_d_apostrophe():
+    # "prima dei sessantacinque" made #Sessantacinque; "c'est d'attendre", "d'environ vingt kilos"
+    # made #Attendre and #Environ: "d'" is "de" before a vowel, before verbs and adverbs too.
+    tags = set()
+    for code in ("fr", "it", "es"):
+        t, _ = transcript(code)
+        for bounds in [(8, 20, 4), (10, 25, 5), (15, 40, 5), (30, 60, 4), (20, 35, 6)]:
+            tags |= {h for c in _clips(t, bounds) for h in c.hashtags}
+    assert not tags & {"#Sessantacinque", "#Attendre", "#Environ", "#Veinticinco"}, tags
+    assert {"#Abeilles", "#Miel", "#Apicoltori", "#SaintHelens"} <= tags, tags
