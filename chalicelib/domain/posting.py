@@ -269,6 +269,21 @@ def misheard_stretches(words: Sequence[Word]) -> set[int]:
     return out
 
 
+def doubted_words(lines: Sequence[Sequence[Word]], lex: Lexicon) -> frozenset[str]:
+    """The words (as ``lexicon.words`` reads them) of the clip's ``lines`` heard unsure (``_unsure``)
+    or in a misheard stretch (``misheard``) and nowhere in the clip surely: what no title or
+    description may use, the local ones or a language model's. Stop words are left out ("the"
+    misheard misleads no one)."""
+    doubted: set[str] = set()
+    sure: set[str] = set()
+    for words in lines:
+        stretches = misheard_stretches(words)
+        for k, w in enumerate(words):
+            heard = doubted if _unsure(w, lex) or k in stretches else sure
+            heard.update(t for t in lexicon_words(w.text) if not lex.is_stopword(t))
+    return frozenset(doubted - sure)
+
+
 def lost_opening(line: Line, text: str) -> bool:
     """Whether ``text``, made from a statement ``line``, dropped the line's opening word though the
     transcriber doubted it (under ``DOUBT``). The word that opens a sentence tells its kind, and

@@ -39,7 +39,7 @@ from chalicelib.domain.lexicon import (
     words as lexicon_words,
 )
 from chalicelib.domain.messages import reason as reason_line, say
-from chalicelib.domain.posting import Line, Vocabulary, compose
+from chalicelib.domain.posting import Line, Vocabulary, compose, doubted_words
 from chalicelib.domain.titles import (
     STAGE_DIRECTIONS,
     TITLE_MAX_CHARS,
@@ -108,6 +108,7 @@ class Candidate:
     title: str
     description: str
     hashtags: tuple[str, ...] = ()
+    unsure: frozenset[str] = frozenset()  # words (lower case) the transcriber doubted, said nowhere surely in it
 
 
 @dataclass(frozen=True)
@@ -155,9 +156,10 @@ class Ranking:
             # An external title must name what the clip is about and be in its language; else ours.
             said = {lex.stem(t) for t in lex.keyword_tokens(c.text)}
             if title and (not {lex.stem(t) for t in lex.keyword_tokens(title)} & said
-                          or guess_language(title) not in (None, self.language)):
+                          or guess_language(title) not in (None, self.language) or _doubted(title, c.unsure)):
                 title = ""
-            if description and guess_language(description) not in (None, self.language):
+            if description and (guess_language(description) not in (None, self.language)
+                                or _doubted(description, c.unsure)):
                 description = ""
             # Reasons follow the video's language too (messages.py); a reason in another is ours instead.
             reason = p.reason.strip()[:300]
@@ -368,7 +370,13 @@ def _notes(signals: _Signals, picked: list[_Candidate], max_clips: int, min_d: f
 def _candidate(k: int, c: _Candidate, ranker: _Ranker) -> Candidate:
     reason, title, description, hashtags = ranker.describe(c)
     start, end = _rounded(c)
-    return Candidate(k, start, end, ranker.text(c), c.score, reason, title, description, hashtags)
+    return Candidate(k, start, end, ranker.text(c), c.score, reason, title, description, hashtags, ranker.unsure(c))
+
+
+def _doubted(text: str, unsure: frozenset[str]) -> bool:
+    """Whether an external title or description uses a word the transcriber doubted (the model
+    reads the transcript as heard, "lactec" and all)."""
+    return bool(unsure) and any(w in unsure for w in lexicon_words(text))
 
 
 def _rounded(c: _Candidate) -> tuple[float, float]:
@@ -683,6 +691,11 @@ class _Ranker:
             title, description = title_and_description([line.text for line in lines],
                                                        self.hook[c.first : c.last + 1], self.signals.lex)
         return self._reason(c), title or f"Clip at {_clock(c.start)}", description, tuple(post.hashtags)
+
+    def unsure(self, c: _Candidate) -> frozenset[str]:
+        """The words of ``c`` the transcriber doubted (``posting.doubted_words``)."""
+        lex = self.signals.lex
+        return doubted_words([self.words[u.first_word : u.last_word] for u in self.units[c.first : c.last + 1]], lex)
 
     def choice(self, c: _Candidate) -> ClipChoice:
         reason, title, description, hashtags = self.describe(c)
