@@ -167,7 +167,7 @@ class Ranking:
                 reason = ""
             out.append(ClipChoice(c.start, c.end, title or c.title, round(float(score), 1),
                                   reason or c.reason, description or c.description,
-                                  self.hashtags(p.hashtags, c.text) or list(c.hashtags)))
+                                  self.hashtags(p.hashtags, c.text, c.unsure) or list(c.hashtags)))
         out.sort(key=lambda c: c.start)
         for a, b in itertools.pairwise(out):
             if b.start < a.end:
@@ -175,17 +175,19 @@ class Ranking:
         return out
 
 
-    def hashtags(self, tags: Sequence[str], said: str) -> list[str]:
+    def hashtags(self, tags: Sequence[str], said: str, unsure: frozenset[str] = frozenset()) -> list[str]:
         """An external selector's hashtags as ours ("#Tomatoes"), or [] when they are not 3-5 single
         words (a leading '#' is allowed, none inside, no spaces), not in the clip's language (no
-        stop word of it, no other language told by them, most of them said in the clip)."""
+        stop word of it, no other language told by them, most of them said in the clip) or one is
+        a word the transcriber doubted (``unsure``)."""
         lex = lexicon(self.language)
         words = [t.strip().removeprefix("#") for t in tags]
         if not 3 <= len(words) <= 5 or len({w.lower() for w in words}) != len(words):
             return []
         if not all(_HASHTAG_WORD.fullmatch(w) and len(w) <= 30 and not lex.is_stopword(w.lower()) for w in words):
             return []
-        if guess_language(" ".join(words)) not in (None, self.language):
+        if guess_language(" ".join(words)) not in (None, self.language) or any(
+                w.lower() in unsure for w in words):
             return []
         stems = {lex.stem(t) for t in lex.terms(said)}
         if 2 * sum(lex.stem(w.lower()) in stems for w in words) < len(words):

@@ -232,3 +232,8 @@ def test_an_external_title_or_description_with_a_word_the_transcriber_doubted_gi
     assert (clip.title, clip.description) == (first.title, first.description)
     (clip,) = ranking.from_picks([Pick(0, "Feed the starter with flour", "A starter needs flour and water.")])
     assert (clip.title, clip.description) == ("Feed the starter with flour", "A starter needs flour and water.")
+    # Hashtags too: one doubted word and the local ones stay.
+    (clip,) = ranking.from_picks([Pick(0, hashtags=("Starter", "Flour", "Lactec"))])
+    assert clip.hashtags == list(first.hashtags)
+    (clip,) = ranking.from_picks([Pick(0, hashtags=("Starter", "Flour", "Bacteria"))])
+    assert clip.hashtags == ["#Starter", "#Flour", "#Bacteria"], (clip.hashtags, first.unsure)
