@@ -24,7 +24,8 @@ extractive and compressive; no language model).
   for a stop word) are never used, nor misheard stretches of words each above that floor
   (``misheard``: "ready into/0.50 our/0.46 three/0.63 months"), nor a line with a sequence no
   speaker says (``ungrammatical``: "the the", "a of"): such a line is left out, and lends at
-  most its sure opening or a sure clause.
+  most its sure opening or a sure clause. Nor is a statement used without its doubtful opening
+  word (``lost_opening``: "Thus/0.65 your compost smell mad." was "Does your compost smell bad?").
 - When no sentence or clause is sure, the title names the clip's subjects ("Masa, anual y
   decisión").
 - Chinese and Japanese (``compose_unspaced``): whole sentences of at most 30 characters,
@@ -95,7 +96,7 @@ _DETERMINERS = {
     "es": """el la los las un una unos unas mi mis tu tus su sus nuestro nuestra nuestros nuestras este esta
         estos estas ese esa esos esas aquel aquella del al cada otro otra otros otras muchos muchas""",
     "fr": """le la les l' un une des du au aux mon ma mes ton ta tes son sa ses notre nos votre vos leur leurs
-        ce cet cette ces chaque d'""",
+        ce cet cette ces chaque""",
     "pt": """o a os as um uma uns umas do da dos das no na nos nas ao aos meu minha meus minhas seu sua seus
         suas este esta estes estas esse essa esses essas cada outro outra""",
     "it": """il lo la i gli le l' un uno una un' del dello della dei degli delle al allo alla ai agli alle nel
@@ -266,6 +267,35 @@ def misheard_stretches(words: Sequence[Word]) -> set[int]:
             out.update(run)
         run = []
     return out
+
+
+def doubted_words(lines: Sequence[Sequence[Word]], lex: Lexicon) -> frozenset[str]:
+    """The words (as ``lexicon.words`` reads them) of the clip's ``lines`` heard unsure (``_unsure``)
+    or in a misheard stretch (``misheard``) and nowhere in the clip surely: what no title or
+    description may use, the local ones or a language model's. Stop words are left out ("the"
+    misheard misleads no one)."""
+    doubted: set[str] = set()
+    sure: set[str] = set()
+    for words in lines:
+        stretches = misheard_stretches(words)
+        for k, w in enumerate(words):
+            heard = doubted if _unsure(w, lex) or k in stretches else sure
+            heard.update(t for t in lexicon_words(w.text) if not lex.is_stopword(t))
+    return frozenset(doubted - sure)
+
+
+def lost_opening(line: Line, text: str) -> bool:
+    """Whether ``text``, made from a statement ``line``, dropped the line's opening word though the
+    transcriber doubted it (under ``DOUBT``). The word that opens a sentence tells its kind, and
+    Whisper, least sure of it, mishears it into a connective or a filler that cleaning then drops:
+    "Does your compost smell bad?" heard as "Thus/0.65 your compost smell mad." left the title
+    "Your compost smell mad". Kept whole, such a line opens on its connective and is no title."""
+    if not line.words or line.words[0].confidence >= DOUBT or line.text.rstrip().endswith(QUESTION_MARKS):
+        return False
+    # Made from the line's start, the opener gone (a clause lifted from further on is not).
+    said = _norm(text).split()[:1]
+    return bool(said) and said != _norm(line.words[0].text).split()[:1] and any(
+        _norm(w.text).split()[:1] == said for w in line.words[1:3])
 
 
 def ungrammatical(text: str, lex: Lexicon) -> bool:
@@ -568,7 +598,7 @@ def _variants(line: Line, lex: Lexicon) -> list[tuple[str, bool]]:
         out += [(clause, False) for clause in clauses(line, lex)]
     seen, unique = set(), []
     for text, whole in out:
-        if text and _norm(text) not in seen:
+        if text and _norm(text) not in seen and not lost_opening(line, text):
             seen.add(_norm(text))
             unique.append((text, whole))
     return unique
@@ -701,7 +731,11 @@ def _description(lines: Sequence[Line], title: str, title_line: int, keywords: S
             continue
         sentence = clean(line.text, lex)
         compressed = compress(sentence, lex)
-        for text in (sentence, clean(line.text, NEUTRAL), *([compressed] if compressed != sentence else [])):
+        unleaned = _unlean(sentence, lex)
+        for text in (*([unleaned] if unleaned else []), sentence, clean(line.text, NEUTRAL),
+                     *([compressed] if compressed != sentence else [])):
+            if lost_opening(line, text):
+                continue
             text = sentence_case(text.rstrip(" ,;:-"), lex)
             if not text.endswith((".", "?", "!", "。", "？", "！")):
                 text += "."
@@ -740,6 +774,30 @@ def _description(lines: Sequence[Line], title: str, title_line: int, keywords: S
         if chosen and len(text) <= DESCRIPTION_MAX_CHARS and (tuple(chosen) not in following or len(texts) == 1):
             return text
     return texts[ranked[0]]
+
+
+# "That is why ...": a pointer to the sentence before, then a whole clause with its own subject and
+# verb, which reads alone ("That is why beekeepers add a second box" -> "Beekeepers add a second
+# box"). Not German, whose verb then comes first ("Deshalb setzen Imker ...").
+_POINTING_BACK = {
+    "en": ("that is why", "that's why", "this is why", "which is why", "that is how", "that's how"),
+    "es": ("es por eso que", "por eso es que", "por eso"),
+    "fr": ("c'est pour ça que", "c'est pour cela que", "c'est pourquoi"),
+    "pt": ("é por isso que", "por isso"),
+    "it": ("è per questo che", "per questo"),
+}
+
+
+def _unlean(text: str, lex: Lexicon) -> str:
+    """``text`` without a leading "that is why" (``_POINTING_BACK``) when what follows stands alone
+    as a sentence of four words or more; "" otherwise."""
+    lowered = text.lower().replace("’", "'")
+    for phrase in _POINTING_BACK.get(lex.code, ()):
+        if lowered.startswith((phrase + " ", phrase + ", ")):
+            rest = sentence_case(text[len(phrase):].lstrip(" ,"), lex)
+            if len(rest.split()) >= _MIN_FRAGMENT_WORDS and not fragment(rest, lex, title=True):
+                return rest
+    return ""
 
 
 # The definite articles a noun phrase keeps after "about" / "sobre" / "sur" (German and Italian
@@ -809,6 +867,12 @@ def clauses(line: Line, lex: Lexicon) -> list[str]:
         spans[-1].append(w)
         if w.text.endswith((",", ";", ":")):
             spans.append([])
+    # A short phrase opening the line, set off by a comma, belongs to the clause after it: "Once a
+    # week, do a long run" says more than "Do a long run" (and the phrase alone is too short to be
+    # one). Not one further on: that is a list's item more often ("like dead leaves, cardboard").
+    first, second = [*spans, []][:2]
+    if 0 < len(first) < _MIN_FRAGMENT_WORDS and first[-1].text.endswith(",") and second:
+        spans.append([*first, *second])
     out = []
     for span in spans:
         while span and span[0].text.strip(",.;:!?¿¡\"'").lower() in openers:
@@ -854,12 +918,20 @@ def _lower_first(text: str, lex: Lexicon) -> str:
     return text if keep else text[:1].lower() + text[1:]
 
 
+# Numbers written as one word that the lexicons' number words (for scoring) leave out: Italian tens
+# and their compounds ("sessantacinque", "ventotto"), Spanish 21-29 ("veintiocho").
+_ROMANCE_TENS = {
+    "it": re.compile(r"(?:vent|trent|quarant|cinquant|sessant|settant|ottant|novant)[ai]?"
+                     r"(?:uno|due|tré|tre|quattro|cinque|sei|sette|otto|nove)?"),
+    "es": re.compile(r"veinti(?:uno|dós|dos|trés|tres|cuatro|cinco|séis|seis|siete|ocho|nueve)"),
+}
 _ENGLISH_TENS = re.compile(r"(?:thir|four|fif|six|seven|eigh|nine)teen|(?:twen|thir|for|fif|six|seven|eigh|nine)ty")
 
 
 def lex_numbers(lex: Lexicon, token: str) -> bool:
     """Whether ``token`` is a number word ("twelve", "nineteen"): never a subject or a hashtag."""
-    return bool(lex.numbers.fullmatch(token) or (lex.code == "en" and _ENGLISH_TENS.fullmatch(token)))
+    return bool(lex.numbers.fullmatch(token) or (lex.code == "en" and _ENGLISH_TENS.fullmatch(token))
+                or bool(_ROMANCE_TENS.get(lex.code, _NEVER).fullmatch(token)))
 
 
 def _phrase(keywords: Sequence[Keyword], lex: Lexicon, said: str = "") -> str:

@@ -39,7 +39,7 @@ from chalicelib.domain.lexicon import (
     words as lexicon_words,
 )
 from chalicelib.domain.messages import reason as reason_line, say
-from chalicelib.domain.posting import Line, Vocabulary, compose
+from chalicelib.domain.posting import Line, Vocabulary, compose, doubted_words
 from chalicelib.domain.titles import (
     STAGE_DIRECTIONS,
     TITLE_MAX_CHARS,
@@ -108,6 +108,7 @@ class Candidate:
     title: str
     description: str
     hashtags: tuple[str, ...] = ()
+    unsure: frozenset[str] = frozenset()  # words (lower case) the transcriber doubted, said nowhere surely in it
 
 
 @dataclass(frozen=True)
@@ -155,9 +156,10 @@ class Ranking:
             # An external title must name what the clip is about and be in its language; else ours.
             said = {lex.stem(t) for t in lex.keyword_tokens(c.text)}
             if title and (not {lex.stem(t) for t in lex.keyword_tokens(title)} & said
-                          or guess_language(title) not in (None, self.language)):
+                          or guess_language(title) not in (None, self.language) or _doubted(title, c.unsure)):
                 title = ""
-            if description and guess_language(description) not in (None, self.language):
+            if description and (guess_language(description) not in (None, self.language)
+                                or _doubted(description, c.unsure)):
                 description = ""
             # Reasons follow the video's language too (messages.py); a reason in another is ours instead.
             reason = p.reason.strip()[:300]
@@ -165,7 +167,7 @@ class Ranking:
                 reason = ""
             out.append(ClipChoice(c.start, c.end, title or c.title, round(float(score), 1),
                                   reason or c.reason, description or c.description,
-                                  self.hashtags(p.hashtags, c.text) or list(c.hashtags)))
+                                  self.hashtags(p.hashtags, c.text, c.unsure) or list(c.hashtags)))
         out.sort(key=lambda c: c.start)
         for a, b in itertools.pairwise(out):
             if b.start < a.end:
@@ -173,17 +175,19 @@ class Ranking:
         return out
 
 
-    def hashtags(self, tags: Sequence[str], said: str) -> list[str]:
+    def hashtags(self, tags: Sequence[str], said: str, unsure: frozenset[str] = frozenset()) -> list[str]:
         """An external selector's hashtags as ours ("#Tomatoes"), or [] when they are not 3-5 single
         words (a leading '#' is allowed, none inside, no spaces), not in the clip's language (no
-        stop word of it, no other language told by them, most of them said in the clip)."""
+        stop word of it, no other language told by them, most of them said in the clip) or one is
+        a word the transcriber doubted (``unsure``)."""
         lex = lexicon(self.language)
         words = [t.strip().removeprefix("#") for t in tags]
         if not 3 <= len(words) <= 5 or len({w.lower() for w in words}) != len(words):
             return []
         if not all(_HASHTAG_WORD.fullmatch(w) and len(w) <= 30 and not lex.is_stopword(w.lower()) for w in words):
             return []
-        if guess_language(" ".join(words)) not in (None, self.language):
+        if guess_language(" ".join(words)) not in (None, self.language) or any(
+                w.lower() in unsure for w in words):
             return []
         stems = {lex.stem(t) for t in lex.terms(said)}
         if 2 * sum(lex.stem(w.lower()) in stems for w in words) < len(words):
@@ -368,7 +372,13 @@ def _notes(signals: _Signals, picked: list[_Candidate], max_clips: int, min_d: f
 def _candidate(k: int, c: _Candidate, ranker: _Ranker) -> Candidate:
     reason, title, description, hashtags = ranker.describe(c)
     start, end = _rounded(c)
-    return Candidate(k, start, end, ranker.text(c), c.score, reason, title, description, hashtags)
+    return Candidate(k, start, end, ranker.text(c), c.score, reason, title, description, hashtags, ranker.unsure(c))
+
+
+def _doubted(text: str, unsure: frozenset[str]) -> bool:
+    """Whether an external title or description uses a word the transcriber doubted (the model
+    reads the transcript as heard, "lactec" and all)."""
+    return bool(unsure) and any(w in unsure for w in lexicon_words(text))
 
 
 def _rounded(c: _Candidate) -> tuple[float, float]:
@@ -684,6 +694,11 @@ class _Ranker:
                                                        self.hook[c.first : c.last + 1], self.signals.lex)
         return self._reason(c), title or f"Clip at {_clock(c.start)}", description, tuple(post.hashtags)
 
+    def unsure(self, c: _Candidate) -> frozenset[str]:
+        """The words of ``c`` the transcriber doubted (``posting.doubted_words``)."""
+        lex = self.signals.lex
+        return doubted_words([self.words[u.first_word : u.last_word] for u in self.units[c.first : c.last + 1]], lex)
+
     def choice(self, c: _Candidate) -> ClipChoice:
         reason, title, description, hashtags = self.describe(c)
         return ClipChoice(*_rounded(c), title, c.score, reason, description, list(hashtags))
@@ -701,9 +716,9 @@ class _Ranker:
             named = f" ({', '.join(matched)})" if matched else ""
             if c.relevant >= 0.4 or request.exclusive:  # exclusive: it lies inside a section on the topic
                 parts.append(say("on_topic", code, named=named))
-            elif matched:
+            elif matched or c.relevant >= 0.15:  # near the topic without naming it: it touches it still
                 parts.append(say("touches_topic", code, named=named))
-            elif c.relevant < 0.15:
+            else:
                 parts.append(say("little_on_topic", code))
         if c.hook >= 1:
             parts.append(say("opens_question", code))

@@ -126,6 +126,8 @@ def test_thumbnails_show_a_sharp_face_from_the_uncaptioned_picture(api, project,
     and 16:9) shows a face, and none carries caption pixels though the clips have captions."""
     import json
 
+    import numpy as np
+
     from chalicelib.domain.transcript import Transcript
     from chalicelib.services import wiring
     from support import FIXTURES
@@ -137,16 +139,28 @@ def test_thumbnails_show_a_sharp_face_from_the_uncaptioned_picture(api, project,
     source = write_two_shot(tmp_path / "two.mp4", shot, transcript, FIXTURES / "speech_long.ogg", 22.0,
                             ffmpeg=ffmpeg_exe())
     video = upload(api, project, source)
-    found = []
-    for aspect in ("9:16", "16:9"):
-        status, result = run_job(api, video["id"], maxClips=2, minDuration=5, maxDuration=10, aspectRatio=aspect)
+    found, thumbnails = [], {}
+    for aspect, captions in (("9:16", True), ("16:9", True), ("9:16", False)):
+        status, result = run_job(api, video["id"], maxClips=2, minDuration=5, maxDuration=10, aspectRatio=aspect,
+                                 captions=captions)
         assert status == 200 and result["status"] == "succeeded", result
         for clip in wiring.records().list_clips(video["id"], result["callId"]):
             image = _jpeg(clip["thumbnailKey"])
             assert (image.shape[1], image.shape[0]) == (clip["width"], clip["height"])
+            thumbnails[(aspect, captions, float(clip["start"]))] = image
             found.append((aspect, len(_faces_in(image))))
     print(f"\nfaces found in each thumbnail: {found}")
     assert found and all(n >= 1 for _, n in found), found
+    # No caption pixels: each captioned clip's thumbnail is the picture of the same clip rendered
+    # without captions (up to JPEG noise), where burned words would differ by far more.
+    differences = []
+    for (aspect, captions, start), image in thumbnails.items():
+        if aspect == "9:16" and captions:
+            plain = thumbnails[(aspect, False, start)]
+            off = np.abs(image.astype(np.int16) - plain.astype(np.int16)).max(axis=2) > 40  # as text pixels
+            differences.append(round(float(off.mean()), 5))
+    print(f"share of pixels unlike the uncaptioned render's thumbnail: {differences}")
+    assert len(differences) == 2 and all(d < 0.001 for d in differences), differences
 
 
 def test_thumbnails_carry_no_captions_the_title_on_request_and_upscale_to_1080(api, project, tmp_path):

@@ -22,7 +22,7 @@ import re
 import pytest
 
 from chalicelib.domain.lexicon import guess_language, lexicon
-from chalicelib.domain.posting import UNSURE, Line, Vocabulary, compose, hashtags
+from chalicelib.domain.posting import UNSURE, Line, Vocabulary, clauses, compose, hashtags
 from chalicelib.domain.selection import rank_clips, sentence_units
 from chalicelib.domain.titles import DESCRIPTION_MAX_CHARS, TITLE_MAX_CHARS, clean
 from chalicelib.domain.transcript import Transcript, Word
@@ -392,3 +392,62 @@ def test_chinese_titles_are_whole_sentences_and_hashtags_its_words():
     for clip in _clips(aws, (1, 10, 3)):
         _check_unspaced(aws, clip)
         assert not {"#我们", "#大家", "#今天", "#很多"} & set(clip.hashtags), clip.hashtags
+
+
+def test_a_statement_whose_doubtful_opening_word_was_dropped_is_no_title_nor_description():
+    # "Does your compost smell bad?" heard as "Thus/0.65 your compost smell mad.": dropping the
+    # connective left a sentence no one said. A lifted clause further on still counts, and a sure
+    # opener ("So" at 0.95) is dropped as before.
+    said = [c.title + " | " + c.description for t, c in _english_clips()]
+    assert not any("smell mad" in s.lower() for s in said), [s for s in said if "smell mad" in s.lower()]
+    assert any(s.startswith("Add leaves and turn the pile with a fork") for s in said), said
+    vocabulary = Vocabulary(VIDEO, lexicon("en"))
+    opening = lines("Astronauts train for years in the pool.", "Rockets are loud.")
+    doubtful = Line([Word(w, k, k + 0.5, 0.65 if k == 0 else 0.95)
+                     for k, w in enumerate("Thus the straw keeps the tomatoes moist.".split())])
+    assert "straw keeps" not in compose([*opening, doubtful], vocabulary).title.lower()
+    post = compose([*opening, *lines("So the straw keeps the tomatoes moist.")], vocabulary)
+    assert post.title == "The straw keeps the tomatoes moist"
+
+
+def test_a_description_does_not_point_back_at_a_sentence_it_left_out():
+    # "That is why beekeepers add a second box ..." described the bees clip without the sentence
+    # "that" points to; the clause after it stands alone.
+    descriptions = []
+    for code in ("en", "pt", "es", "fr", "it"):
+        t, _ = transcript(code)
+        descriptions += [c.description for bounds in [(8, 20, 4), (15, 40, 5)] for c in _clips(t, bounds)]
+    assert "Beekeepers add a second box before the nectar flow begins." in descriptions
+    assert "Os apicultores colocam uma segunda caixa antes da florada." in descriptions
+    pointing = re.compile(r"^(?:That is why|That's why|This is why|É por isso|Es por eso|Por eso|C'est pour|"
+                          r"C'est pourquoi|È per questo|Per questo)", re.IGNORECASE)
+    assert not [d for d in descriptions if pointing.match(d)], descriptions
+    vocabulary = Vocabulary(VIDEO, lexicon("en"))
+    post = compose(lines("Why do the tomatoes split?", "Uneven watering makes the fruit swell.",
+                         "That is why a layer of straw keeps the soil moist.", hook={0}), vocabulary)
+    assert "That is why" not in post.description and "A layer of straw keeps the soil moist." in post.description
+
+
+def test_a_lifted_clause_keeps_the_short_phrase_that_opens_its_line():
+    # "Once a week, do a long run, and add/0.34 a mile ...": the sure clause was lifted as "Do a
+    # long run." and lost when; a phrase further on is a list's item, never a clause's head.
+    descriptions = [c.description for _t, c in _english_clips()]
+    assert any(d.startswith("Once a week, do a long run.") for d in descriptions), descriptions
+    assert not any(d.startswith("Do a long run.") for d in descriptions), descriptions
+    en = lexicon("en")
+    line = Line([Word(w, k, k + 0.5, 0.3 if w == "add" else 0.95)
+                 for k, w in enumerate("Browns are dry and full of carbon, like dead leaves, cardboard and straw, "
+                                       "and you add them.".split())])
+    assert not [c for c in clauses(line, en) if c.lower().startswith(("dead leaves", "like dead"))], clauses(line, en)
+
+
+def test_hashtags_are_never_numbers_nor_words_told_nouns_only_by_a_french_d_apostrophe():
+    # "prima dei sessantacinque" made #Sessantacinque; "c'est d'attendre", "d'environ vingt kilos"
+    # made #Attendre and #Environ: "d'" is "de" before a vowel, before verbs and adverbs too.
+    tags = set()
+    for code in ("fr", "it", "es"):
+        t, _ = transcript(code)
+        for bounds in [(8, 20, 4), (10, 25, 5), (15, 40, 5), (30, 60, 4), (20, 35, 6)]:
+            tags |= {h for c in _clips(t, bounds) for h in c.hashtags}
+    assert not tags & {"#Sessantacinque", "#Attendre", "#Environ", "#Veinticinco"}, tags
+    assert {"#Abeilles", "#Miel", "#Apicoltori", "#SaintHelens"} <= tags, tags

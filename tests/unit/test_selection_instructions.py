@@ -181,3 +181,16 @@ def test_reasons_and_notes_follow_the_videos_language():
     ranking = rank(t, instructions="bitcoin mining", max_clips=1, min_duration=5, max_duration=20)
     assert ranking.notes and ranking.notes[0].startswith("Nothing in this video"), ranking.notes
     assert ranking.choices and all(c.reason.endswith("% speech") for c in ranking.choices), ranking.choices
+
+
+def test_every_clip_says_how_it_relates_to_the_instructions():
+    # "astronauts": a clip of the space section that never says the word was reasoned only on its
+    # opening and length, as if no topic had been asked for.
+    said = ("requested topic", "as asked", "after the intro", "no laughter or jokes found here")
+    for instructions in ("astronauts", "space training", "tomatoes", "gardening", "growing vegetables", "the owl",
+                         "only the part about growing tomatoes", "nothing about space training", "skip the intro",
+                         "the funniest moments", "cryptocurrency"):
+        for clip in rank(instructions=instructions, max_clips=4).choices:
+            assert any(s in clip.reason.lower() for s in said), (instructions, clip.start, clip.reason)
+    reasons = [c.reason for c in rank(instructions="astronauts", max_clips=4).choices]
+    assert "Opens with a concrete number; a complete thought; 82% speech" not in reasons, reasons

@@ -221,3 +221,19 @@ def test_no_speech_ranking_has_no_shortlist():
     ranking = rank_clips(Transcript("en", 120.0), duration=120.0, max_clips=2, min_duration=20, max_duration=30)
     assert ranking.candidates == [] and len(ranking.choices) == 2
     assert all(c.description for c in ranking.choices)
+
+
+def test_an_external_title_or_description_with_a_word_the_transcriber_doubted_gives_way_to_the_local_one():
+    # The model reads the candidates as heard: "lactec and acetic/0.25 acid", "sourdough/0.48".
+    ranking = rank_clips(WHISPER, duration=WHISPER.duration, max_clips=3, min_duration=15, max_duration=40)
+    first = ranking.candidates[0]
+    assert {"lactec", "sourdough"} <= first.unsure and "bread" not in first.unsure
+    (clip,) = ranking.from_picks([Pick(0, "Why sourdough bread tastes sour", "The bacteria produce lactec and gas.")])
+    assert (clip.title, clip.description) == (first.title, first.description)
+    (clip,) = ranking.from_picks([Pick(0, "Feed the starter with flour", "A starter needs flour and water.")])
+    assert (clip.title, clip.description) == ("Feed the starter with flour", "A starter needs flour and water.")
+    # Hashtags too: one doubted word and the local ones stay.
+    (clip,) = ranking.from_picks([Pick(0, hashtags=("Starter", "Flour", "Lactec"))])
+    assert clip.hashtags == list(first.hashtags)
+    (clip,) = ranking.from_picks([Pick(0, hashtags=("Starter", "Flour", "Bacteria"))])
+    assert clip.hashtags == ["#Starter", "#Flour", "#Bacteria"], (clip.hashtags, first.unsure)
