@@ -4,6 +4,7 @@ libraries are not the release whose layout it reads."""
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import cv2
@@ -75,3 +76,28 @@ def test_another_ffmpeg_release_falls_back_to_opencvs_capture(monkeypatch, camer
 def test_a_video_without_a_keyframe_index_is_sampled_by_opencv(tmp_path):
     video = make_video(tmp_path / "clip.mkv", seconds=4, width=320, height=180, container="mkv")
     assert faces.detect_faces(str(video), 1.0, 3.0)  # Matroska: no index up front, OpenCV's capture
+
+
+def test_long_gop_footage_with_nobody_in_its_keyframes_is_judged_from_them(tmp_path):
+    """Keyframes 10 s apart (x264's default, screen recordings): the keyframes inside the clip
+    are looked at first, and when none shows a face nothing else is decoded (the walk through
+    every reference frame cost 0.5-0.6x of the encode); with a face in them the walk runs."""
+    empty = tmp_path / "slides.mp4"
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "lavfi", "-i",
+                    "testsrc2=size=640x360:rate=25:duration=34", "-c:v", "libx264", "-preset", "ultrafast",
+                    "-g", "250", str(empty)], check=True)
+    sightings = faces.detect_faces(str(empty), 5.0, 32.0)
+    assert [s.t for s in sightings] == pytest.approx([5.0, 15.0, 25.0], abs=0.05), "the keyframes at 10, 20, 30 s"
+    assert not any(s.faces for s in sightings)
+
+    still, face = background((640, 360)), face_patch(80)
+
+    def draw(t: float):
+        img = still.copy()
+        img[100:180, 200:280] = face
+        return img
+
+    person = write_frames(tmp_path / "person.mp4", (640, 360), 24, draw, ffmpeg=ffmpeg_exe(), fps=25,
+                          encoder=("-c:v", "libx264", "-preset", "ultrafast", "-g", "250"))
+    sightings = faces.detect_faces(str(person), 0.5, 23.0)
+    assert len(sightings) >= 15 and all(s.faces for s in sightings), "a face in a keyframe: every reference frame"
