@@ -141,8 +141,7 @@ def split_at_quiet(audio: Any, parts: int) -> list[tuple[int, int]]:
     """[start, end) sample ranges covering ``audio``: at most ``parts`` of at least
     MIN_PART_SECONDS, each cut placed in the quietest CUT_WINDOW_SECONDS within
     CUT_SEARCH_SECONDS of an even split (a pause between words, where nothing is cut in two)."""
-    import numpy as np
-
+    np = heavy.numpy()
     n = len(audio)
     parts = max(1, min(parts, int(n / SAMPLE_RATE // MIN_PART_SECONDS)))
     window = int(CUT_WINDOW_SECONDS * SAMPLE_RATE)

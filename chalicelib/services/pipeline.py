@@ -172,8 +172,8 @@ def _reuse_preparation(state: JobState) -> JobState | None:
 def transcribe_start(event: Event) -> Event:
     """Start the transcriber, and measure the loudness table while it works: Transcribe works
     elsewhere, so this function measures after starting it; Whisper works here, so the
-    measurement runs beside it at a lower priority (it takes a third of Whisper's time, and
-    Whisper leaves part of the CPU idle)."""
+    measurement runs beside it at a lower CPU priority, taking what Whisper leaves (model loads,
+    language detection, the gaps between its windows) instead of waiting for its end."""
     state = JobState.model_validate(event)
     if not state.prepareOnly:
         _stage(state.callId, "transcribing")
