@@ -223,7 +223,9 @@ ENGLISH = Lexicon(
         """a an the and or but so because which that who whom whose of to in on at by for with from as into
         onto than then if when while is are was were be been being am has have had do does did will would
         can could should may might must not no my our your their his her its this these those very more
-        most less just really about over under after before between like"""
+        most less just really about over under after before between like without within through
+        throughout across around during until till against toward towards upon behind beyond along
+        among despite via per near since except"""
     ),
     english_title_case=True,
     stem=_english_stem,

@@ -37,6 +37,11 @@ def test_long_sentences_are_cut_at_a_clause_or_whole_word_never_mid_word_or_on_a
     assert len(title) <= TITLE_MAX_CHARS and run_on.startswith(title + " ")
     assert title.split()[-1].lower() not in {"the", "of", "and", "a", "to"}
     assert not title.endswith(("…", "...", ",", "."))
+    # Seen on a local job: "... and you arrive without" (the sentence went on "without sweating").
+    commute = "A ten mile commute takes about forty minutes, and you arrive at the office without sweating at all"
+    assert shorten(commute, 70).split()[-1] not in {"without", "at", "across", "during"}
+    assert shorten("An electric bike commute is forty minutes and you arrive without sweating", 66) == (
+        "An electric bike commute is forty minutes and you arrive")
     assert tidy_title("Supercalifragilistic" * 5) == ""  # one 100-letter word: the caller uses its own title
     assert shorten("short enough", 70) == "short enough"
 
