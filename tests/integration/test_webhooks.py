@@ -69,6 +69,16 @@ def wait_settled(api, webhook_id, count=1, timeout=30):
     raise AssertionError(f"deliveries still pending: {found}")
 
 
+def finished_execution(delivery_id: str, timeout: float = 10) -> dict:
+    """The delivery's execution once it has ended: the delivery is recorded settled by its last
+    task, a few state transitions before the execution itself ends."""
+    arn = settings().state_machine_arn.replace(":stateMachine:", ":execution:") + f":{delivery_id}"
+    sfn, deadline = clients.stepfunctions(), time.time() + timeout
+    while (execution := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING" and time.time() < deadline:
+        time.sleep(0.05)
+    return execution
+
+
 def everything_stored(account_id: str, webhook_id: str) -> str:
     """Every item of the partitions a webhook touches, as stored."""
     items = []
@@ -172,8 +182,7 @@ def test_a_receiver_failing_twice_gets_the_same_event_three_times_then_it_is_del
     assert [a.get("statusCode") for a in delivery["attempts"]] == [500, 500, 200]
     assert all(a["at"] and a["seconds"] >= 0 for a in delivery["attempts"]) and "nextAttemptAt" not in delivery
     assert delivery["event"] == event
-    execution = clients.stepfunctions().describe_execution(
-        executionArn=settings().state_machine_arn.replace(":stateMachine:", ":execution:") + f":{delivery_id}")
+    execution = finished_execution(delivery_id)
     assert execution["name"] == delivery_id and execution["status"] == "SUCCEEDED"
 
 
@@ -190,11 +199,8 @@ def test_a_redirect_is_not_followed_and_the_delivery_is_given_up_after_the_sched
     assert len(redirecting.got) == 2 and elsewhere.got == [], "the Location was never visited"
     # What an operator sees: the execution named after the delivery, its attempts as steps, and
     # its end in DeliveryGaveUp (a succeeded execution: a broken receiver is not a failed job).
-    arn = settings().state_machine_arn.replace(":stateMachine:", ":execution:") + f":{delivery['id']}"
+    arn = finished_execution(delivery["id"])["executionArn"]
     sfn = clients.stepfunctions()
-    deadline = time.time() + 10
-    while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING" and time.time() < deadline:
-        time.sleep(0.05)
     assert sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
     entered = [e["stateEnteredEventDetails"]["name"] for e in sfn.get_execution_history(executionArn=arn)["events"]
                if "stateEnteredEventDetails" in e]
