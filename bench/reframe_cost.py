@@ -50,6 +50,33 @@ def _cpu(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def talking_head(path: Path, seconds: float) -> Path:
+    """One person 12% of the 1080p frame wide saying ``speech_long`` (the first ``seconds`` of
+    it), camera-like: made once, kept at ``path``."""
+    if path.exists():
+        return path
+    from chalicelib.domain.transcript import Transcript
+    from tools.synthetic_video import TwoShot, write_two_shot
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    transcript = Transcript.from_dict(json.loads((FIXTURES / "speech_long.transcript.json").read_text()))
+    one = TwoShot(size=SIZE, side=round(0.12 * SIZE[0]), x={"L": 840}, y=300, turns=["L"] * len(transcript.segments))
+    partial = path.with_suffix(".partial.mp4")
+    write_two_shot(
+        partial,
+        one,
+        transcript,
+        FIXTURES / "speech_long.ogg",
+        seconds,
+        ffmpeg=ffmpeg_exe(),
+        fps=FPS,
+        encoder=CAMERA,
+        camera=True,
+    )
+    partial.rename(path)
+    return path
+
+
 def _sources(work: Path) -> list[tuple[str, Path]]:
     import numpy as np
     from skimage import data as skimage_data
@@ -60,12 +87,7 @@ def _sources(work: Path) -> list[tuple[str, Path]]:
     work.mkdir(parents=True, exist_ok=True)
     transcript = Transcript.from_dict(json.loads((FIXTURES / "speech_long.transcript.json").read_text()))
     out = []
-    talking = work / "talking-head-camera.mp4"
-    if not talking.exists():
-        one = TwoShot(size=SIZE, side=round(0.12 * SIZE[0]), x={"L": 840}, y=300,
-                      turns=["L"] * len(transcript.segments))
-        write_two_shot(talking, one, transcript, FIXTURES / "speech_long.ogg", SOURCE_SECONDS, ffmpeg=ffmpeg_exe(),
-                       fps=FPS, encoder=CAMERA, camera=True)
+    talking = talking_head(work / "talking-head-camera.mp4", SOURCE_SECONDS)
     out.append(("one speaker (talking head), camera-like H.264 (B-frames)", talking))
     side = round(0.07 * SIZE[0])
     shot = TwoShot(size=SIZE, side=side, x={"L": 420, "R": 1366}, y=400,

@@ -70,6 +70,7 @@ def report(raw: dict) -> str:
         _renders(raw, a),
         _orchestration(raw, a),
         _peer(raw, a),
+        _face_job(raw),
         encoder_section(raw),
         reframe_section(raw),
         transcription_section(raw),
@@ -151,6 +152,48 @@ def _render_totals(raw: dict, a: dict) -> tuple[float, float]:
 
 
 def _stages(raw: dict, a: dict) -> str:
+    table, outside = _stage_tables(raw, a)
+    return (
+        "## The job, stage by stage, against the bare tools\n\n"
+        "*ours*: task time in the Step Functions execution history (Lambda scheduled to succeeded), or, for probe "
+        "and extraction, the lifetime of the ffmpeg process the task started (sampled every 20 ms). *bare*: the same "
+        "ffmpeg argument list (`chalicelib.domain.media`), or faster-whisper alone, each run by itself after the "
+        "stack stopped. Peak RSS: the stack process (which also holds moto's in-memory S3 and DynamoDB, so read the "
+        "growth during the task in brackets) at its highest during the task, and the largest ffmpeg child it "
+        "started; for bare runs, the program's own peak (VmHWM after exec, sampled every 10 ms).\n\n"
+        f"{table}\n\n{outside}\n"
+    )
+
+
+def _face_job(raw: dict) -> str:
+    """The same job and bare tools on footage with a face (``run_face_job``)."""
+    face = raw.get("face_job")
+    if not face:
+        return ""
+    a = analyse(face)
+    table, _ = _stage_tables(face, a)
+    src = face["source"]
+    plans = [task_row(a, "PlanReframe", c["index"]) for c in face["clips"]]
+    renders = [task_row(a, "RenderClip", c["index"]) for c in face["clips"]]
+    ratios = [
+        p["seconds"] / r["ffmpeg"]["encode"]["seconds"]
+        for p, r in zip(plans, renders)
+        if p and r and r["ffmpeg"].get("encode", {}).get("seconds")
+    ]
+    spread = f"{min(ratios):.2f}-{max(ratios):.2f}x" if ratios else "—"
+    return (
+        "## The job on footage with a face\n\n"
+        f"`{src['name']}`: {src['seconds']:.0f} s of one person 12% of the frame wide saying the speech fixture, "
+        f"{src['width']}x{src['height']} camera-like H.264 (grain, sway, B-frames, a keyframe every 2 s), "
+        f"{src['bytes'] / 1e6:.0f} MB; the same options (reframe `auto`: PlanReframe finds the face and the crop "
+        "follows it), uploaded and submitted at once on a fresh local stack; the bare tools as above (their renders a "
+        f"static centre crop). Face analysis against each clip's main encode: {spread}.\n\n"
+        f"{table}\n\n{_render_table(face, a)}\n"
+    )
+
+
+def _stage_tables(raw: dict, a: dict) -> tuple[str, str]:
+    """The job's stages against the bare tools, and what happened outside the job."""
     job, bare, clips = raw["job"], raw["bare"], raw["clips"]
     wall = a["orchestration"]["wall"]
     rows = []
@@ -251,16 +294,7 @@ def _stages(raw: dict, a: dict) -> str:
             ["local stack start-up", fmt_seconds(job["startup_seconds"])],
         ],
     )
-    return (
-        "## The job, stage by stage, against the bare tools\n\n"
-        "*ours*: task time in the Step Functions execution history (Lambda scheduled to succeeded), or, for probe "
-        "and extraction, the lifetime of the ffmpeg process the task started (sampled every 20 ms). *bare*: the same "
-        "ffmpeg argument list (`chalicelib.domain.media`), or faster-whisper alone, each run by itself after the "
-        "stack stopped. Peak RSS: the stack process (which also holds moto's in-memory S3 and DynamoDB, so read the "
-        "growth during the task in brackets) at its highest during the task, and the largest ffmpeg child it "
-        "started; for bare runs, the program's own peak (VmHWM after exec, sampled every 10 ms).\n\n"
-        f"{table}\n\n{outside}\n"
-    )
+    return table, outside
 
 
 def _waits(raw: dict, a: dict) -> str:
@@ -307,6 +341,18 @@ def _waits(raw: dict, a: dict) -> str:
 
 
 def _renders(raw: dict, a: dict) -> str:
+    return (
+        "### Inside each render\n\n"
+        "Left: the PlanReframe task before each render (OpenCV decoding sampled frames and YuNet finding faces), "
+        "its cost against the render's main encode, and the ffmpeg processes each RenderClip task ran (from /proc) "
+        "with what is left for Python, S3 and DynamoDB. Right: run alone after the stack stopped, the bare "
+        "`render_args` command, the same with our loudness audio chain, and our exact main encode replayed (audio "
+        "chain, captions, crop moves).\n\n"
+        f"{_render_table(raw, a)}\n"
+    )
+
+
+def _render_table(raw: dict, a: dict) -> str:
     rows = []
     known = ("loudness", "encode", "frames")
     sums: dict[str, float] = {}
@@ -361,15 +407,7 @@ def _renders(raw: dict, a: dict) -> str:
         "our encode alone",
         "frame sampling alone",
     ]
-    return (
-        "### Inside each render\n\n"
-        "Left: the PlanReframe task before each render (OpenCV decoding sampled frames and YuNet finding faces), "
-        "its cost against the render's main encode, and the ffmpeg processes each RenderClip task ran (from /proc) "
-        "with what is left for Python, S3 and DynamoDB. Right: run alone after the stack stopped, the bare "
-        "`render_args` command, the same with our loudness audio chain, and our exact main encode replayed (audio "
-        "chain, captions, crop moves).\n\n"
-        f"{md_table(headers, rows)}\n"
-    )
+    return md_table(headers, rows)
 
 
 def _orchestration(raw: dict, a: dict) -> str:

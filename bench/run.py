@@ -27,6 +27,7 @@ from chalicelib.adapters.s3 import source_key
 from chalicelib.config import settings
 
 SPEECH = ROOT / "tests" / "fixtures" / "speech_long.ogg"
+FACE_SECONDS = 240  # of speech_long (250 s): the face job's source
 EXECUTION_ARN = "arn:aws:states:us-east-1:123456789012:execution:klyph-local-pipeline:{}"
 
 
@@ -122,10 +123,18 @@ def free_port_pair() -> int:
 
 
 def run_stack_job(
-    video: Path, out_dir: Path, *, render_concurrency: int, api_seconds: float, api_rate: float, clips: int
+    video: Path,
+    out_dir: Path,
+    *,
+    render_concurrency: int,
+    api_seconds: float,
+    api_rate: float,
+    clips: int,
+    repeat_submit: bool = True,
 ) -> dict[str, Any]:
+    """Upload ``video`` to a fresh local stack, submit at once and wait; then (``repeat_submit``)
+    the same video again with other options, and (``api_seconds`` > 0) each route under load."""
     import boto3
-    import requests
 
     from devstack.client import LocalStackProcess
 
@@ -198,54 +207,8 @@ def run_stack_job(
         clips_view = client.list_clips(uploaded["id"])
         sampler.stop()
 
-        # The same video again with other instructions and durations: no preparation, no
-        # transcription; what is left is selection and the renders.
-        repeat_options = {**options, "minDuration": 20, "maxDuration": 45,
-                          "customInstructions": "the most surprising moments"}
-        print(f"  repeated submit {repeat_options}", flush=True)
-        repeat_submitted = time.time()
-        repeat_call = client.submit(uploaded["id"], **repeat_options)
-        repeat_result, repeat_first_ready = _wait_watching(client, repeat_call, repeat_submitted)
-        repeat = {
-            "options": repeat_options,
-            "status": repeat_result["status"],
-            "clips": len(repeat_result.get("clips") or []),
-            "seconds": time.time() - repeat_submitted,
-            "first_ready_seconds": repeat_first_ready,
-            "events": [{**e, "timestamp": to_epoch(e["timestamp"])} for e in _history(sfn, repeat_call)],
-        }
-        print(f"  repeated: done in {repeat['seconds']:.1f} s (first clip ready at {repeat_first_ready:.1f} s)",
-              flush=True)
-
-        # API latency on the idle stack, one route at a time.
-        print(f"  API latency: {api_rate:g} req/s for {api_seconds:g} s per route ...", flush=True)
-        base, key = stack.base_url, stack.api_key
-
-        def session() -> Any:
-            s = requests.Session()
-            s.headers["Authorization"] = f"Bearer {key}"
-            return s
-
-        vid = uploaded["id"]
-        routes = {
-            "GET /health": lambda s: s.get(f"{base}/health", timeout=30).status_code,
-            "GET /dev/list-clips": lambda s: s.get(
-                f"{base}/dev/list-clips", params={"videoId": vid}, timeout=30
-            ).status_code,
-            "GET /dev/video-summary": lambda s: s.get(
-                f"{base}/dev/video-summary", params={"videoId": vid}, timeout=30
-            ).status_code,
-            "GET /dev/process-video-result": lambda s: s.get(
-                f"{base}/dev/process-video-result", params={"callId": call_id}, timeout=30
-            ).status_code,
-            "POST /dev/create-project": lambda s: s.post(
-                f"{base}/dev/create-project", timeout=30, json={"name": "Bench load", "accountId": stack.account_id}
-            ).status_code,
-        }
-        api = {}
-        for name, send in routes.items():
-            api[name] = steady_load(send, session, api_rate, api_seconds)
-            print(f"    {name:32} p50 {fmt_ms(api[name]['p50']):>9}  p99 {fmt_ms(api[name]['p99']):>9}", flush=True)
+        repeat = _repeat_submit(client, sfn, uploaded["id"], options) if repeat_submit else None
+        api = _api_latency(stack, uploaded["id"], call_id, api_rate, api_seconds) if api_seconds > 0 else {}
     finally:
         if sampler._thread.is_alive():
             sampler.stop()
@@ -269,6 +232,112 @@ def run_stack_job(
         "captured_files": captured,
         "api": api,
     }
+
+
+def run_face_job(out_dir: Path, work: Path, *, render_concurrency: int, clips: int, repeat: int) -> dict[str, Any]:
+    """The issue's second figure, the whole job on footage with a face: a 4-minute 1080p talking
+    head (camera-like H.264, keyframes every 2 s) uploaded and submitted at once, then the bare
+    tools on the same work (extraction, faster-whisper, centre-crop renders of the same clips).
+    The job's reframe is ``auto``: PlanReframe finds and follows the face."""
+    from bench.analysis import selected_clips
+    from bench.reframe_cost import talking_head
+
+    video = talking_head(out_dir / f"talking-head-{FACE_SECONDS}s-1920x1080.mp4", FACE_SECONDS)
+    source = source_info(video)
+    job_dir = out_dir / "face-job"
+    job_dir.mkdir(parents=True, exist_ok=True)
+    job = run_stack_job(
+        video,
+        job_dir,
+        render_concurrency=render_concurrency,
+        api_seconds=0,
+        api_rate=0,
+        clips=clips,
+        repeat_submit=False,
+    )
+    chosen = selected_clips(job["events"], job["result"])
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    bare = bare_tools(video, work, chosen, source["width"], source["height"], repeat=repeat)
+    return {"source": source, "job": job, "clips": chosen, "bare": bare}
+
+
+def source_info(video: Path) -> dict[str, Any]:
+    """What the report says of a bench source (ffmpeg -i exits non-zero with no output named:
+    the probe is its stderr)."""
+    from chalicelib.domain import media
+
+    probe = subprocess.run([ffmpeg_exe(), *media.probe_args(str(video))], capture_output=True, text=True, check=False)
+    info = media.parse_probe(probe.stderr, video.stat().st_size)
+    assert info.width and info.height, f"{video.name} has a picture"
+    return {
+        "name": video.name,
+        "seconds": info.duration_seconds,
+        "bytes": info.size_bytes,
+        "width": info.width,
+        "height": info.height,
+    }
+
+
+def _repeat_submit(client: Any, sfn: Any, video_id: str, options: dict) -> dict[str, Any]:
+    """The same video again with other instructions and durations: no preparation, no
+    transcription; what is left is selection and the renders."""
+    repeat_options = {
+        **options,
+        "minDuration": 20,
+        "maxDuration": 45,
+        "customInstructions": "the most surprising moments",
+    }
+    print(f"  repeated submit {repeat_options}", flush=True)
+    submitted = time.time()
+    call = client.submit(video_id, **repeat_options)
+    result, first_ready = _wait_watching(client, call, submitted)
+    repeat = {
+        "options": repeat_options,
+        "status": result["status"],
+        "clips": len(result.get("clips") or []),
+        "seconds": time.time() - submitted,
+        "first_ready_seconds": first_ready,
+        "events": [{**e, "timestamp": to_epoch(e["timestamp"])} for e in _history(sfn, call)],
+    }
+    print(f"  repeated: done in {repeat['seconds']:.1f} s (first clip ready at {first_ready:.1f} s)", flush=True)
+    return repeat
+
+
+def _api_latency(stack: Any, video_id: str, call_id: str, rate: float, seconds: float) -> dict[str, Any]:
+    """Each route under a steady request rate on the idle stack, one route at a time."""
+    import requests
+
+    print(f"  API latency: {rate:g} req/s for {seconds:g} s per route ...", flush=True)
+    base, key = stack.base_url, stack.api_key
+
+    def session() -> Any:
+        s = requests.Session()
+        s.headers["Authorization"] = f"Bearer {key}"
+        return s
+
+    routes = {
+        "GET /health": lambda s: s.get(f"{base}/health", timeout=30).status_code,
+        "GET /dev/list-clips": lambda s: (
+            s.get(f"{base}/dev/list-clips", params={"videoId": video_id}, timeout=30).status_code
+        ),
+        "GET /dev/video-summary": lambda s: (
+            s.get(f"{base}/dev/video-summary", params={"videoId": video_id}, timeout=30).status_code
+        ),
+        "GET /dev/process-video-result": lambda s: (
+            s.get(f"{base}/dev/process-video-result", params={"callId": call_id}, timeout=30).status_code
+        ),
+        "POST /dev/create-project": lambda s: (
+            s.post(
+                f"{base}/dev/create-project", timeout=30, json={"name": "Bench load", "accountId": stack.account_id}
+            ).status_code
+        ),
+    }
+    api = {}
+    for name, send in routes.items():
+        api[name] = steady_load(send, session, rate, seconds)
+        print(f"    {name:32} p50 {fmt_ms(api[name]['p50']):>9}  p99 {fmt_ms(api[name]['p99']):>9}", flush=True)
+    return api
 
 
 def _wait_watching(client: Any, call_id: str, submitted: float) -> tuple[dict, float]:

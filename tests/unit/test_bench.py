@@ -527,10 +527,10 @@ def test_encoder_section_draws_the_table_and_the_decision_from_the_stored_sweep(
 MIB = 2**20
 
 
-def bench_raw() -> dict:
+def bench_raw(plan_seconds: float = 0.0) -> dict:
     """A whole run's raw figures, shaped like bench-results.json: Prepare, transcription, selection,
-    two renders and Finalize, the ffmpeg children the stack started, the bare tools, the peer and
-    the API; no encoder sweep."""
+    two renders (each after a PlanReframe of ``plan_seconds``, when given) and Finalize, the ffmpeg
+    children the stack started, the bare tools, the peer and the API; no encoder sweep."""
     from chalicelib.domain import media
 
     t0 = T0.timestamp()
@@ -547,7 +547,10 @@ def bench_raw() -> dict:
     ends = []
     for i, (a, b) in enumerate(windows):
         iteration = h.add("MapIterationStarted", a - 0.005, started, name="RenderClips", index=i)
-        ends.append(h.add("MapIterationSucceeded", b + 0.002, h.task("RenderClip", a, b, iteration), index=i))
+        if plan_seconds:
+            iteration = h.task("PlanReframe", a, a + plan_seconds, iteration)
+        render = h.task("RenderClip", a + plan_seconds + 0.01 if plan_seconds else a, b, iteration)
+        ends.append(h.add("MapIterationSucceeded", b + 0.002, render, index=i))
     last = h.add("MapStateExited", 43.811, h.add("MapStateSucceeded", 43.81, ends[-1]), name="RenderClips")
     h.add("ExecutionSucceeded", 43.95, h.task("Finalize", 43.82, 43.9, last))
 
@@ -608,6 +611,21 @@ def test_report_draws_every_table_from_a_whole_run():
     assert "| CPU shared with other work (load above 0.75 per usable core) | no |" in text
     assert "| this job (2 clips) |" in text and "Not measured: skipped (--skip-peer)." in text
     assert report.BEGIN not in text and report.END not in text  # the markers are the file's, not the tables'
+
+
+def test_the_face_job_gets_its_own_section_with_the_analysis_against_each_encode():
+    raw = bench_raw()
+    assert "## The job on footage with a face" not in report.report(raw)
+    # The same job on a talking head: a PlanReframe of 0.6 s before each render's 3.0 s encode.
+    face = {k: v for k, v in bench_raw(plan_seconds=0.6).items() if k in ("job", "clips", "bare")}
+    face["source"] = {"name": "talking-head-240s-1920x1080.mp4", "seconds": 240.0, "bytes": 120_000_000,
+                      "width": 1920, "height": 1080}
+    text = report.report({**raw, "face_job": face})
+    section = text[text.index("## The job on footage with a face"):]
+    assert "`talking-head-240s-1920x1080.mp4`: 240 s" in section and "1920x1080" in section
+    assert "Face analysis against each clip's main encode: 0.20-0.20x." in section
+    assert "| **total** (submit → poll sees done) | 44.1 s |" in section  # against the bare tools
+    assert "| clip 0 | 5.99 s | 599 ms | 0.20× |" in section  # task, analysis, analysis / encode
 
 
 HAND_BEFORE = "# Benchmarks\n\nWritten by hand, above the tables.\n\n"
