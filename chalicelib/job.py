@@ -126,6 +126,7 @@ class JobState(_Wire):
     # Prepare: the source's preparation (started at upload) is still running; the job waits
     # for it (WaitForPreparation) and asks again.
     preparationPending: bool | None = None
+    preparationPollSeconds: int | None = None
     # A preparation (execution prp_<videoId>, started at upload): no call, no clips; it stops
     # once the transcript is kept with the video.
     prepareOnly: bool | None = None

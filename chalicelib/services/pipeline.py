@@ -33,6 +33,12 @@ log = logging.getLogger(__name__)
 # A preparation pending for longer than this (or twice the video's duration) is taken for dead:
 # half an hour is longer than a live one runs with Whisper, and Transcribe gets twice the duration.
 PREPARATION_STALE_SECONDS = 1800
+# How long a job waits before asking again whether the preparation is done. Local Whisper ends
+# it at any moment, and each second of this wait is on the user's clock (half of it on average);
+# Amazon Transcribe is only asked every KLYPH_TRANSCRIBE_POLL_SECONDS anyway, so a shorter wait
+# there would only add Lambda calls and state transitions.
+PREPARATION_POLL_SECONDS = {"whisper": 1}
+PREPARATION_POLL_SECONDS_OTHERWISE = 2
 
 Event = dict[str, Any]
 # The audio stream as the source carries it (Matroska takes any codec), kept with the video.
@@ -63,7 +69,9 @@ def prepare(event: Event) -> Event:
     if not state.prepareOnly:
         _stage(state.callId, "preparing")
         if _preparation_running(state):
-            return state.model_copy(update={"preparationPending": True, "transcriptReused": False}).wire()
+            poll = PREPARATION_POLL_SECONDS.get(settings().transcriber, PREPARATION_POLL_SECONDS_OTHERWISE)
+            return state.model_copy(update={"preparationPending": True, "preparationPollSeconds": poll,
+                                            "transcriptReused": False}).wire()
         reused = _reuse_preparation(state)
         if reused is not None:
             return reused.model_copy(update={"preparationPending": False}).wire()

@@ -474,6 +474,13 @@ def test_an_upload_is_prepared_at_once_and_a_submit_waits_for_it_instead_of_repe
     assert result["status"] == "succeeded" and result["language"] == "en" and result["clips"], result
     entered = states_entered(result["callId"])
     assert "WaitForPreparation" in entered and "StartTranscription" not in entered, entered
+    # It asks again every second, not two: local Whisper ends the preparation at any moment, and
+    # the job's user waits for half the interval on average after it.
+    arn = wiring.records().get_call(result["callId"])["executionArn"]
+    job_history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    waits = [e for e in job_history
+             if e.get("stateEnteredEventDetails", {}).get("name") == "WaitForPreparation"]
+    assert {json.loads(e["stateEnteredEventDetails"]["input"])["preparationPollSeconds"] for e in waits} == {1}
     assert transcribed == ["auto"], "one transcription, the preparation's"
     prepared = preparation_of(video["id"])
     assert prepared["status"] == "SUCCEEDED"
