@@ -253,9 +253,12 @@ def _keyframes_inside(video_path: Source, keyframes: list[float], start: float, 
     with _reader(video_path) as reader:
         for keyframe in inside:
             try:
-                at_source, converted = next(iter(reader.frames_from(keyframe)))
-            except (StopIteration, ValueError):
+                got = reader.keyframe(keyframe)
+            except ValueError:
+                got = None
+            if got is None:
                 return []  # unreadable here: the walk decides
+            at_source, converted = got
             frame = converted()
             if sampler is None:
                 sampler = _Sampler(size or (frame.shape[1], frame.shape[0]), max_width, deadline,
@@ -312,13 +315,40 @@ def _sample_gops(video_path: Source, gops: list[float], bounds: tuple[float, flo
     lo, hi = bounds
     sampler: _Sampler | None = None
     due = lo  # the next sample's time, source seconds
+    dense: bool | None = None
     with _reader(video_path) as reader:
         for n, keyframe in enumerate(gops):
             gop_end = min(hi, gops[n + 1]) if n + 1 < len(gops) else hi
             due = max(due, keyframe)
-            dense: bool | None = None  # decided by the GOP's first sample
+            last = tail and n + 1 == len(gops)
+            looked = None  # the keyframe, when sampled alone first
+            if not dense and not last and keyframe >= due - 0.02 and (sampler is None or sampler.waiting is None):
+                # After a GOP with one person or none, the next is most likely the same: its
+                # keyframe alone decides, and only two or more people in it bring the walk.
+                try:
+                    got = reader.keyframe(keyframe)
+                except ValueError as exc:
+                    raise MediaError("unreadable_video",
+                                     f"The video could not be decoded to find faces in it ({exc}).") from None
+                if got is not None:
+                    at_source, converted = got
+                    if sampler is None:
+                        shape = converted().shape
+                        sampler = _Sampler(size or (shape[1], shape[0]), max_width, deadline,
+                                           deadline - time.monotonic(), sharpness)
+                    sampler.check_time()
+                    regions = sampler.sample(at_source - start, converted(), scan=True)
+                    due = at_source + 1 / sample_fps
+                    if len(regions) < 2:
+                        sampler.waiting = None
+                        dense = False
+                        continue
+                    looked = at_source
+            dense = True if looked is not None else None  # else decided by the GOP's first sample
             try:
                 for at_source, converted in reader.frames_from(keyframe):
+                    if looked is not None and at_source <= looked + 0.001:
+                        continue  # sampled already, alone
                     if sampler is None:
                         shape = converted().shape
                         sampler = _Sampler(size or (shape[1], shape[0]), max_width, deadline,
@@ -345,7 +375,7 @@ def _sample_gops(video_path: Source, gops: list[float], bounds: tuple[float, flo
                         # comes within SPARSE_GOP_SECONDS. After the clip's last keyframe, one
                         # more look near its end, or a face walking on is held where it was.
                         sampler.waiting = None
-                        if not (tail and n + 1 == len(gops)) or at_source >= hi - _TAIL_SECONDS - 0.5:
+                        if not last or at_source >= hi - _TAIL_SECONDS - 0.5:
                             break
                         due = hi - _TAIL_SECONDS
             except ValueError as exc:

@@ -200,6 +200,28 @@ class FrameReader:
                 self._c.av_packet_unref(self._pkt)
             yield from self._received()
 
+    def keyframe(self, seconds: float) -> tuple[float, Callable[[], Any]] | None:
+        """The keyframe at or before ``seconds`` alone, as ``frames_from``'s first item, or None
+        when the packet there gives no picture. Only its packet is decoded, then the decoder is
+        drained: H.264 holds a picture back until it knows no later packet is shown before it,
+        which on camera footage (B-frames) meant decoding two more P-frames per keyframe, a
+        third of a keyframe look's time. The next call or ``frames_from`` seeks afresh."""
+        ts = self._start_pts + int(max(0.0, seconds) / self._time_base)
+        if self._f.av_seek_frame(self._fmt, self._index, ts, _AVSEEK_FLAG_BACKWARD) < 0:
+            raise ValueError(f"could not seek to {seconds:.2f} s")
+        self._c.avcodec_flush_buffers(self._ctx)
+        while self._f.av_read_frame(self._fmt, self._pkt) >= 0:
+            try:
+                if _read(self._pkt + _PKT_STREAM_INDEX, ctypes.c_int) != self._index:
+                    continue
+                if self._c.avcodec_send_packet(self._ctx, self._pkt) < 0:
+                    return None
+                break
+            finally:
+                self._c.av_packet_unref(self._pkt)
+        self._c.avcodec_send_packet(self._ctx, None)
+        return next(self._received(), None)
+
     def _received(self) -> Iterator[tuple[float, Callable[[], Any]]]:
         while self._c.avcodec_receive_frame(self._ctx, self._frame) == 0:
             pts = _read(self._frame + _FRAME_PTS, ctypes.c_int64)

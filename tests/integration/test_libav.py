@@ -54,6 +54,31 @@ def test_each_keyframe_is_reached_exactly_and_decoded_as_opencv_decodes_it(camer
     capture.release()
 
 
+def test_a_keyframe_alone_is_the_same_picture_without_decoding_the_frames_after_it(camera_file, monkeypatch):
+    with libav.FrameReader(str(camera_file)) as reader:
+        expected = {}
+        for k in (5.0, 2.0):
+            t, converted = next(iter(reader.frames_from(k)))
+            expected[k] = (t, converted())  # a picture is valid until the reader moves on
+        sent: list[bool] = []
+        send = reader._c.avcodec_send_packet
+        monkeypatch.setattr(reader._c, "avcodec_send_packet", lambda ctx, pkt: sent.append(pkt is not None)
+                            or send(ctx, pkt))
+        for k in (5.0, 2.0, 6.9):  # 6.9: the keyframe before it, at 6 s
+            got = reader.keyframe(k)
+            assert got is not None
+            t, converted = got
+            assert t == pytest.approx(float(int(k)), abs=0.001)
+            if k in expected:
+                assert t == expected[k][0] and np.array_equal(converted(), expected[k][1])
+            # One packet decoded, then the drain: frames_from sends 6 on this file before its first.
+            assert sent == [True, False], sent
+            sent.clear()
+        # frames_from still walks on after a keyframe look.
+        assert [t for t, _ in zip((t for t, _ in reader.frames_from(3.0)), range(2))] == pytest.approx([3.0, 3.16],
+                                                                                                     abs=0.05)
+
+
 def test_playlists_concat_lists_and_urls_are_refused(tmp_path, camera_file):
     local = tmp_path / "local.mp4"
     local.write_bytes(camera_file.read_bytes())
