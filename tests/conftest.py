@@ -151,3 +151,14 @@ def speech_video(tmp_path_factory):
     path = tmp_path_factory.mktemp("media") / "speech.mp4"
     make_video(path, seconds=60, width=640, height=360, audio=FIXTURES / "speech_short.ogg")
     return path
+
+
+@pytest.fixture(scope="session")
+def short_speech_video(tmp_path_factory):
+    """The first 20 s of the same speech over the same pattern, 640x360 mp4: for jobs where how
+    much is said is not what the test is about (Whisper hears 20 s instead of 47 s)."""
+    from media_fixtures import make_video
+
+    path = tmp_path_factory.mktemp("media") / "speech-20s.mp4"
+    make_video(path, seconds=20, width=640, height=360, audio=FIXTURES / "speech_short.ogg")
+    return path
