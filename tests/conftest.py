@@ -38,6 +38,56 @@ os.environ.pop("AWS_PROFILE", None)
 from support import FIXTURES, Api  # noqa: E402 - needs the path set above
 
 
+class _SearchPaths(list):
+    """A shared loader's search paths: boto3 appends its data folder once per Session."""
+
+    def append(self, path):
+        if path not in self:
+            super().append(path)
+
+
+def _share_botocore_loader() -> None:
+    """One botocore data loader for the run, so each service's JSON model is parsed once.
+
+    ``chalicelib.clients`` makes a fresh boto3 Session per client and ``wiring.reset()`` drops
+    the clients between tests, so every test parsed the models of the six services its moto
+    stack provisions again (~0.5 s a test). The loader caches what it read (botocore's own cache,
+    per loader); the clients, their config and credentials are still made per test.
+    """
+    import botocore.session
+
+    real, loaders = botocore.session.create_loader, {}
+
+    def shared(search_path_string=None):
+        if search_path_string not in loaders:
+            loader = real(search_path_string)
+            loader._search_paths = _SearchPaths(loader._search_paths)
+            loaders[search_path_string] = loader
+        return loaders[search_path_string]
+
+    botocore.session.create_loader = shared
+
+
+def _validate_each_definition_once() -> None:
+    """moto's CreateStateMachine parses the definition with its ANTLR grammar only to validate
+    it, and every test creates the same one (~0.5 s each time): a definition that passed is
+    let through unparsed. Executions still parse it themselves, as before."""
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    validate, valid = StepFunctionsParserBackend._validate_definition, set()
+
+    def once(definition: str):
+        if definition not in valid:
+            validate(definition=definition)  # raises InvalidDefinition as before
+            valid.add(definition)
+
+    StepFunctionsParserBackend._validate_definition = staticmethod(once)
+
+
+_share_botocore_loader()
+_validate_each_definition_once()
+
+
 @pytest.fixture
 def aws(monkeypatch):
     """moto with Step Functions executing for real and Lambda dispatching to app.py's handlers."""
@@ -100,4 +150,15 @@ def speech_video(tmp_path_factory):
 
     path = tmp_path_factory.mktemp("media") / "speech.mp4"
     make_video(path, seconds=60, width=640, height=360, audio=FIXTURES / "speech_short.ogg")
+    return path
+
+
+@pytest.fixture(scope="session")
+def short_speech_video(tmp_path_factory):
+    """The first 20 s of the same speech over the same pattern, 640x360 mp4: for jobs where how
+    much is said is not what the test is about (Whisper hears 20 s instead of 47 s)."""
+    from media_fixtures import make_video
+
+    path = tmp_path_factory.mktemp("media") / "speech-20s.mp4"
+    make_video(path, seconds=20, width=640, height=360, audio=FIXTURES / "speech_short.ogg")
     return path

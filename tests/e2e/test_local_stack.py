@@ -10,7 +10,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 @pytest.mark.media
-def test_two_jobs_at_once_on_a_fresh_stack(speech_video, tmp_path):
+def test_two_jobs_at_once_on_a_fresh_stack(short_speech_video, tmp_path):
     """What a user's first minutes look like: a stack just started, two 9:16 jobs submitted
     together, so renders of both run in parallel threads that each load OpenCV, numpy and
     the models for the first time. Every clip must come back ready."""
@@ -22,7 +22,7 @@ def test_two_jobs_at_once_on_a_fresh_stack(speech_video, tmp_path):
     with LocalStackProcess(free_port_pair(), log_path=tmp_path / "fresh-stack.log") as fresh:
         client = fresh.client()
         project = client.create_project("Two at once", fresh.account_id)
-        videos = [client.upload_video(speech_video, fresh.account_id, project["id"]) for _ in range(2)]
+        videos = [client.upload_video(short_speech_video, fresh.account_id, project["id"]) for _ in range(2)]
         calls = [client.submit(v["id"], maxClips=2, minDuration=5, maxDuration=12, aspectRatio="9:16") for v in videos]
         with ThreadPoolExecutor(2) as pool:
             results = list(pool.map(lambda call: client.wait(call, timeout=600, interval=0.5), calls))

@@ -173,7 +173,7 @@ def test_one_failing_clip_is_marked_failed_and_the_others_finish(api, project, s
     assert summary["counts"]["failed"] == 1 and summary["counts"]["ready"] == len(by_status) - 1
 
 
-def test_a_transient_render_error_is_retried_and_the_job_succeeds(api, project, speech_video, monkeypatch):
+def test_a_transient_render_error_is_retried_and_the_job_succeeds(api, project, short_speech_video, monkeypatch):
     real_render = Ffmpeg.render_clip
     failures = {"left": 1}
 
@@ -184,14 +184,14 @@ def test_a_transient_render_error_is_retried_and_the_job_succeeds(api, project, 
         return real_render(self, *args, **kwargs)
 
     monkeypatch.setattr(Ffmpeg, "render_clip", flaky)
-    video = upload(api, project, speech_video)
+    video = upload(api, project, short_speech_video)
     _status, result = run_job(api, video["id"], maxClips=1, minDuration=5, maxDuration=12)
     assert result["status"] == "succeeded"
     assert [c["status"] for c in result["clips"]] == ["ready"]
     assert failures["left"] == 0
 
 
-def test_failed_transcription_fails_the_job_keeps_the_source_and_allows_resubmit(api, project, speech_video,
+def test_failed_transcription_fails_the_job_keeps_the_source_and_allows_resubmit(api, project, short_speech_video,
                                                                                   monkeypatch):
     from chalicelib.adapters import whisper
 
@@ -199,7 +199,7 @@ def test_failed_transcription_fails_the_job_keeps_the_source_and_allows_resubmit
         raise PipelineError("transcription_failed", "transcription failed: the audio could not be decoded")
 
     monkeypatch.setattr(whisper.WhisperTranscriber, "transcribe", broken)
-    video = upload(api, project, speech_video)
+    video = upload(api, project, short_speech_video)
     status, result = run_job(api, video["id"], maxClips=1, minDuration=5, maxDuration=12)
 
     assert status == 200 and result["status"] == "failed"
@@ -255,8 +255,8 @@ def test_video_without_audio_still_gets_clips(api, project, tmp_path):
     assert result["clips"] and all(c["status"] == "ready" for c in result["clips"])
 
 
-def test_submitting_a_running_video_joins_the_running_job(api, project, speech_video):
-    video = upload(api, project, speech_video)
+def test_submitting_a_running_video_joins_the_running_job(api, project, short_speech_video):
+    video = upload(api, project, short_speech_video)
     first = api.post("/dev/process-video-submit",
                      {"videoId": video["id"], "maxClips": 1, "minDuration": 5, "maxDuration": 10})[1]
     second = api.post("/dev/process-video-submit", {"videoId": video["id"]})[1]

@@ -33,8 +33,8 @@ def _levels_of_clip(path, tmp_path):
     return WavLevels(lambda a, b: data[a : b + 1])(0.0, 1e6)
 
 
-def test_a_low_resolution_source_is_noted(api, project, speech_video):
-    video = upload(api, project, speech_video)
+def test_a_low_resolution_source_is_noted(api, project, short_speech_video):
+    video = upload(api, project, short_speech_video)
     status, result = run_job(api, video["id"], maxClips=1, minDuration=5, maxDuration=15, captions=False)
     assert status == 200 and result["status"] == "succeeded", result
     assert any("202x360" in n and "allowUpscale" in n for n in result["notes"]), result["notes"]
