@@ -220,9 +220,11 @@ def test_two_hour_transcript_is_fast():
         sentences.append(" ".join(words).capitalize() + rng.choice([".", ".", ".", "?", "!"]))
     t = make([" ".join(sentences)])
     assert t.duration > 2 * 3600 * 0.8
-    began = time.perf_counter()
+    # CPU time, not wall time: on a 2-core machine shared with other work the wall clock
+    # measured the load (5.2 s once), while this asks whether selection itself stays cheap.
+    began = time.process_time()
     clips = select_clips(t, duration=t.duration, max_clips=10, min_duration=30, max_duration=60,
                          instructions="marathon training and sourdough bread")
-    elapsed = time.perf_counter() - began
-    print(f"\n2-hour transcript: {len(t.words)} words, {len(t.segments)} sentences, selection {elapsed:.2f} s")
+    elapsed = time.process_time() - began
+    print(f"\n2-hour transcript: {len(t.words)} words, {len(t.segments)} sentences, selection {elapsed:.2f} CPU s")
     assert len(clips) == 10 and elapsed < 2.0
