@@ -40,6 +40,15 @@ MIN_PART_SECONDS = 60.0
 # Where to look for the cut: this far either side of the even split, in windows of this length.
 CUT_SEARCH_SECONDS = 10.0
 CUT_WINDOW_SECONDS = 0.4
+# Language detection hears the first 30 s of speech, which faster-whisper finds by running its
+# voice activity detector over all of the audio: 2.3 s for a 10-minute recording, and half a
+# minute for two hours, to use the first half minute. The detector runs over this much first, and
+# over everything only when it holds too little speech.
+DETECT_WINDOW_SECONDS = 120.0
+DETECT_SPEECH_SECONDS = 30.0  # faster-whisper's one detection segment
+# Speech the detector marks this close to the window's end may still merge or pad differently
+# once it hears what follows (its silence rule looks 2 s ahead): it is not counted.
+DETECT_EDGE_SECONDS = 3.0
 
 
 class Detected(NamedTuple):
@@ -73,7 +82,12 @@ class WhisperTranscriber:
 
     def detect(self, audio: Any) -> Detected:
         """The language spoken in the first 30 s of speech (silence and music skipped)."""
-        language, probability, _all = self._model(self._multilingual).detect_language(audio, vad_filter=True)
+        whisper = self._model(self._multilingual)
+        speech = first_speech(audio)
+        if speech is not None:
+            language, probability, _all = whisper.detect_language(speech)
+        else:
+            language, probability, _all = whisper.detect_language(audio, vad_filter=True)
         return Detected(language, float(probability))
 
     def transcribe(self, wav_path: str | Path, language: str = AUTO) -> Transcript:
@@ -135,6 +149,24 @@ class WhisperTranscriber:
                 else:
                     words.append(Word(text, float(w.start), float(w.end), float(w.probability)))
         return words
+
+
+def first_speech(audio: Any) -> Any | None:
+    """The first DETECT_SPEECH_SECONDS of speech, joined, as faster-whisper's ``detect_language``
+    with ``vad_filter`` hears them, found in the first DETECT_WINDOW_SECONDS; None when the audio
+    is no longer than that window, or the window holds too little speech settled away from its
+    edge (then the detector must hear everything)."""
+    window = int(DETECT_WINDOW_SECONDS * SAMPLE_RATE)
+    if len(audio) <= window:
+        return None
+    np, vad = heavy.numpy(), heavy.load("faster_whisper.vad")
+    settled = window - int(DETECT_EDGE_SECONDS * SAMPLE_RATE)
+    chunks = [c for c in vad.get_speech_timestamps(audio[:window]) if c["start"] < settled]
+    pieces = [audio[c["start"]:min(c["end"], settled)] for c in chunks]
+    needed = int(DETECT_SPEECH_SECONDS * SAMPLE_RATE)
+    if sum(len(p) for p in pieces) < needed:
+        return None
+    return np.concatenate(pieces)[:needed]
 
 
 def split_at_quiet(audio: Any, parts: int) -> list[tuple[int, int]]:

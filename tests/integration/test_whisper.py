@@ -92,6 +92,26 @@ def test_long_audio_is_heard_in_parts_side_by_side_cut_in_a_pause(wav, monkeypat
     assert all(a.end <= b.start + 0.01 for a, b in zip(parted, parted[1:])), "in order, none twice"
 
 
+def test_language_detection_hears_the_same_speech_from_the_start_of_long_audio(wav, monkeypatch):
+    """The detector listens to the first 30 s of speech; finding them in the first two minutes
+    gives the very samples faster-whisper finds by running its voice detector over everything
+    (here scaled down: the first 15 s of speech, found in the first 35 s of the 47 s fixture)."""
+    import numpy as np
+    from faster_whisper import decode_audio
+    from faster_whisper.vad import collect_chunks, get_speech_timestamps
+
+    audio = decode_audio(str(wav))
+    monkeypatch.setattr(whisper, "DETECT_WINDOW_SECONDS", 35.0)
+    monkeypatch.setattr(whisper, "DETECT_SPEECH_SECONDS", 15.0)
+    everything = np.concatenate(collect_chunks(audio, get_speech_timestamps(audio))[0])
+    found = whisper.first_speech(audio)
+    assert found is not None and np.array_equal(found, everything[:15 * 16000])
+    assert whisper.first_speech(audio[:35 * 16000]) is None, "no longer than the window: everything is heard"
+    monkeypatch.setattr(whisper, "DETECT_SPEECH_SECONDS", 33.0)  # more speech than the window settles
+    assert whisper.first_speech(audio) is None
+    assert WhisperTranscriber().detect(audio).language == "en"
+
+
 def test_english_words_are_as_good_as_before_the_multilingual_work(transcript):
     """tiny.en with temperature fallback recovered 108 of speech_short's 118 words with 11 errors
     (WER 9.3%); detection first, and decoding at temperature 0 only, must not lose any of that."""
