@@ -328,8 +328,7 @@ def _sample_gops(video_path: Source, gops: list[float], bounds: tuple[float, flo
                 try:
                     got = reader.keyframe(keyframe)
                 except ValueError as exc:
-                    raise MediaError("unreadable_video",
-                                     f"The video could not be decoded to find faces in it ({exc}).") from None
+                    raise _undecodable(exc) from None
                 if got is not None:
                     at_source, converted = got
                     if sampler is None:
@@ -379,11 +378,14 @@ def _sample_gops(video_path: Source, gops: list[float], bounds: tuple[float, flo
                             break
                         due = hi - _TAIL_SECONDS
             except ValueError as exc:
-                raise MediaError("unreadable_video", f"The video could not be decoded to find faces in it ({exc}).") \
-                    from None
+                raise _undecodable(exc) from None
         if sampler is not None and sampler.waiting is not None:
             sampler.pair(None)
     return sampler.found if sampler is not None else []
+
+
+def _undecodable(exc: ValueError) -> MediaError:
+    return MediaError("unreadable_video", f"The video could not be decoded to find faces in it ({exc}).")
 
 
 def _open_before(video_path: Source, start: float, keyframes: list[float] | None):

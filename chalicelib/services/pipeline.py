@@ -37,8 +37,7 @@ PREPARATION_STALE_SECONDS = 1800
 # it at any moment, and each second of this wait is on the user's clock (half of it on average);
 # Amazon Transcribe is only asked every KLYPH_TRANSCRIBE_POLL_SECONDS anyway, so a shorter wait
 # there would only add Lambda calls and state transitions.
-PREPARATION_POLL_SECONDS = {"whisper": 1}
-PREPARATION_POLL_SECONDS_OTHERWISE = 2
+PREPARATION_POLL_SECONDS_WHISPER, PREPARATION_POLL_SECONDS_TRANSCRIBE = 1, 2
 
 Event = dict[str, Any]
 # The audio stream as the source carries it (Matroska takes any codec), kept with the video.
@@ -69,7 +68,8 @@ def prepare(event: Event) -> Event:
     if not state.prepareOnly:
         _stage(state.callId, "preparing")
         if _preparation_running(state):
-            poll = PREPARATION_POLL_SECONDS.get(settings().transcriber, PREPARATION_POLL_SECONDS_OTHERWISE)
+            poll = (PREPARATION_POLL_SECONDS_WHISPER if settings().transcriber == "whisper"
+                    else PREPARATION_POLL_SECONDS_TRANSCRIBE)
             return state.model_copy(update={"preparationPending": True, "preparationPollSeconds": poll,
                                             "transcriptReused": False}).wire()
         reused = _reuse_preparation(state)
