@@ -173,13 +173,7 @@ def _face_job(raw: dict) -> str:
     a = analyse(face)
     table, _ = _stage_tables(face, a)
     src = face["source"]
-    plans = [task_row(a, "PlanReframe", c["index"]) for c in face["clips"]]
-    renders = [task_row(a, "RenderClip", c["index"]) for c in face["clips"]]
-    ratios = [
-        p["seconds"] / r["ffmpeg"]["encode"]["seconds"]
-        for p, r in zip(plans, renders)
-        if p and r and r["ffmpeg"].get("encode", {}).get("seconds")
-    ]
+    ratios = [r for r in (_analysis_over_encode(a, c["index"]) for c in face["clips"]) if r is not None]
     spread = f"{min(ratios):.2f}-{max(ratios):.2f}x" if ratios else "—"
     return (
         "## The job on footage with a face\n\n"
@@ -190,6 +184,13 @@ def _face_job(raw: dict) -> str:
         f"static centre crop). Face analysis against each clip's main encode: {spread}.\n\n"
         f"{table}\n\n{_render_table(face, a)}\n"
     )
+
+
+def _analysis_over_encode(a: dict, index: int) -> float | None:
+    """A clip's PlanReframe task time over its render's main encode (the issue's 30%)."""
+    plan, render = task_row(a, "PlanReframe", index), task_row(a, "RenderClip", index)
+    encode = render["ffmpeg"].get("encode", {}).get("seconds") if render else None
+    return plan["seconds"] / encode if plan and encode else None
 
 
 def _stage_tables(raw: dict, a: dict) -> tuple[str, str]:
