@@ -18,7 +18,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", help="where the stack keeps its data (default: KLYPH_DATA_DIR, else .klyph-data)")
     args = parser.parse_args(argv)
     moto_port = args.moto_port or args.port + 1
-    _return_large_buffers()
 
     logging.basicConfig(
         level=os.environ.get("KLYPH_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -91,26 +90,6 @@ def _api_origins(host: str, port: int) -> tuple[str, ...]:
     for it (a stack on 0.0.0.0 is still opened as 127.0.0.1 or localhost on this machine)."""
     hosts = dict.fromkeys([host, "127.0.0.1", "localhost"] if host in ("0.0.0.0", "127.0.0.1", "localhost") else [host])
     return tuple(f"http://{h}:{port}" for h in hosts if h != "0.0.0.0")
-
-
-def _return_large_buffers() -> None:
-    """Have glibc give every freed buffer of 128 KB or more back to the system at once.
-
-    Uploads and downloads pass through the stack in chunks on many short-lived request threads
-    (werkzeug's, boto3's transfer pool); glibc raises its mmap threshold after the first large
-    free and then serves such chunks from per-thread arenas, which keep them once freed: the
-    stack's memory grew by ~7 MB with every 65 MB upload that way. A fixed threshold keeps it
-    flat (ten uploads: +3 MB). Only glibc has ``mallopt``; other allocators are left alone.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
-    except (OSError, AttributeError):
-        pass
 
 
 def _workspace(data: Any) -> tuple[str, str]:

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from devstack.memory import release_freed_memory
+
 log = logging.getLogger("klyph.local")
 
 ACCOUNT = "123456789012"  # moto's default account
@@ -180,6 +182,9 @@ def install_lambda_dispatch(app: Any, *, async_retry_delays: tuple[float, ...] =
                 "stackTrace": traceback.format_exception(exc)[-5:],
             }
             return json.dumps(payload), True, ""
+        finally:
+            # Where a Lambda sandbox would be frozen or gone: what the task freed leaves the process.
+            release_freed_memory()
 
     setattr(LambdaFunction, "_invoke_lambda", invoke)  # noqa: B010 - a monkeypatch; `=` on a method is a type error
 

@@ -24,3 +24,16 @@ def test_invoke_runs_the_app_handler_and_reports_errors_like_lambda(aws):
                      Payload=json.dumps({"callId": "call_x", "videoId": "vid_x"}))
     payload = json.loads(bad["Payload"].read())
     assert bad.get("FunctionError") and payload["errorType"] and payload["errorMessage"]
+
+
+def test_each_invocation_hands_back_what_it_freed(aws, monkeypatch):
+    # A Lambda sandbox's memory ends with its task; the stack's one process must not keep it.
+    import devstack.stack
+
+    released: list[int] = []
+    monkeypatch.setattr(devstack.stack, "release_freed_memory", lambda: released.append(1) or True)
+    lam = clients.client("lambda")
+    lam.invoke(FunctionName=function_name("upload_trigger"), Payload=json.dumps({"Records": []}))
+    lam.invoke(FunctionName=function_name("pipeline_finalize"),
+               Payload=json.dumps({"callId": "call_x", "videoId": "vid_x"}))
+    assert len(released) == 2  # after a success and after a failure
