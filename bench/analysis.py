@@ -19,7 +19,7 @@ from bench.history import (
     task_output,
     task_spans,
 )
-from bench.procs import ChildRecord
+from bench.procs import ChildRecord, stolen_cores
 
 
 def selected_clips(events: list[dict], result: dict) -> list[dict]:
@@ -56,6 +56,8 @@ def analyse(raw: dict) -> dict[str, Any]:
     clips = raw["clips"]
     children = [ChildRecord(**{k: v for k, v in c.items() if k != "seconds"}) for c in job["children"]]
     samples = job["samples"]
+    host = job.get("host_cpu") or []  # not in runs before the bench read the host's steal
+    cores = (raw.get("machine") or {}).get("cores")
 
     def mem(span: Span) -> dict[str, int]:
         window = [s for s in samples if span.start <= s[0] <= span.end]
@@ -112,6 +114,7 @@ def analyse(raw: dict) -> dict[str, Any]:
             "status": t.status,
             "mem": mem(t),
             "ffmpeg": kinds(t.name, t.index),
+            "stolen_cores": stolen_cores(host, t.start, t.end, cores),
         }
         mark = stages.get(first_line.get(t.name, ""))
         # A stage is marked once, by its first task: a job waiting for its upload's preparation
@@ -144,6 +147,7 @@ def analyse(raw: dict) -> dict[str, Any]:
             if any(e["type"] == "MapStateEntered" and event_details(e).get("name") == s.name for e in events)
         },
         "unattributed_ffmpeg": by_task.get(("(no task)", None), []),
+        "stolen_cores": stolen_cores(host, job["submitted"], job["seen_done"], cores),
         "bare": bare,
     }
 

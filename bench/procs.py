@@ -24,6 +24,35 @@ def read_file(path: str) -> str | None:
         return None
 
 
+HOST_INTERVAL = 0.25  # seconds between two reads of /proc/stat by the sampler
+
+
+def host_cpu() -> tuple[float, int, int]:
+    """(time, all CPU jiffies, stolen jiffies) from /proc/stat's ``cpu`` line.
+
+    Steal is the time this VM's vCPUs were ready to run and the host ran something else. On the
+    shared 2-core machine it moves from none to most of a core within minutes, and it takes
+    more from some work than from other (an x264 encode lost 0.6 of a core where two busy loops
+    beside it lost 0.1), so two runs are only comparable with it in view."""
+    fields = (read_file("/proc/stat") or "cpu").splitlines()[0].split()[1:9]
+    jiffies = [int(f) for f in fields] + [0] * (8 - len(fields))
+    return time.time(), sum(jiffies), jiffies[7]
+
+
+def stolen_cores(
+    samples: Sequence[Sequence[float]], start: float, end: float, cores: int | None = None
+) -> float | None:
+    """The cores (of ``cores``, this machine's by default) the host took on average between
+    ``start`` and ``end``, from ``host_cpu`` samples: the last sample at or before each end
+    (None without two distinct samples)."""
+    before = [s for s in samples if s[0] <= start] or list(samples[:1])
+    upto = [s for s in samples if s[0] <= end]
+    if not before or not upto or upto[-1][1] <= before[-1][1]:
+        return None
+    (_, total_a, steal_a), (_, total_b, steal_b) = before[-1], upto[-1]
+    return (steal_b - steal_a) / (total_b - total_a) * (cores or os.cpu_count() or 1)
+
+
 def _status_kb(pid: int, *fields: str) -> dict[str, int]:
     text = read_file(f"/proc/{pid}/status") or ""
     out = {}
@@ -108,6 +137,7 @@ class ProcessSampler:
         self.ignore_argv = ignore_argv  # the root's argv before it exec'd (our own): not yet the measured program
         self.own_peak = 0
         self.samples: list[tuple[float, int, int]] = []  # (time, own RSS, descendants' RSS)
+        self.host: list[tuple[float, int, int]] = [host_cpu()]  # every HOST_INTERVAL: ``host_cpu``
         self.children: dict[int, ChildRecord] = {}
         self._boot = _boot_epoch()
         self._stop = threading.Event()
@@ -168,6 +198,8 @@ class ProcessSampler:
                 if pid not in alive and rec.gone_seen is None:
                     rec.gone_seen = now
             self.samples.append((now, own, kids_rss))
+            if now - self.host[-1][0] >= HOST_INTERVAL:
+                self.host.append(host_cpu())
             self._stop.wait(self.interval)
 
     def peak(self, start: float = 0.0, end: float = math.inf) -> dict[str, int]:
@@ -184,8 +216,10 @@ class ProcessSampler:
 
 def run_measured(cmd: Sequence[str], *, cwd: Path | None = None, env: dict | None = None) -> dict[str, Any]:
     """Run a command to completion: wall seconds, exit code, CPU seconds, the program's own peak
-    RSS (VmHWM after exec) and the peak RSS summed over it and its descendants (sampled every 10 ms)."""
+    RSS (VmHWM after exec), the peak RSS summed over it and its descendants (sampled every 10 ms)
+    and the cores the host stole meanwhile (``host_cpu``)."""
     me = [a for a in (read_file("/proc/self/cmdline") or "").split("\0") if a]
+    host_before = host_cpu()
     with tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen(list(cmd), cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=err, stderr=err)
@@ -202,6 +236,7 @@ def run_measured(cmd: Sequence[str], *, cwd: Path | None = None, env: dict | Non
         "max_rss": sampler.own_peak or None,
         "tree_peak_rss": sampler.peak()["total"] or None,
         "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "stolen_cores": stolen_cores([host_before, host_cpu()], host_before[0], math.inf),
         "output_tail": output[-2000:],
     }
 

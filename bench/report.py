@@ -151,6 +151,32 @@ def _render_totals(raw: dict, a: dict) -> tuple[float, float]:
     return ours, bare
 
 
+def _stolen(ours: dict | None, bare: dict | None) -> str:
+    """The cores the host took during our task and during the bare run (``host_cpu``)."""
+
+    def cores(run: dict | None) -> str:
+        value = (run or {}).get("stolen_cores")
+        return "—" if value is None else f"{value:.2f}"
+
+    return f"{cores(ours)} / {cores(bare)}"
+
+
+def _bare_stolen(raw: dict, a: dict) -> float | None:
+    """The cores the host took during the bare tools' runs, weighted by each run's time."""
+    bare = raw["bare"]
+    runs = [bare["extract_audio"], bare["whisper"]]
+    runs += [br for clip, br in zip(raw["clips"], bare["renders"]) if task_row(a, "RenderClip", clip["index"])]
+    if any(r.get("stolen_cores") is None for r in runs):
+        return None
+    return sum(r["stolen_cores"] * r["seconds"] for r in runs) / sum(r["seconds"] for r in runs)
+
+
+def _host_left(seconds: float, stolen: float, cores: int) -> float:
+    """A first-order correction for steal: a phase that kept the cores busy would have taken
+    this long had the host taken none of them."""
+    return seconds * max(0.0, cores - stolen) / cores
+
+
 def _stages(raw: dict, a: dict) -> str:
     table, outside = _stage_tables(raw, a)
     return (
@@ -160,7 +186,11 @@ def _stages(raw: dict, a: dict) -> str:
         "ffmpeg argument list (`chalicelib.domain.media`), or faster-whisper alone, each run by itself after the "
         "stack stopped. Peak RSS: the stack process (which also holds moto's in-memory S3 and DynamoDB, so read the "
         "growth during the task in brackets) at its highest during the task, and the largest ffmpeg child it "
-        "started; for bare runs, the program's own peak (VmHWM after exec, sampled every 10 ms).\n\n"
+        "started; for bare runs, the program's own peak (VmHWM after exec, sampled every 10 ms). *Host stole*: "
+        "the cores this VM was ready to use and its host gave to other work (steal in /proc/stat) during our task "
+        "and during the bare run; on a shared machine it moves between none and most of a core within minutes, "
+        "and the bare tools run minutes after the job. The row under the total takes it out to first order: each "
+        "side's wall time times the share of the cores the host left it.\n\n"
         f"{table}\n\n{outside}\n"
     )
 
@@ -170,6 +200,7 @@ def _face_job(raw: dict) -> str:
     face = raw.get("face_job")
     if not face:
         return ""
+    face = {**face, "machine": raw["machine"]}  # the same machine, for its cores
     a = analyse(face)
     table, _ = _stage_tables(face, a)
     src = face["source"]
@@ -214,6 +245,7 @@ def _stage_tables(raw: dict, a: dict) -> tuple[str, str]:
             fmt_ratio(ours, bare[step]["seconds"]),
             f"— / {fmt_mib(prep_ff.get(step, {}).get('peak_rss'))}",
             fmt_mib(bare[step]["max_rss"]),
+            _stolen(None, bare[step]),
         ])
     bare_prepare = bare["probe"]["seconds"] + bare["extract_audio"]["seconds"]
     if prep:
@@ -224,6 +256,7 @@ def _stage_tables(raw: dict, a: dict) -> tuple[str, str]:
             fmt_ratio(prep["seconds"], bare_prepare),
             _rss(prep),
             "—",
+            _stolen(prep, bare["extract_audio"]),
         ])
     tx = task_row(a, "StartTranscription")
     wb = bare["whisper"]
@@ -237,6 +270,7 @@ def _stage_tables(raw: dict, a: dict) -> tuple[str, str]:
             fmt_ratio(tx["seconds"], bare_tx),
             _rss(tx),
             fmt_mib(wb["max_rss"]),
+            _stolen(tx, wb),
         ])
     sel = task_row(a, "SelectClips")
     if sel:
@@ -247,6 +281,7 @@ def _stage_tables(raw: dict, a: dict) -> tuple[str, str]:
             "—",
             _rss(sel),
             "—",
+            _stolen(sel, None),
         ])
     for clip, br in zip(clips, bare["renders"]):
         t = task_row(a, "RenderClip", clip["index"])
@@ -258,13 +293,15 @@ def _stage_tables(raw: dict, a: dict) -> tuple[str, str]:
                 fmt_ratio(t["seconds"], br["seconds"]),
                 _rss(t, "encode"),
                 fmt_mib(br["max_rss"]),
+                _stolen(t, br),
             ])
     fin = task_row(a, "Finalize")
     if fin:
-        rows.append(["**finalize**", fmt_seconds(fin["seconds"]), "—", "—", _rss(fin), "—"])
+        rows.append(["**finalize**", fmt_seconds(fin["seconds"]), "—", "—", _rss(fin), "—", "—"])
     overhead = fmt_seconds(a["orchestration"]["overhead"])
-    rows.append(["orchestration overhead (wall − time covered by tasks)", overhead, "0", "—", "—", "—"])
+    rows.append(["orchestration overhead (wall − time covered by tasks)", overhead, "0", "—", "—", "—", "—"])
     bare_total = bare_prepare + bare_tx + _render_totals(raw, a)[1]
+    bare_stolen = _bare_stolen(raw, a)
     src_s = raw["source"]["seconds"]
     rows.append([
         "**total** (submit → poll sees done)",
@@ -273,11 +310,29 @@ def _stage_tables(raw: dict, a: dict) -> tuple[str, str]:
         fmt_ratio(wall, bare_total),
         fmt_mib(max((s[1] for s in job["samples"]), default=0)),
         "—",
+        _stolen({"stolen_cores": a.get("stolen_cores")}, {"stolen_cores": bare_stolen}),
     ])
+    if a.get("stolen_cores") is not None and bare_stolen is not None:
+        cores = raw["machine"]["cores"]
+        ours_left, bare_left = _host_left(wall, a["stolen_cores"], cores), _host_left(bare_total, bare_stolen, cores)
+        rows.append([
+            "total in the CPU time the host left (wall × (cores − stolen) / cores)",
+            fmt_seconds(ours_left),
+            fmt_seconds(bare_left),
+            fmt_ratio(ours_left, bare_left),
+            "",
+            "",
+            "",
+        ])
     rows.append(
-        ["real-time factor (wall / source duration)", f"{wall / src_s:.3f}", f"{bare_total / src_s:.3f}", "—", "", ""]
+        ["real-time factor (wall / source duration)", f"{wall / src_s:.3f}", f"{bare_total / src_s:.3f}", "—", "", "",
+         ""]
     )
-    table = md_table(["stage", "ours", "bare", "ours/bare", "peak RSS ours (stack / ffmpeg)", "peak RSS bare"], rows)
+    table = md_table(
+        ["stage", "ours", "bare", "ours/bare", "peak RSS ours (stack / ffmpeg)", "peak RSS bare",
+         "host stole (cores) ours / bare"],
+        rows,
+    )
     outside = md_table(
         ["outside the job", "time"],
         [
@@ -319,6 +374,14 @@ def _waits(raw: dict, a: dict) -> str:
         ["against the bare tools doing the first submit's work", fmt_ratio(wall, bare_total), "—"],
         ["clips", str(len(raw["clips"])), str(repeat["clips"])],
     ]
+    first_stolen, repeat_stolen = a.get("stolen_cores"), repeat.get("stolen_cores")
+    if first_stolen is not None and repeat_stolen is not None:
+        cores = raw["machine"]["cores"]
+        rows += [
+            [f"the host stole meanwhile (cores of {cores})", f"{first_stolen:.2f}", f"{repeat_stolen:.2f}"],
+            ["against the first submit, in the CPU time the host left", "—",
+             f"{_host_left(repeat['seconds'], repeat_stolen, cores) / _host_left(wall, first_stolen, cores):.0%}"],
+        ]
     table = md_table(["", "first submit (fresh upload, submitted at once)", "repeated submit"], rows)
     decodes = []
     for t in a["tasks"]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 import os
 import platform
 import shutil
@@ -22,7 +23,7 @@ from bench.api import steady_load
 from bench.ffargs import call_render_args, classify_ffmpeg, ffmpeg_exe, filter_files, option, replay_args, seek_of
 from bench.fmt import fmt_ms, fmt_seconds
 from bench.history import to_epoch
-from bench.procs import ProcessSampler, read_file, run_measured
+from bench.procs import ProcessSampler, host_cpu, read_file, run_measured, stolen_cores
 from chalicelib.adapters.s3 import source_key
 from chalicelib.config import settings
 
@@ -227,6 +228,7 @@ def run_stack_job(
         "clips_view": clips_view,
         "events": events,
         "samples": sampler.samples,
+        "host_cpu": sampler.host,
         "children": [{**asdict(c), "seconds": c.seconds} for c in sampler.children.values()],
         "render_concurrency": render_concurrency,
         "captured_files": captured,
@@ -289,10 +291,12 @@ def _repeat_submit(client: Any, sfn: Any, video_id: str, options: dict) -> dict[
         "customInstructions": "the most surprising moments",
     }
     print(f"  repeated submit {repeat_options}", flush=True)
+    host_before = host_cpu()
     submitted = time.time()
     call = client.submit(video_id, **repeat_options)
     result, first_ready = _wait_watching(client, call, submitted)
     repeat = {
+        "stolen_cores": stolen_cores([host_before, host_cpu()], host_before[0], math.inf),
         "options": repeat_options,
         "status": result["status"],
         "clips": len(result.get("clips") or []),

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bench import api, encoder, ffargs, fmt, history, report, report_encoder, scale
+from bench import api, encoder, ffargs, fmt, history, procs, report, report_encoder, scale
 
 T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -626,6 +626,37 @@ def test_the_face_job_gets_its_own_section_with_the_analysis_against_each_encode
     assert "Face analysis against each clip's main encode: 0.20-0.20x." in section
     assert "| **total** (submit → poll sees done) | 44.1 s |" in section  # against the bare tools
     assert "| clip 0 | 5.99 s | 599 ms | 0.20× |" in section  # task, analysis, analysis / encode
+
+
+def test_stolen_cores_reads_the_hosts_share_between_two_samples():
+    # (time, all jiffies, stolen jiffies): a quarter of the time stolen, then none.
+    samples = [(0.0, 0, 0), (1.0, 200, 50), (2.0, 400, 50)]
+    assert procs.stolen_cores(samples, 0.0, 1.0, cores=2) == 0.5
+    assert procs.stolen_cores(samples, 1.0, 2.0, cores=2) == 0.0
+    assert procs.stolen_cores(samples, 0.5, 1.9, cores=2) == 0.5  # the samples at or before each end
+    assert procs.stolen_cores(samples[:1], 0.0, 2.0, cores=2) is None
+
+
+def test_the_report_shows_what_the_host_stole_and_the_totals_without_it():
+    raw = bench_raw()
+    t0 = T0.timestamp()
+    # The host took one of the two cores all through the job, none during the bare runs.
+    raw["job"]["host_cpu"] = [[t0 + k / 4, 1000 * k, 500 * k] for k in range(-1, 180)]
+    bare = raw["bare"]
+    for run in [bare["probe"], bare["extract_audio"], bare["whisper"], *bare["renders"]]:
+        run["stolen_cores"] = 0.0
+    raw["job"]["repeat"] = {"options": {"minDuration": 20, "maxDuration": 45, "customInstructions": "x"},
+                            "status": "succeeded", "clips": 2, "seconds": 11.0, "first_ready_seconds": 4.0,
+                            "events": [], "stolen_cores": 0.0}
+    raw["job"]["first_ready_seconds"] = 37.0
+    text = report.report(raw)
+    assert "| host stole (cores) ours / bare |" in text
+    assert "| **transcription** (StartTranscription: faster-whisper tiny.en) | 28.0 s |" in text
+    assert text.split("| **transcription**")[1].split("\n")[0].endswith("| 1.00 / 0.00 |")
+    # 44.1 s with half the machine against the bare tools' 41.1 s with all of it.
+    assert "| total in the CPU time the host left (wall × (cores − stolen) / cores) | 22.0 s | 41.1 s | 0.54× |" in text
+    assert "| the host stole meanwhile (cores of 2) | 1.00 | 0.00 |" in text
+    assert "| against the first submit, in the CPU time the host left | — | 50% |" in text  # 11.0 s / 22.0 s
 
 
 HAND_BEFORE = "# Benchmarks\n\nWritten by hand, above the tables.\n\n"
