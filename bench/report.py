@@ -588,9 +588,10 @@ def _peer(raw: dict, a: dict) -> str:
 def _api(raw: dict) -> str:
     api = raw["job"]["api"]
     latency = md_table(
-        ["route", "requests", "rate", "p50", "p99", "max", "errors"],
+        ["route", "requests", "rate", "p50", "p99", "max", "errors", "host stole (cores)"],
         [
-            [name, r["n"], f"{r['rate']:.1f}/s", fmt_ms(r["p50"]), fmt_ms(r["p99"]), fmt_ms(r["max"]), r["errors"]]
+            [name, r["n"], f"{r['rate']:.1f}/s", fmt_ms(r["p50"]), fmt_ms(r["p99"]), fmt_ms(r["max"]), r["errors"],
+             "—" if r.get("stolen_cores") is None else f"{r['stolen_cores']:.2f}"]
             for name, r in api.items()
         ],
     )

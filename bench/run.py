@@ -339,7 +339,9 @@ def _api_latency(stack: Any, video_id: str, call_id: str, rate: float, seconds: 
     }
     api = {}
     for name, send in routes.items():
+        host_before = host_cpu()
         api[name] = steady_load(send, session, rate, seconds)
+        api[name]["stolen_cores"] = stolen_cores([host_before, host_cpu()], host_before[0], math.inf)
         print(f"    {name:32} p50 {fmt_ms(api[name]['p50']):>9}  p99 {fmt_ms(api[name]['p99']):>9}", flush=True)
     return api
 

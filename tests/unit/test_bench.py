@@ -649,7 +649,9 @@ def test_the_report_shows_what_the_host_stole_and_the_totals_without_it():
                             "status": "succeeded", "clips": 2, "seconds": 11.0, "first_ready_seconds": 4.0,
                             "events": [], "stolen_cores": 0.0}
     raw["job"]["first_ready_seconds"] = 37.0
+    raw["job"]["api"]["GET /health"] = {**raw["job"]["api"]["GET /health"], "stolen_cores": 0.5}
     text = report.report(raw)
+    assert "| GET /health | 200 | 20.0/s | 20.0 ms | 30.0 ms | 60.0 ms | 0 | 0.50 |" in text
     assert "| host stole (cores) ours / bare |" in text
     assert "| **transcription** (StartTranscription: faster-whisper tiny.en) | 28.0 s |" in text
     assert text.split("| **transcription**")[1].split("\n")[0].endswith("| 1.00 / 0.00 |")
