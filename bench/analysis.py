@@ -77,6 +77,10 @@ def analyse(raw: dict) -> dict[str, Any]:
         kind = classify_ffmpeg(child.argv)
         owners = [t for t in tasks if t.start - 0.05 <= child.first_seen <= t.end + 0.05]
         if len(owners) > 1:
+            # A render's encode starts a few ms after its PlanReframe ended: the 50 ms of slack
+            # (sampling, clock) must not hand it to the task before.
+            owners = [t for t in owners if t.start <= child.first_seen <= t.end] or owners
+        if len(owners) > 1:
             ss = seek_of(child.argv)
             if ss is not None:
                 starts = {c["index"]: c["start"] for c in clips}

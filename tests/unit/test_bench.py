@@ -628,6 +628,16 @@ def test_the_face_job_gets_its_own_section_with_the_analysis_against_each_encode
     assert "| clip 0 | 5.99 s | 599 ms | 0.20× |" in section  # task, analysis, analysis / encode
 
 
+def test_an_encode_started_just_after_planreframe_belongs_to_the_render():
+    from bench.analysis import analyse, task_row
+
+    # PlanReframe ends at 0.97 s, RenderClip starts at 0.98 s and its encode at 1.0 s: inside
+    # PlanReframe's 50 ms of slack too.
+    a = analyse(bench_raw(plan_seconds=0.97))
+    assert "encode" in task_row(a, "RenderClip", 0)["ffmpeg"]
+    assert "encode" not in task_row(a, "PlanReframe", 0)["ffmpeg"]
+
+
 def test_stolen_cores_reads_the_hosts_share_between_two_samples():
     # (time, all jiffies, stolen jiffies): a quarter of the time stolen, then none.
     samples = [(0.0, 0, 0), (1.0, 200, 50), (2.0, 400, 50)]
