@@ -31,6 +31,11 @@ def fmt_ratio(numerator: float | None, denominator: float | None) -> str:
     return f"{r:.2f}×" if r < 10 else f"{r:.1f}×"
 
 
+def fmt_cores(n: float | None) -> str:
+    """Cores as "0.35"; "—" when not measured."""
+    return "—" if n is None else f"{n:.2f}"
+
+
 def fmt_mib(n: float | None) -> str:
     return "—" if not n else f"{n / 2**20:.0f} MiB"
 

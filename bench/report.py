@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from bench.analysis import analyse, task_row
-from bench.fmt import fmt_mib, fmt_ms, fmt_ratio, fmt_seconds, md_table
+from bench.fmt import fmt_cores, fmt_mib, fmt_ms, fmt_ratio, fmt_seconds, md_table
 from bench.history import task_output
 from bench.report_encoder import encoder_section
 from bench.report_reframe import reframe_section
@@ -153,12 +153,7 @@ def _render_totals(raw: dict, a: dict) -> tuple[float, float]:
 
 def _stolen(ours: dict | None, bare: dict | None) -> str:
     """The cores the host took during our task and during the bare run (``host_cpu``)."""
-
-    def cores(run: dict | None) -> str:
-        value = (run or {}).get("stolen_cores")
-        return "—" if value is None else f"{value:.2f}"
-
-    return f"{cores(ours)} / {cores(bare)}"
+    return f"{fmt_cores((ours or {}).get('stolen_cores'))} / {fmt_cores((bare or {}).get('stolen_cores'))}"
 
 
 def _bare_stolen(raw: dict, a: dict) -> float | None:
@@ -378,7 +373,7 @@ def _waits(raw: dict, a: dict) -> str:
     if first_stolen is not None and repeat_stolen is not None:
         cores = raw["machine"]["cores"]
         rows += [
-            [f"the host stole meanwhile (cores of {cores})", f"{first_stolen:.2f}", f"{repeat_stolen:.2f}"],
+            [f"the host stole meanwhile (cores of {cores})", fmt_cores(first_stolen), fmt_cores(repeat_stolen)],
             ["against the first submit, in the CPU time the host left", "—",
              f"{_host_left(repeat['seconds'], repeat_stolen, cores) / _host_left(wall, first_stolen, cores):.0%}"],
         ]
@@ -591,7 +586,7 @@ def _api(raw: dict) -> str:
         ["route", "requests", "rate", "p50", "p99", "max", "errors", "host stole (cores)"],
         [
             [name, r["n"], f"{r['rate']:.1f}/s", fmt_ms(r["p50"]), fmt_ms(r["p99"]), fmt_ms(r["max"]), r["errors"],
-             "—" if r.get("stolen_cores") is None else f"{r['stolen_cores']:.2f}"]
+             fmt_cores(r.get("stolen_cores"))]
             for name, r in api.items()
         ],
     )
