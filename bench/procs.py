@@ -53,6 +53,11 @@ def stolen_cores(
     return (steal_b - steal_a) / (total_b - total_a) * (cores or os.cpu_count() or 1)
 
 
+def stolen_since(before: tuple[float, int, int]) -> float | None:
+    """The cores the host took from a ``host_cpu`` reading until now."""
+    return stolen_cores([before, host_cpu()], before[0], math.inf)
+
+
 def _status_kb(pid: int, *fields: str) -> dict[str, int]:
     text = read_file(f"/proc/{pid}/status") or ""
     out = {}
@@ -236,7 +241,7 @@ def run_measured(cmd: Sequence[str], *, cwd: Path | None = None, env: dict | Non
         "max_rss": sampler.own_peak or None,
         "tree_peak_rss": sampler.peak()["total"] or None,
         "cpu_seconds": usage.ru_utime + usage.ru_stime,
-        "stolen_cores": stolen_cores([host_before, host_cpu()], host_before[0], math.inf),
+        "stolen_cores": stolen_since(host_before),
         "output_tail": output[-2000:],
     }
 

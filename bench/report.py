@@ -151,6 +151,14 @@ def _render_totals(raw: dict, a: dict) -> tuple[float, float]:
     return ours, bare
 
 
+def _bare_total(raw: dict, a: dict) -> float:
+    """The bare tools doing the job's work one after another: probe, extraction, faster-whisper
+    (load and transcription) and the renders of the clips the job rendered."""
+    bare = raw["bare"]
+    return (bare["probe"]["seconds"] + bare["extract_audio"]["seconds"] + bare["whisper"]["load_seconds"]
+            + bare["whisper"]["transcribe_seconds"] + _render_totals(raw, a)[1])
+
+
 def _stolen(ours: dict | None, bare: dict | None) -> str:
     """The cores the host took during our task and during the bare run (``host_cpu``)."""
     return f"{fmt_cores((ours or {}).get('stolen_cores'))} / {fmt_cores((bare or {}).get('stolen_cores'))}"
@@ -295,7 +303,7 @@ def _stage_tables(raw: dict, a: dict) -> tuple[str, str]:
         rows.append(["**finalize**", fmt_seconds(fin["seconds"]), "—", "—", _rss(fin), "—", "—"])
     overhead = fmt_seconds(a["orchestration"]["overhead"])
     rows.append(["orchestration overhead (wall − time covered by tasks)", overhead, "0", "—", "—", "—", "—"])
-    bare_total = bare_prepare + bare_tx + _render_totals(raw, a)[1]
+    bare_total = _bare_total(raw, a)
     bare_stolen = _bare_stolen(raw, a)
     src_s = raw["source"]["seconds"]
     rows.append([
@@ -356,9 +364,7 @@ def _waits(raw: dict, a: dict) -> str:
     if not repeat or job.get("first_ready_seconds") is None:
         return ""
     wall = a["orchestration"]["wall"]
-    bare = raw["bare"]
-    bare_total = (bare["probe"]["seconds"] + bare["extract_audio"]["seconds"] + bare["whisper"]["load_seconds"]
-                  + bare["whisper"]["transcribe_seconds"] + _render_totals(raw, a)[1])
+    bare_total = _bare_total(raw, a)
     rows = [
         ["submit → first clip ready (poll)", fmt_seconds(job["first_ready_seconds"]),
          fmt_seconds(repeat["first_ready_seconds"])],

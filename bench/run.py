@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import math
 import os
 import platform
 import shutil
@@ -23,7 +22,7 @@ from bench.api import steady_load
 from bench.ffargs import call_render_args, classify_ffmpeg, ffmpeg_exe, filter_files, option, replay_args, seek_of
 from bench.fmt import fmt_ms, fmt_seconds
 from bench.history import to_epoch
-from bench.procs import ProcessSampler, host_cpu, read_file, run_measured, stolen_cores
+from bench.procs import ProcessSampler, host_cpu, read_file, run_measured, stolen_since
 from chalicelib.adapters.s3 import source_key
 from chalicelib.config import settings
 
@@ -296,7 +295,7 @@ def _repeat_submit(client: Any, sfn: Any, video_id: str, options: dict) -> dict[
     call = client.submit(video_id, **repeat_options)
     result, first_ready = _wait_watching(client, call, submitted)
     repeat = {
-        "stolen_cores": stolen_cores([host_before, host_cpu()], host_before[0], math.inf),
+        "stolen_cores": stolen_since(host_before),
         "options": repeat_options,
         "status": result["status"],
         "clips": len(result.get("clips") or []),
@@ -341,7 +340,7 @@ def _api_latency(stack: Any, video_id: str, call_id: str, rate: float, seconds: 
     for name, send in routes.items():
         host_before = host_cpu()
         api[name] = steady_load(send, session, rate, seconds)
-        api[name]["stolen_cores"] = stolen_cores([host_before, host_cpu()], host_before[0], math.inf)
+        api[name]["stolen_cores"] = stolen_since(host_before)
         print(f"    {name:32} p50 {fmt_ms(api[name]['p50']):>9}  p99 {fmt_ms(api[name]['p99']):>9}", flush=True)
     return api
 
