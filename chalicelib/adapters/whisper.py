@@ -184,6 +184,9 @@ def split_at_quiet(audio: Any, parts: int) -> list[tuple[int, int]]:
         if hi - lo <= window:
             cuts.append(k * n // parts)
             continue
-        energy = np.convolve(np.square(audio[lo:hi], dtype=np.float64), np.ones(window), mode="valid")
+        # Each window's energy from a running sum, in one pass: np.convolve with a 6,400-sample
+        # box took 0.5 s per cut (every window summed anew), on the path of every transcription.
+        running = np.concatenate(([0.0], np.cumsum(np.square(audio[lo:hi], dtype=np.float64))))
+        energy = running[window:] - running[:-window]
         cuts.append(lo + int(np.argmin(energy)) + window // 2)
     return list(zip(cuts, [*cuts[1:], n], strict=True))
