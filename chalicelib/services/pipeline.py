@@ -66,7 +66,10 @@ def prepare(event: Event) -> Event:
     """
     state = JobState.model_validate(event)
     if not state.prepareOnly:
-        _stage(state.callId, "preparing")
+        if not state.preparationPending:
+            # Asked again while the preparation runs: the stage was marked on the first ask, and
+            # a write per second adds nothing but load on the cores the preparation is using.
+            _stage(state.callId, "preparing")
         if _preparation_running(state):
             poll = (PREPARATION_POLL_SECONDS_WHISPER if settings().transcriber == "whisper"
                     else PREPARATION_POLL_SECONDS_TRANSCRIBE)
