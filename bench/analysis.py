@@ -128,7 +128,8 @@ def analyse(raw: dict) -> dict[str, Any]:
             row["dispatch_to_first_line"] = mark.start - t.start
         rows.append(row)
     bare = raw["bare"]
-    orch = orchestration(tasks, execution, job["submitted"], job["seen_done"])
+    done = job.get("done_at", job["seen_done"])
+    orch = orchestration(tasks, execution, job["submitted"], done)
     counts = event_counts(events)
     select_out = task_output(events, "SelectClips") or "{}"
     select_state = json.loads(select_out)
@@ -151,7 +152,7 @@ def analyse(raw: dict) -> dict[str, Any]:
             if any(e["type"] == "MapStateEntered" and event_details(e).get("name") == s.name for e in events)
         },
         "unattributed_ffmpeg": by_task.get(("(no task)", None), []),
-        "stolen_cores": stolen_cores(host, job["submitted"], job["seen_done"], cores),
+        "stolen_cores": stolen_cores(host, job["submitted"], done, cores),
         "bare": bare,
     }
 

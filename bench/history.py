@@ -174,13 +174,15 @@ def covered_seconds(intervals: Iterable[tuple[float, float]]) -> float:
     return sum(b - a for a, b in merge_intervals(intervals))
 
 
-def orchestration(spans: Sequence[Span], execution: Span, submitted: float, seen_done: float) -> dict[str, Any]:
+def orchestration(spans: Sequence[Span], execution: Span, submitted: float, done: float) -> dict[str, Any]:
     """Where the wall time that no task spent went.
 
-    ``submitted``: when the client sent the submit request; ``seen_done``: when its poll first
-    answered 200. Overhead = wall - time covered by at least one task, split into before the
-    execution started (API + StartExecution), the gaps between tasks inside the execution
-    (transitions, Map scheduling) and after it ended (until the poll saw it).
+    ``submitted``: when the client sent the submit request; ``done``: when the job was done (the
+    result's finishedAt; in results recorded before it was kept, when a poll first answered 200).
+    Overhead = wall - time covered by at least one task, split into before the execution started
+    (API + StartExecution), the gaps between tasks inside the execution (transitions, Map
+    scheduling) and after it ended (negative when the record said done before the execution
+    closed, as Finalize writes finishedAt).
     """
     inside = merge_intervals((max(s.start, execution.start), min(s.end, execution.end)) for s in spans)
     covered = sum(b - a for a, b in inside)
@@ -190,13 +192,13 @@ def orchestration(spans: Sequence[Span], execution: Span, submitted: float, seen
         gap = edges[i + 1] - edges[i]
         if gap > 0:
             gaps.append((edges[i], gap))
-    wall = seen_done - submitted
+    wall = done - submitted
     return {
         "wall": wall,
         "covered_by_tasks": covered,
         "before_execution": execution.start - submitted,
         "inside_execution": execution.seconds - covered,
-        "after_execution": seen_done - execution.end,
+        "after_execution": done - execution.end,
         "overhead": wall - covered,
         "largest_gaps": sorted(gaps, key=lambda g: -g[1])[:5],
     }
@@ -243,3 +245,10 @@ def stage_spans(stages: dict[str, str], finished_at: str | None) -> list[Span]:
     ordered = sorted(((name, to_epoch(ts)) for name, ts in stages.items()), key=lambda kv: kv[1])
     ends = [t for _, t in ordered[1:]] + [to_epoch(finished_at) if finished_at else (ordered[-1][1] if ordered else 0)]
     return [Span(name, start, end) for (name, start), end in zip(ordered, ends)]
+
+
+def first_render_done(events: Sequence[dict]) -> float | None:
+    """When the first clip was ready: the earliest RenderClip task that succeeded (it writes the
+    clip's record, which list-clips shows, before it returns); None when none did."""
+    ends = [s.end for s in task_spans(events) if s.name == "RenderClip" and s.status == "succeeded"]
+    return min(ends, default=None)

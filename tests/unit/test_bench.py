@@ -624,8 +624,35 @@ def test_the_face_job_gets_its_own_section_with_the_analysis_against_each_encode
     section = text[text.index("## The job on footage with a face"):]
     assert "`talking-head-240s-1920x1080.mp4`: 240 s" in section and "1920x1080" in section
     assert "Face analysis against each clip's main encode: 0.20-0.20x." in section
-    assert "| **total** (submit → poll sees done) | 44.1 s |" in section  # against the bare tools
+    assert "| **total** (submit → done) | 44.1 s |" in section  # against the bare tools
     assert "| clip 0 | 5.99 s | 599 ms | 0.20× |" in section  # task, analysis, analysis / encode
+
+
+def test_done_and_the_first_clip_come_from_the_servers_records_not_from_the_poll():
+    from bench.analysis import analyse
+    from bench.run import _finished
+
+    raw = bench_raw()
+    job = raw["job"]
+    submitted = job["submitted"]
+    # The result says finishedAt 43.9 s after T0; the first RenderClip succeeded at 37.0 s.
+    done_at, first_ready = _finished(job["result"], job["events"], submitted)
+    assert done_at == pytest.approx(T0.timestamp() + 43.9)
+    assert first_ready == pytest.approx(37.0 - (submitted - T0.timestamp()))
+    # A poll every second saw each later: those times are shown, not counted.
+    job.update(done_at=done_at, first_ready_seconds=first_ready, seen_done=done_at + 0.8,
+               first_seen_seconds=first_ready + 0.6, poll_seconds=1.0)
+    job["repeat"] = {"options": {"customInstructions": "x", "minDuration": 20, "maxDuration": 45}, "clips": 2,
+                     "seconds": 11.0, "seen_seconds": 11.5, "first_ready_seconds": 4.0, "first_seen_seconds": 4.9,
+                     "stolen_cores": 0.0}
+    assert analyse(raw)["orchestration"]["wall"] == pytest.approx(43.97)
+    text = report.report(raw)
+    assert "| **total** (submit → done) | 44.0 s |" in text
+    assert "| submit → done | 44.0 s | 11.0 s |" in text
+    assert "| submit → a poll every 1 s saw it done | 44.8 s | 11.5 s |" in text
+    assert "| submit → a poll every 1 s saw the first clip | 37.7 s | 4.90 s |" in text
+    assert "| against the first submit | — | 25% |" in text
+    assert "the record said done → a poll every 1 s saw it (not in the wall time) | 800 ms |" in text
 
 
 def test_an_encode_started_just_after_planreframe_belongs_to_the_render():
