@@ -42,9 +42,11 @@ CUT_SEARCH_SECONDS = 10.0
 CUT_WINDOW_SECONDS = 0.4
 # Language detection hears the first 30 s of speech, which faster-whisper finds by running its
 # voice activity detector over all of the audio: 2.3 s for a 10-minute recording, and half a
-# minute for two hours, to use the first half minute. The detector runs over this much first, and
-# over everything only when it holds too little speech.
-DETECT_WINDOW_SECONDS = 120.0
+# minute for two hours, to use the first half minute. The detector runs over the first 45 s
+# first (0.16 s; enough for anyone who talks from the start), then over the first two minutes
+# (0.43 s: an intro of music or silence), and over everything only when those hold too little
+# speech.
+DETECT_WINDOWS_SECONDS = (45.0, 120.0)
 DETECT_SPEECH_SECONDS = 30.0  # faster-whisper's one detection segment
 # Speech the detector marks this close to the window's end may still merge or pad differently
 # once it hears what follows (its silence rule looks 2 s ahead): it is not counted.
@@ -153,12 +155,22 @@ class WhisperTranscriber:
 
 def first_speech(audio: Any) -> Any | None:
     """The first DETECT_SPEECH_SECONDS of speech, joined, as faster-whisper's ``detect_language``
-    with ``vad_filter`` hears them, found in the first DETECT_WINDOW_SECONDS; None when the audio
-    is no longer than that window, or the window holds too little speech settled away from its
-    edge (then the detector must hear everything)."""
-    window = int(DETECT_WINDOW_SECONDS * SAMPLE_RATE)
-    if len(audio) <= window:
-        return None
+    with ``vad_filter`` hears them, found in the first of DETECT_WINDOWS_SECONDS that holds them;
+    None when the audio is no longer than the window to try next, or no window holds enough
+    speech settled away from its edge (then the detector must hear everything)."""
+    for seconds in DETECT_WINDOWS_SECONDS:
+        window = int(seconds * SAMPLE_RATE)
+        if len(audio) <= window:
+            return None
+        speech = _speech_in(audio, window)
+        if speech is not None:
+            return speech
+    return None
+
+
+def _speech_in(audio: Any, window: int) -> Any | None:
+    """The first DETECT_SPEECH_SECONDS of speech in ``audio[:window]``, none of it within
+    DETECT_EDGE_SECONDS of the window's end; None when there is less."""
     np, vad = heavy.numpy(), heavy.load("faster_whisper.vad")
     settled = window - int(DETECT_EDGE_SECONDS * SAMPLE_RATE)
     chunks = [c for c in vad.get_speech_timestamps(audio[:window]) if c["start"] < settled]

@@ -101,11 +101,18 @@ def test_language_detection_hears_the_same_speech_from_the_start_of_long_audio(w
     from faster_whisper.vad import collect_chunks, get_speech_timestamps
 
     audio = decode_audio(str(wav))
-    monkeypatch.setattr(whisper, "DETECT_WINDOW_SECONDS", 35.0)
+    monkeypatch.setattr(whisper, "DETECT_WINDOWS_SECONDS", (35.0,))
     monkeypatch.setattr(whisper, "DETECT_SPEECH_SECONDS", 15.0)
     everything = np.concatenate(collect_chunks(audio, get_speech_timestamps(audio))[0])
     found = whisper.first_speech(audio)
     assert found is not None and np.array_equal(found, everything[:15 * 16000])
+    # A shorter window first: it holds the 15 s (25 s), or too little (10 s) and the next one is
+    # heard. Either way, the same samples.
+    for windows in ((25.0, 35.0), (10.0, 35.0)):
+        monkeypatch.setattr(whisper, "DETECT_WINDOWS_SECONDS", windows)
+        found = whisper.first_speech(audio)
+        assert found is not None and np.array_equal(found, everything[:15 * 16000]), windows
+    monkeypatch.setattr(whisper, "DETECT_WINDOWS_SECONDS", (35.0,))
     assert whisper.first_speech(audio[:35 * 16000]) is None, "no longer than the window: everything is heard"
     monkeypatch.setattr(whisper, "DETECT_SPEECH_SECONDS", 33.0)  # more speech than the window settles
     assert whisper.first_speech(audio) is None
