@@ -68,6 +68,28 @@ def test_model_is_loaded_once_per_process(transcript):
     assert ("base", "int8", key[2], 1) in whisper._MODELS, "the multilingual model detected the language"
 
 
+def test_warming_loads_what_the_first_long_transcription_needs(wav, monkeypatch):
+    """The local stack warms its transcriber when it starts: after that, a long recording in an
+    unknown language loads no model of its own (here three parts of the 47 s fixture)."""
+    import faster_whisper
+
+    monkeypatch.setattr(whisper, "MIN_PART_SECONDS", 15.0)
+    transcriber = WhisperTranscriber(threads=3)
+    transcriber.warm()
+    assert {("base", "int8", 3, 1), ("tiny.en", "int8", 1, 3)} <= set(whisper._MODELS)
+    loaded = []
+    real = faster_whisper.WhisperModel
+
+    def counting(*args, **kwargs):
+        loaded.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(faster_whisper, "WhisperModel", counting)
+    heard = transcriber.transcribe(wav)
+    assert heard.language == "en" and len(heard.words) > 90
+    assert loaded == [], "nothing left to load"
+
+
 def test_long_audio_is_heard_in_parts_side_by_side_cut_in_a_pause(wav, monkeypatch):
     """Audio of at least two MIN_PART_SECONDS goes to one single-thread worker per CPU, cut in
     the quietest moment near the middle: the same words at the same times as one pass, none cut
