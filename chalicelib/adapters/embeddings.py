@@ -71,6 +71,11 @@ class TextSignals:
 
 
 class Embedder:
+    def warm(self) -> None:
+        """Load the English sentence encoder now (0.4 s), not inside the first selection: for a
+        long-lived worker, as ``WhisperTranscriber.warm``."""
+        _model()
+
     def analyse(self, sentences: list[str], topic: str = "", *, multilingual: bool = False,
                 avoid: str = "") -> TextSignals:
         """``multilingual``: the sentences or the topic are not (all) English. ``avoid``: what the

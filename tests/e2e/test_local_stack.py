@@ -33,9 +33,9 @@ def test_two_jobs_at_once_on_a_fresh_stack(short_speech_video, tmp_path):
             result, log[-3000:])
         assert all(c["aspect_ratio"] == "9:16" and c["preview_url"] for c in result["clips"])
     assert "has no attribute" not in log
-    # The stack loaded its Whisper models beside the idle stack (or beside the first
-    # transcription, which then found them loaded): once, and said so.
-    assert log.count("Whisper models loaded in") == 1, log[-3000:]
+    # The stack loaded its models beside the idle stack (or beside the first transcription,
+    # which then found them loaded): once, and said so.
+    assert log.count("Whisper models and sentence encoder loaded in") == 1, log[-3000:]
 
 
 @pytest.mark.media
