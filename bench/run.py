@@ -203,8 +203,6 @@ def run_stack_job(
         s3_copy.unlink(missing_ok=True)
         sfn = boto3.client("stepfunctions", **aws)
         events = _history(sfn, call_id)
-        for e in events:
-            e["timestamp"] = to_epoch(e["timestamp"])
         done_at, first_ready = _finished(result, events, submitted)
         print(f"  done in {done_at - submitted:.1f} s (first clip ready at {first_ready:.1f} s)", flush=True)
         # The preparation the upload started (its own execution): its tasks are the job's
@@ -230,7 +228,7 @@ def run_stack_job(
         "first_ready_seconds": first_ready,
         "first_seen_seconds": first_seen,
         "poll_seconds": POLL_SECONDS,
-        "preparation_events": [{**e, "timestamp": to_epoch(e["timestamp"])} for e in preparation_events],
+        "preparation_events": preparation_events,
         "repeat": repeat,
         "result": result,
         "clips_view": clips_view,
@@ -304,7 +302,7 @@ def _repeat_submit(client: Any, sfn: Any, video_id: str, options: dict) -> dict[
     call = client.submit(video_id, **repeat_options)
     result, first_seen = _wait_watching(client, call, submitted)
     seen_seconds = time.time() - submitted
-    events = [{**e, "timestamp": to_epoch(e["timestamp"])} for e in _history(sfn, call)]
+    events = _history(sfn, call)
     done_at, first_ready = _finished(result, events, submitted)
     repeat = {
         "stolen_cores": stolen_since(host_before),
@@ -392,12 +390,14 @@ def _wait_watching(client: Any, call_id: str, submitted: float) -> tuple[dict, f
 
 
 def _history(sfn: Any, name: str) -> list[dict]:
+    """The execution ``name``'s whole history, each event's timestamp in seconds since the epoch
+    (the form the analysis and the stored results use)."""
     events: list[dict] = []
     token = None
     while True:
         page = sfn.get_execution_history(executionArn=EXECUTION_ARN.format(name), maxResults=1000,
                                          **({"nextToken": token} if token else {}))
-        events += page["events"]
+        events += [{**e, "timestamp": to_epoch(e["timestamp"])} for e in page["events"]]
         token = page.get("nextToken")
         if not token:
             return events
